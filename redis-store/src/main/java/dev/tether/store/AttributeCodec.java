@@ -1,0 +1,195 @@
+package dev.tether.store;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InvalidClassException;
+import java.io.NotSerializableException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.ObjectStreamClass;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Turns one attribute value into bytes and back. Common immutable values get a compact, readable
+ * encoding; everything else is Java-serialized on its own, and read back through {@link ClassFilter}
+ * with the web application's class loader.
+ */
+final class AttributeCodec {
+
+    private static final byte JAVA = 'J';
+    private static final byte STRING = 'S';
+    private static final byte INTEGER = 'I';
+    private static final byte LONG = 'L';
+    private static final byte BOOLEAN = 'B';
+
+    private final ClassFilter filter;
+    private final int maxBytes;
+
+    AttributeCodec(ClassFilter filter, int maxBytes) {
+        this.filter = filter;
+        this.maxBytes = maxBytes;
+    }
+
+    /** Values that cannot change in place, so reading them never needs a re-check. */
+    static boolean isImmutable(Object value) {
+        return value instanceof String || value instanceof Integer || value instanceof Long || value instanceof Boolean
+                || value instanceof Double || value instanceof Short || value instanceof Byte || value instanceof Character
+                || value instanceof Float || value instanceof Enum<?>;
+    }
+
+    /**
+     * @throws NotSerializableException when the value (or something it holds) cannot be serialized
+     * @throws AttributeTooLargeException when it serializes to more than the configured limit
+     */
+    byte[] encode(Object value) throws IOException {
+        byte[] out;
+        if (value instanceof String s) {
+            byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+            out = new byte[utf8.length + 1];
+            out[0] = STRING;
+            System.arraycopy(utf8, 0, out, 1, utf8.length);
+        } else if (value instanceof Integer i) {
+            out = ascii((char) INTEGER + Integer.toString(i));
+        } else if (value instanceof Long l) {
+            out = ascii((char) LONG + Long.toString(l));
+        } else if (value instanceof Boolean b) {
+            out = new byte[] {BOOLEAN, (byte) (b ? '1' : '0')};
+        } else {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+            bytes.write(JAVA);
+            try (ObjectOutputStream oos = new ObjectOutputStream(bytes)) {
+                oos.writeObject(value);
+            }
+            out = bytes.toByteArray();
+        }
+        if (out.length > maxBytes) {
+            throw new AttributeTooLargeException(out.length);
+        }
+        return out;
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * @throws RejectedClassException when the filter refuses a class; nothing of it was instantiated
+     * @throws IOException for corrupt bytes or a limit exceeded
+     * @throws ClassNotFoundException when the web application lacks a class
+     */
+    Object decode(byte[] bytes, ClassLoader loader) throws IOException, ClassNotFoundException {
+        if (bytes.length == 0) {
+            throw new IOException("empty value");
+        }
+        if (bytes.length > maxBytes) {
+            throw new AttributeTooLargeException(bytes.length);
+        }
+        switch (bytes[0]) {
+            case STRING:
+                return new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
+            case INTEGER:
+                return Integer.valueOf(text(bytes));
+            case LONG:
+                return Long.valueOf(text(bytes));
+            case BOOLEAN:
+                return bytes.length == 2 && bytes[1] == '1';
+            case JAVA:
+                try (ObjectInputStream in = new FilteredInput(new ByteArrayInputStream(bytes, 1, bytes.length - 1), loader)) {
+                    return in.readObject();
+                }
+            default:
+                throw new IOException("unknown value encoding " + (bytes[0] & 0xff));
+        }
+    }
+
+    private static String text(byte[] bytes) throws IOException {
+        String s = new String(bytes, 1, bytes.length - 1, StandardCharsets.US_ASCII);
+        if (s.isEmpty() || s.length() > 20) {
+            throw new IOException("malformed number");
+        }
+        return s;
+    }
+
+    /** A 64-bit hash of encoded bytes, used to see whether an attribute changed since it was saved. */
+    static long hash(byte[] b) {
+        long h = 0x9E3779B97F4A7C15L ^ (b.length * 0xC2B2AE3D27D4EB4FL);
+        int i = 0;
+        for (; i + 8 <= b.length; i += 8) {
+            long k = ((long) b[i] & 0xff) | ((long) b[i + 1] & 0xff) << 8 | ((long) b[i + 2] & 0xff) << 16
+                    | ((long) b[i + 3] & 0xff) << 24 | ((long) b[i + 4] & 0xff) << 32 | ((long) b[i + 5] & 0xff) << 40
+                    | ((long) b[i + 6] & 0xff) << 48 | ((long) b[i + 7] & 0xff) << 56;
+            h = Long.rotateLeft(h ^ mix(k), 27) * 0x9E3779B97F4A7C15L + 0x52DCE729L;
+        }
+        for (; i < b.length; i++) {
+            h = Long.rotateLeft(h ^ ((b[i] & 0xffL) * 0x27D4EB2F165667C5L), 11) * 0x9E3779B97F4A7C15L;
+        }
+        return mix(h);
+    }
+
+    private static long mix(long k) {
+        k ^= k >>> 33;
+        k *= 0xFF51AFD7ED558CCDL;
+        k ^= k >>> 33;
+        k *= 0xC4CEB9FE1A85EC53L;
+        return k ^ (k >>> 33);
+    }
+
+    /** Thrown when an encoded attribute exceeds {@link SessionStoreOptions#maxAttributeBytes()}. */
+    static final class AttributeTooLargeException extends IOException {
+        final int size;
+
+        AttributeTooLargeException(int size) {
+            super("serialized size " + size + " bytes exceeds maxAttributeBytes");
+            this.size = size;
+        }
+    }
+
+    /** Thrown when the class filter refuses a class, before the class is loaded. */
+    static final class RejectedClassException extends InvalidClassException {
+        RejectedClassException(String className) {
+            super(className, "refused by Tether's class filter");
+        }
+    }
+
+    private final class FilteredInput extends ObjectInputStream {
+        private final ClassLoader loader;
+
+        FilteredInput(ByteArrayInputStream in, ClassLoader loader) throws IOException {
+            super(in);
+            this.loader = loader;
+            setObjectInputFilter(filter.limits());
+        }
+
+        @Override
+        protected Class<?> resolveClass(ObjectStreamClass desc) throws IOException, ClassNotFoundException {
+            String name = desc.getName();
+            if (!filter.allows(name)) {
+                throw new RejectedClassException(name);
+            }
+            try {
+                return Class.forName(name, false, loader);
+            } catch (ClassNotFoundException e) {
+                return super.resolveClass(desc); // primitives and bootstrap classes
+            }
+        }
+
+        @Override
+        @SuppressWarnings("deprecation")
+        protected Class<?> resolveProxyClass(String[] interfaces) throws IOException, ClassNotFoundException {
+            Class<?>[] types = new Class<?>[interfaces.length];
+            for (int i = 0; i < interfaces.length; i++) {
+                if (!filter.allows(interfaces[i])) {
+                    throw new RejectedClassException(interfaces[i]);
+                }
+                types[i] = Class.forName(interfaces[i], false, loader);
+            }
+            try {
+                return Proxy.getProxyClass(loader, types);
+            } catch (IllegalArgumentException e) {
+                throw new ClassNotFoundException("proxy", e);
+            }
+        }
+    }
+}

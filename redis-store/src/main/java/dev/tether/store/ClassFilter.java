@@ -1,0 +1,115 @@
+package dev.tether.store;
+
+import java.io.ObjectInputFilter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Decides by name which classes an attribute may contain, before the class is even loaded, and
+ * bounds graph depth, array length and references through the JDK's {@link ObjectInputFilter}.
+ *
+ * <p>Patterns follow {@code jdk.serialFilter}: {@code a.b.Name}, {@code a.b.*} (package),
+ * {@code a.b.**} (package and sub-packages), {@code prefix*}, and {@code *}.
+ */
+final class ClassFilter {
+
+    /** Classes used by published deserialization gadget chains; refused whatever the allow list says. */
+    static final List<String> BUILT_IN_DENY = List.of(
+            "org.apache.commons.collections.functors.*",
+            "org.apache.commons.collections4.functors.*",
+            "org.apache.commons.collections.keyvalue.TiedMapEntry",
+            "org.apache.commons.collections4.keyvalue.TiedMapEntry",
+            "org.apache.commons.beanutils.BeanComparator",
+            "com.sun.org.apache.xalan.internal.xsltc.trax.*",
+            "org.apache.xalan.xsltc.trax.*",
+            "org.codehaus.groovy.runtime.*",
+            "org.springframework.beans.factory.*",
+            "org.springframework.aop.*",
+            "org.springframework.core.SerializableTypeWrapper*",
+            "com.sun.rowset.*",
+            "com.sun.jndi.**",
+            "javax.naming.**",
+            "javax.management.**",
+            "java.rmi.**",
+            "sun.rmi.**",
+            "sun.reflect.**",
+            "jdk.internal.**",
+            "javax.script.*",
+            "bsh.*",
+            "org.mozilla.javascript.**",
+            "org.python.core.**",
+            "clojure.**",
+            "com.mchange.v2.c3p0.**",
+            "com.rometools.rome.feed.impl.*",
+            "com.sun.syndication.feed.impl.*",
+            "org.hibernate.engine.spi.*",
+            "org.apache.commons.fileupload.disk.DiskFileItem");
+
+    /** Always readable even under a narrow allow list: plain JDK value and collection types. */
+    static final List<String> BUILT_IN_ALLOW = List.of("java.lang.*", "java.util.*", "java.time.*", "java.math.*", "java.net.URI");
+
+    private final List<String> allow;
+    private final List<String> deny;
+    private final ObjectInputFilter limits;
+
+    ClassFilter(SessionStoreOptions options) {
+        this.deny = new ArrayList<>(BUILT_IN_DENY);
+        this.deny.addAll(options.denyClasses());
+        this.allow = new ArrayList<>(options.allowClasses());
+        if (!allow.contains("*")) {
+            allow.addAll(BUILT_IN_ALLOW);
+        }
+        this.limits = ObjectInputFilter.Config.createFilter(
+                "maxdepth=" + options.maxDepth()
+                        + ";maxarray=" + options.maxArrayLength()
+                        + ";maxrefs=" + options.maxReferences()
+                        + ";maxbytes=" + options.maxAttributeBytes());
+    }
+
+    ObjectInputFilter limits() {
+        return limits;
+    }
+
+    /** Whether a class of this binary name (arrays unwrapped) may be loaded at all. */
+    boolean allows(String className) {
+        String name = className;
+        while (name.startsWith("[")) {
+            name = name.substring(1);
+        }
+        if (name.length() == 1) {
+            return true; // primitive array component
+        }
+        if (name.startsWith("L") && name.endsWith(";")) {
+            name = name.substring(1, name.length() - 1);
+        }
+        for (String p : deny) {
+            if (matches(p, name)) {
+                return false;
+            }
+        }
+        for (String p : allow) {
+            if (matches(p, name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean matches(String pattern, String name) {
+        if (pattern.equals("*")) {
+            return true;
+        }
+        if (pattern.endsWith(".**")) {
+            String pkg = pattern.substring(0, pattern.length() - 2);
+            return name.startsWith(pkg);
+        }
+        if (pattern.endsWith(".*")) {
+            String pkg = pattern.substring(0, pattern.length() - 1);
+            return name.startsWith(pkg) && name.indexOf('.', pkg.length()) < 0;
+        }
+        if (pattern.endsWith("*")) {
+            return name.startsWith(pattern.substring(0, pattern.length() - 1));
+        }
+        return name.equals(pattern);
+    }
+}

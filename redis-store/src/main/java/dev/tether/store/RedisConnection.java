@@ -1,0 +1,160 @@
+package dev.tether.store;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One shared, self-pipelining Lettuce connection, opened lazily and re-opened for as long as it
+ * takes. Tracks whether Redis is reachable and says so once when an outage starts and once when it
+ * ends, never per request.
+ */
+final class RedisConnection implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger("dev.tether.store");
+    private static final long PROBE_MILLIS = 250;
+
+    interface Listener {
+        /** Redis answers again after an outage (or for the first time). Runs on the probe thread. */
+        void onAvailable();
+    }
+
+    private final RedisURI uri;
+    private final String where;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final ScheduledExecutorService probe;
+    private final Listener listener;
+    private final AtomicBoolean up = new AtomicBoolean(false);
+    private final AtomicBoolean probing = new AtomicBoolean(false);
+    private volatile StatefulRedisConnection<byte[], byte[]> connection;
+    private volatile boolean closed;
+    private volatile long downSince;
+    private volatile boolean everConnected;
+
+    RedisConnection(SessionStoreOptions options, Listener listener) {
+        this.listener = listener;
+        this.uri = RedisURI.create(options.redisUri());
+        this.uri.setTimeout(options.commandTimeout());
+        this.where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort();
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        this.client = RedisClient.create(resources, uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .pingBeforeActivateConnection(true)
+                .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
+                .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
+                .build());
+        this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tether-redis-probe");
+            t.setDaemon(true);
+            return t;
+        });
+        this.downSince = System.currentTimeMillis();
+        probing.set(true);
+        probe.execute(this::probeOnce);
+    }
+
+    String where() {
+        return where;
+    }
+
+    boolean isUp() {
+        return up.get();
+    }
+
+    /** The async API of the shared connection, or {@code null} while there is none. */
+    RedisAsyncCommands<byte[], byte[]> async() {
+        StatefulRedisConnection<byte[], byte[]> c = connection;
+        return c == null ? null : c.async();
+    }
+
+    /** A command failed for a reason that is about Redis being reachable, not about the command. */
+    void reportFailure(Throwable cause) {
+        if (closed) {
+            return;
+        }
+        if (up.compareAndSet(true, false)) {
+            downSince = System.currentTimeMillis();
+            LOG.warning("Tether: Redis at " + where + " is unreachable (" + describe(cause)
+                    + "); serving sessions from local memory and queueing their writes until it returns");
+        }
+        if (probing.compareAndSet(false, true)) {
+            probe.schedule(this::probeOnce, PROBE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void probeOnce() {
+        if (closed) {
+            return;
+        }
+        try {
+            StatefulRedisConnection<byte[], byte[]> c = connection;
+            if (c == null) {
+                c = client.connect(ByteArrayCodec.INSTANCE, uri);
+                connection = c;
+            } else {
+                c.sync().ping();
+            }
+            probing.set(false);
+            if (up.compareAndSet(false, true)) {
+                long seconds = (System.currentTimeMillis() - downSince + 500) / 1000;
+                if (everConnected) {
+                    LOG.info("Tether: Redis at " + where + " is reachable again after " + seconds + " s; replaying queued session writes");
+                } else {
+                    LOG.info("Tether: connected to Redis at " + where);
+                }
+                everConnected = true;
+                listener.onAvailable();
+            }
+        } catch (RuntimeException e) {
+            if (!everConnected && downSince > 0 && !up.get() && firstFailureLogged.compareAndSet(false, true)) {
+                LOG.warning("Tether: Redis at " + where + " is not reachable (" + describe(e)
+                        + "); the application starts anyway, serves sessions from local memory, and Tether keeps retrying");
+            }
+            probe.schedule(this::probeOnce, connection == null ? Math.min(2000, PROBE_MILLIS * 4) : PROBE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
+
+    static String describe(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String msg = root.getMessage();
+        return root.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        probe.shutdownNow();
+        StatefulRedisConnection<byte[], byte[]> c = connection;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "closing Redis connection", e);
+            }
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,687 @@
+package dev.tether.store;
+
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import java.io.IOException;
+import java.io.NotSerializableException;
+import java.io.ObjectStreamException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+
+/**
+ * The session repository: one Redis hash per session, keyed by the id's base, written as deltas
+ * through fenced Lua scripts on one shared connection. Container adapters wrap it.
+ *
+ * <p>Record layout ({@code <prefix>{<base>}}): {@code created}, {@code lastAccessed},
+ * {@code maxInactive}, {@code owner}, {@code epoch}, {@code lastSaved}, one {@code a:<name>} field per
+ * attribute and {@code n:<name>} per container note. The hash tag keeps a session's keys in one
+ * Redis Cluster slot. A tombstone {@code <prefix>{<base>}:gone} marks a session deleted on purpose.
+ */
+public final class RedisSessionStore implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger("dev.tether.store");
+    static final String ATTRIBUTE_PREFIX = "a:";
+    static final String NOTE_PREFIX = "n:";
+    private static final byte[] OK = "OK".getBytes(StandardCharsets.US_ASCII);
+
+    private final SessionStoreOptions options;
+    private final String route;
+    private final RedisConnection redis;
+    private final AttributeCodec codec;
+    private final StoreStats stats = new StoreStats();
+    private final String saveSha = sha1(Scripts.SAVE);
+    private final String takeOverSha = sha1(Scripts.TAKE_OVER);
+    private final String deleteSha = sha1(Scripts.DELETE);
+    private final long touchMillis;
+    /** Every session this node owns, by base id: replayed after an outage. */
+    private final Map<String, SessionState> owned = new ConcurrentHashMap<>();
+    /** Sessions whose latest state must be written once Redis is back. */
+    private final Map<String, SessionState> pendingSaves = new ConcurrentHashMap<>();
+    /** Deletes to replay once Redis is back: base id to the fencing token it was deleted with. */
+    private final Map<String, PendingDelete> pendingDeletes = new ConcurrentHashMap<>();
+    private final Set<String> reported = ConcurrentHashMap.newKeySet();
+
+    private record PendingDelete(String owner, long epoch, long tombstoneSeconds) {
+    }
+
+    /**
+     * Opens the store. Never blocks on Redis: the connection is made in the background and retried
+     * until it succeeds, so a container starts even when Redis is down.
+     *
+     * @param route this node's route (jvmRoute, workerName); it names the owner in each record
+     */
+    public RedisSessionStore(SessionStoreOptions options, String route) {
+        this.options = options;
+        this.route = route == null || route.isEmpty() ? "-" : route;
+        this.codec = new AttributeCodec(new ClassFilter(options), options.maxAttributeBytes());
+        this.touchMillis = options.touchInterval().toMillis();
+        this.redis = new RedisConnection(options, this::onRedisAvailable);
+    }
+
+    public SessionStoreOptions options() {
+        return options;
+    }
+
+    public String route() {
+        return route;
+    }
+
+    public StoreStats stats() {
+        return stats;
+    }
+
+    public boolean isRedisAvailable() {
+        return redis.isUp();
+    }
+
+    /** The Redis key of a session's record, for operators and tests. */
+    public String recordKey(String baseId) {
+        return options.keyPrefix() + "{" + baseId + "}";
+    }
+
+    private byte[] recordKeyBytes(String baseId) {
+        return recordKey(baseId).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private byte[] tombstoneKeyBytes(String baseId) {
+        return (recordKey(baseId) + ":gone").getBytes(StandardCharsets.UTF_8);
+    }
+
+    // ---------------------------------------------------------------- create and load
+
+    /** State for a session created on this node; it reaches Redis with its first commit. */
+    public SessionState create(String baseId, LiveSession live) {
+        SessionState s = new SessionState(baseId, route, 1);
+        s.bind(live);
+        owned.put(baseId, s);
+        stats.created.increment();
+        return s;
+    }
+
+    /**
+     * Loads a session from Redis and makes this node its owner, bumping the ownership epoch so that
+     * any other node's later writes to it are refused.
+     *
+     * @return the session, or {@code null} when Redis has no such record or cannot be reached
+     */
+    public LoadedSession takeOver(String baseId, ClassLoader loader) {
+        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp()) {
+            stats.unavailable.increment();
+            return null;
+        }
+        List<Object> reply;
+        try {
+            CompletableFuture<List<Object>> f = eval(cmd, takeOverSha, Scripts.TAKE_OVER, ScriptOutputType.MULTI,
+                    new byte[][] {recordKeyBytes(baseId)}, bytes(route));
+            reply = f.get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            failed(e);
+            return null;
+        }
+        if (reply == null || reply.size() < 2) {
+            stats.missed.increment();
+            return null;
+        }
+        String previousOwner = reply.get(0) == null ? null : string((byte[]) reply.get(0));
+        @SuppressWarnings("unchecked")
+        List<Object> fields = (List<Object>) reply.get(1);
+        Map<String, byte[]> raw = new HashMap<>();
+        for (int i = 0; i + 1 < fields.size(); i += 2) {
+            raw.put(string((byte[]) fields.get(i)), (byte[]) fields.get(i + 1));
+        }
+        SessionState s = new SessionState(baseId, route, parseLong(raw.get("epoch"), 1));
+        s.persisted = true;
+        Map<String, Object> attributes = new HashMap<>();
+        Map<String, String> notes = new HashMap<>();
+        for (Map.Entry<String, byte[]> e : raw.entrySet()) {
+            String field = e.getKey();
+            if (field.startsWith(NOTE_PREFIX)) {
+                notes.put(field.substring(NOTE_PREFIX.length()), string(e.getValue()));
+            } else if (field.startsWith(ATTRIBUTE_PREFIX)) {
+                String name = field.substring(ATTRIBUTE_PREFIX.length());
+                Object value = decode(baseId, name, e.getValue(), loader, s);
+                if (value != null) {
+                    attributes.put(name, value);
+                    s.savedHashes.put(name, AttributeCodec.hash(e.getValue()));
+                }
+            }
+        }
+        long now = System.currentTimeMillis();
+        long accessed = parseLong(raw.get("lastAccessed"), now);
+        s.lastWrittenAccess = accessed;
+        s.lastWriteMillis = now;
+        s.lastWrittenMaxInactive = (int) parseLong(raw.get("maxInactive"), -1);
+        owned.put(baseId, s);
+        if (previousOwner != null && !previousOwner.equals(route)) {
+            stats.takenOver(previousOwner);
+        } else {
+            stats.loaded.increment();
+        }
+        return new LoadedSession(s, parseLong(raw.get("created"), now), accessed, s.lastWrittenMaxInactive,
+                parseLong(raw.get("lastSaved"), 0), previousOwner, attributes, notes);
+    }
+
+    private Object decode(String baseId, String name, byte[] bytes, ClassLoader loader, SessionState s) {
+        try {
+            return codec.decode(bytes, loader);
+        } catch (AttributeCodec.RejectedClassException e) {
+            stats.rejected.increment();
+            s.removedNames.add(name); // hostile or forbidden: clean it out of the record on the next write
+            LOG.warning("Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId)
+                    + ": class " + e.classname + " is refused by the class filter (allowClasses/denyClasses); nothing was instantiated");
+        } catch (ClassNotFoundException e) {
+            stats.rejected.increment();
+            LOG.warning("Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId)
+                    + ": the web application has no class " + e.getMessage() + " (redeployed with different classes?)");
+        } catch (IOException | RuntimeException e) {
+            stats.rejected.increment();
+            s.removedNames.add(name);
+            String why = e instanceof ObjectStreamException || e instanceof AttributeCodec.AttributeTooLargeException
+                    ? e.getMessage() : RedisConnection.describe(e);
+            LOG.warning("Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId)
+                    + ": its stored bytes cannot be read (" + why + ")");
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /**
+     * Ends a request's use of a session: writes what changed as one fenced delta, or nothing at all
+     * when nothing changed (then at most one asynchronous TTL refresh per touch interval).
+     * The returned stage completes when Redis has answered; a caller that must not acknowledge a
+     * request before its data is stored waits for it.
+     */
+    public CompletionStage<WriteOutcome> commit(SessionState s) {
+        boolean last = s.activeRequests.get() <= 0 || s.activeRequests.decrementAndGet() <= 0;
+        if (s.activeRequests.get() < 0) {
+            s.activeRequests.set(0);
+        }
+        return write(s, last, false);
+    }
+
+    private CompletableFuture<WriteOutcome> write(SessionState s, boolean drainReads, boolean forceTouch) {
+        if (s.lost) {
+            return CompletableFuture.completedFuture(WriteOutcome.LOST);
+        }
+        LiveSession live = s.live;
+        if (live == null) {
+            return CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+        }
+        synchronized (s) {
+            long now = System.currentTimeMillis();
+            Map<String, Object> attributes = live.attributes();
+            boolean full = s.needsFull || !s.persisted;
+            List<byte[]> sets = new ArrayList<>();
+            List<byte[]> dels = new ArrayList<>();
+            if (full) {
+                s.savedHashes.clear();
+                s.setNames.clear();
+                s.removedNames.clear();
+                if (drainReads) {
+                    s.readNames.clear();
+                }
+                for (Map.Entry<String, Object> e : attributes.entrySet()) {
+                    encodeInto(s, e.getKey(), e.getValue(), true, sets, dels);
+                }
+            } else {
+                Set<String> names = new java.util.HashSet<>(s.setNames);
+                s.setNames.removeAll(names);
+                Set<String> explicit = Set.copyOf(names);
+                if (options.saveMode() != SaveMode.ON_SET_ATTRIBUTE) {
+                    names.addAll(s.readNames);
+                    if (drainReads) {
+                        s.readNames.clear();
+                    }
+                }
+                if (options.saveMode() == SaveMode.ALWAYS) {
+                    names.addAll(attributes.keySet());
+                }
+                for (String name : names) {
+                    Object value = attributes.get(name);
+                    if (value == null) {
+                        if (s.savedHashes.remove(name) != null) {
+                            dels.add(bytes(ATTRIBUTE_PREFIX + name));
+                        }
+                    } else {
+                        encodeInto(s, name, value, explicit.contains(name), sets, dels);
+                    }
+                }
+                for (String name : List.copyOf(s.removedNames)) {
+                    s.removedNames.remove(name);
+                    if (!attributes.containsKey(name)) {
+                        s.savedHashes.remove(name);
+                        dels.add(bytes(ATTRIBUTE_PREFIX + name));
+                    }
+                }
+            }
+            long accessed = live.lastAccessedTime();
+            int maxInactive = live.maxInactiveSeconds();
+            boolean touchDue = accessed != s.lastWrittenAccess && (forceTouch || now - s.lastWriteMillis >= touchMillis);
+            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && maxInactive == s.lastWrittenMaxInactive) {
+                return CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+            }
+            boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || maxInactive != s.lastWrittenMaxInactive;
+            meta(sets, "lastAccessed", Long.toString(accessed));
+            meta(sets, "lastSaved", Long.toString(now));
+            if (maxInactive != s.lastWrittenMaxInactive || full) {
+                meta(sets, "maxInactive", Integer.toString(maxInactive));
+            }
+            if (full) {
+                meta(sets, "created", Long.toString(live.creationTime()));
+                meta(sets, "owner", s.owner);
+                meta(sets, "epoch", Long.toString(s.epoch));
+                for (Map.Entry<String, String> n : live.notes().entrySet()) {
+                    meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
+                }
+            } else if (s.notesChanged(live.notes())) {
+                for (Map.Entry<String, String> n : live.notes().entrySet()) {
+                    meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
+                }
+                for (String gone : s.removedNotes(live.notes())) {
+                    dels.add(bytes(NOTE_PREFIX + gone));
+                }
+            }
+            s.rememberNotes(live.notes());
+            s.lastWriteMillis = now;
+            s.lastWrittenAccess = accessed;
+            s.lastWrittenMaxInactive = maxInactive;
+            char mode = !s.persisted ? 'c' : full ? 'f' : 'd';
+            s.needsFull = false;
+            CompletableFuture<WriteOutcome> result = dispatchSave(s, mode, ttlSeconds(maxInactive), sets, dels);
+            return waitForIt ? result : CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+        }
+    }
+
+    private void encodeInto(SessionState s, String name, Object value, boolean explicit, List<byte[]> sets, List<byte[]> dels) {
+        Long saved = s.savedHashes.get(name);
+        if (saved != null && !explicit && AttributeCodec.isImmutable(value)) {
+            return;
+        }
+        byte[] encoded;
+        try {
+            encoded = codec.encode(value);
+        } catch (AttributeCodec.AttributeTooLargeException e) {
+            stats.tooLarge.increment();
+            if (reported.add("size:" + name + ":" + value.getClass().getName())) {
+                LOG.warning("Tether: attribute '" + name + "' (" + value.getClass().getName() + ") serializes to " + e.size
+                        + " bytes, over maxAttributeBytes=" + options.maxAttributeBytes()
+                        + "; it stays in this node's memory only and would be lost on failover");
+            }
+            forget(s, name, dels);
+            return;
+        } catch (IOException | RuntimeException e) {
+            stats.notSerializable.increment();
+            String type = e instanceof NotSerializableException ? e.getMessage() : value.getClass().getName();
+            if (reported.add("ser:" + type)) {
+                LOG.warning("Tether: attribute '" + name + "' holds " + type
+                        + ", which is not serializable; it stays in this node's memory only and would be lost on failover"
+                        + " (logged once per class)");
+            }
+            forget(s, name, dels);
+            return;
+        }
+        long h = AttributeCodec.hash(encoded);
+        if (saved != null && saved == h) {
+            return;
+        }
+        s.savedHashes.put(name, h);
+        sets.add(bytes(ATTRIBUTE_PREFIX + name));
+        sets.add(encoded);
+    }
+
+    /** An attribute that can no longer be written must not survive in Redis with an older value. */
+    private static void forget(SessionState s, String name, List<byte[]> dels) {
+        if (s.savedHashes.remove(name) != null || !s.persisted) {
+            dels.add(bytes(ATTRIBUTE_PREFIX + name));
+        }
+    }
+
+    private static void meta(List<byte[]> sets, String field, String value) {
+        sets.add(bytes(field));
+        sets.add(bytes(value));
+    }
+
+    /** Records outlive the local session by two touch intervals, so a throttled touch is never late. */
+    private long ttlSeconds(int maxInactive) {
+        return maxInactive <= 0 ? -1 : maxInactive + 2 * Math.max(1, touchMillis / 1000);
+    }
+
+    private CompletableFuture<WriteOutcome> dispatchSave(SessionState s, char mode, long ttl, List<byte[]> sets, List<byte[]> dels) {
+        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp()) {
+            return CompletableFuture.completedFuture(queue(s));
+        }
+        byte[][] args = new byte[6 + sets.size() + dels.size()][];
+        args[0] = bytes(s.owner);
+        args[1] = bytes(Long.toString(s.epoch));
+        args[2] = new byte[] {(byte) mode};
+        args[3] = bytes(Long.toString(ttl));
+        args[4] = bytes(Integer.toString(sets.size() / 2));
+        args[5] = bytes(Integer.toString(dels.size()));
+        int i = 6;
+        for (byte[] b : sets) {
+            args[i++] = b;
+        }
+        for (byte[] b : dels) {
+            args[i++] = b;
+        }
+        String base = s.baseId;
+        long started = System.nanoTime();
+        CompletableFuture<byte[]> f;
+        try {
+            f = eval(cmd, saveSha, Scripts.SAVE, ScriptOutputType.VALUE,
+                    new byte[][] {recordKeyBytes(base), tombstoneKeyBytes(base)}, args);
+        } catch (RuntimeException e) {
+            failed(e);
+            return CompletableFuture.completedFuture(queue(s));
+        }
+        return f.handle((reply, error) -> {
+            if (error != null) {
+                failed(error);
+                return CompletableFuture.completedFuture(queue(s));
+            }
+            stats.writeNanos(System.nanoTime() - started);
+            String status = string(reply);
+            switch (status) {
+                case "OK":
+                    synchronized (s) {
+                        s.persisted = true;
+                    }
+                    stats.writes.increment();
+                    return CompletableFuture.completedFuture(WriteOutcome.SAVED);
+                case "MISSING":
+                    // Redis lost the record (restarted empty, or evicted it): write everything again.
+                    s.needsFull = true;
+                    return write(s, false, true);
+                case "GONE":
+                    lose(s, "was invalidated on another node");
+                    return CompletableFuture.completedFuture(WriteOutcome.GONE);
+                default:
+                    stats.fenced.increment();
+                    lose(s, "is owned by another node now");
+                    return CompletableFuture.completedFuture(WriteOutcome.FENCED);
+            }
+        }).thenCompose(x -> x);
+    }
+
+    private WriteOutcome queue(SessionState s) {
+        s.needsFull = true;
+        if (pendingSaves.size() < options.maxPendingSessions() || pendingSaves.containsKey(s.baseId)) {
+            pendingSaves.put(s.baseId, s);
+            stats.queued.increment();
+        } else if (reported.add("pending-full")) {
+            LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions()
+                    + " sessions wait for Redis; further ones are written on their next request after Redis returns");
+        }
+        return WriteOutcome.QUEUED;
+    }
+
+    private void lose(SessionState s, String why) {
+        s.lost = true;
+        owned.remove(s.baseId, s);
+        pendingSaves.remove(s.baseId, s);
+        LOG.info("Tether: session " + SessionId.redact(s.baseId) + " " + why + "; dropping this node's stale copy");
+        LiveSession live = s.live;
+        if (live != null) {
+            live.ownershipLost();
+        }
+    }
+
+    // ---------------------------------------------------------------- delete, id change, ownership
+
+    /**
+     * Deletes a session's record if this node still owns it, leaving a tombstone that outlives any
+     * stale copy. Queued while Redis is unreachable.
+     */
+    public CompletionStage<WriteOutcome> delete(SessionState s) {
+        owned.remove(s.baseId, s);
+        pendingSaves.remove(s.baseId, s);
+        if (s.lost) {
+            return CompletableFuture.completedFuture(WriteOutcome.LOST);
+        }
+        s.lost = true;
+        LiveSession live = s.live;
+        int maxInactive = live == null ? 1800 : live.maxInactiveSeconds();
+        long tombstone = Math.max(60, ttlSeconds(maxInactive <= 0 ? 86_400 : maxInactive));
+        return deleteRecord(s.baseId, s.owner, s.epoch, tombstone);
+    }
+
+    private CompletableFuture<WriteOutcome> deleteRecord(String base, String owner, long epoch, long tombstoneSeconds) {
+        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp()) {
+            pendingDeletes.put(base, new PendingDelete(owner, epoch, tombstoneSeconds));
+            return CompletableFuture.completedFuture(WriteOutcome.QUEUED);
+        }
+        CompletableFuture<byte[]> f;
+        try {
+            f = eval(cmd, deleteSha, Scripts.DELETE, ScriptOutputType.VALUE,
+                    new byte[][] {recordKeyBytes(base), tombstoneKeyBytes(base)},
+                    bytes(owner), bytes(Long.toString(epoch)), bytes(Long.toString(tombstoneSeconds)));
+        } catch (RuntimeException e) {
+            failed(e);
+            pendingDeletes.put(base, new PendingDelete(owner, epoch, tombstoneSeconds));
+            return CompletableFuture.completedFuture(WriteOutcome.QUEUED);
+        }
+        return f.handle((reply, error) -> {
+            if (error != null) {
+                failed(error);
+                pendingDeletes.put(base, new PendingDelete(owner, epoch, tombstoneSeconds));
+                return WriteOutcome.QUEUED;
+            }
+            if (java.util.Arrays.equals(reply, OK)) {
+                stats.deletes.increment();
+                return WriteOutcome.SAVED;
+            }
+            stats.fenced.increment();
+            return WriteOutcome.FENCED;
+        });
+    }
+
+    /**
+     * Moves a session to a new base id (fixation protection at login, {@code changeSessionId}). The
+     * full state is written under the new key, then the old record is deleted (fenced, with a
+     * tombstone). Never RENAME: the two keys may live in different Redis Cluster slots.
+     */
+    public CompletionStage<WriteOutcome> changeId(SessionState s, String newBaseId) {
+        String oldBase;
+        boolean wasPersisted;
+        long epoch;
+        synchronized (s) {
+            oldBase = s.baseId;
+            if (oldBase.equals(newBaseId)) {
+                return CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+            }
+            wasPersisted = s.persisted;
+            epoch = s.epoch;
+            owned.remove(oldBase, s);
+            if (pendingSaves.remove(oldBase, s)) {
+                pendingSaves.put(newBaseId, s);
+            }
+            s.baseId = newBaseId;
+            s.persisted = false; // create mode under the new key
+            s.needsFull = true;
+            owned.put(newBaseId, s);
+        }
+        CompletableFuture<WriteOutcome> saved = write(s, false, true);
+        if (!wasPersisted) {
+            return saved;
+        }
+        LiveSession live = s.live;
+        int maxInactive = live == null ? 1800 : live.maxInactiveSeconds();
+        long tombstone = Math.max(60, ttlSeconds(maxInactive <= 0 ? 86_400 : maxInactive));
+        return saved.thenCompose(outcome -> outcome == WriteOutcome.SAVED || outcome == WriteOutcome.QUEUED
+                ? deleteRecord(oldBase, s.owner, epoch, tombstone).thenApply(d -> outcome)
+                : CompletableFuture.completedFuture(outcome));
+    }
+
+    /**
+     * Whether this node still owns the session in Redis; asked before local expiry fires
+     * destruction events. Answers {@code true} when Redis cannot be asked.
+     */
+    public boolean stillOwned(SessionState s) {
+        if (s.lost) {
+            return false;
+        }
+        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp() || !s.persisted) {
+            return true;
+        }
+        try {
+            List<io.lettuce.core.KeyValue<byte[], byte[]>> kv = cmd.hmget(recordKeyBytes(s.baseId), bytes("owner"), bytes("epoch"))
+                    .get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+            if (!kv.get(1).hasValue()) {
+                return true; // missing: it expires here and now anyway
+            }
+            return s.owner.equals(string(kv.get(0).getValueOrElse(new byte[0])))
+                    && Long.toString(s.epoch).equals(string(kv.get(1).getValue()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            failed(e);
+            return true;
+        }
+    }
+
+    /**
+     * Forgets a session without touching Redis: the node stops (the record stays for whichever node
+     * serves the user next) or the copy is known to be stale.
+     */
+    public void release(SessionState s) {
+        owned.remove(s.baseId, s);
+    }
+
+    /**
+     * Writes every session that has unsaved changes, waiting up to {@code timeoutMillis}; used when a
+     * context stops so that nothing acknowledged is lost on a graceful restart.
+     */
+    public void flush(long timeoutMillis) {
+        List<CompletableFuture<WriteOutcome>> all = new ArrayList<>();
+        for (SessionState s : List.copyOf(owned.values())) {
+            all.add(write(s, true, true));
+        }
+        try {
+            CompletableFuture.allOf(all.toArray(new CompletableFuture[0])).get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warning("Tether: could not write all sessions to Redis before stopping (" + RedisConnection.describe(e) + ")");
+        }
+    }
+
+    // ---------------------------------------------------------------- outage handling
+
+    private void failed(Throwable error) {
+        Throwable e = error instanceof CompletionException || error instanceof ExecutionException ? error.getCause() : error;
+        if (e instanceof RedisCommandExecutionException && !(e instanceof RedisNoScriptException)) {
+            // Redis answered, with an error about the command (OOM, READONLY, ACL): one line per kind.
+            stats.redisErrors.increment();
+            if (reported.add("err:" + e.getMessage())) {
+                LOG.warning("Tether: Redis refused a session command: " + e.getMessage());
+            }
+            redis.reportFailure(e);
+            return;
+        }
+        stats.redisErrors.increment();
+        redis.reportFailure(e == null ? error : e);
+    }
+
+    private void onRedisAvailable() {
+        reported.remove("pending-full");
+        int replayed = 0;
+        for (Map.Entry<String, PendingDelete> d : List.copyOf(pendingDeletes.entrySet())) {
+            if (pendingDeletes.remove(d.getKey(), d.getValue())) {
+                PendingDelete p = d.getValue();
+                deleteRecord(d.getKey(), p.owner(), p.epoch(), p.tombstoneSeconds());
+                replayed++;
+            }
+        }
+        for (SessionState s : List.copyOf(pendingSaves.values())) {
+            if (pendingSaves.remove(s.baseId, s)) {
+                s.needsFull = true;
+                write(s, false, true);
+                replayed++;
+            }
+        }
+        // Redis may have come back empty: a forced touch of every owned session finds the records
+        // that are missing (MISSING) and writes them in full.
+        for (SessionState s : List.copyOf(owned.values())) {
+            if (!s.needsFull && s.persisted) {
+                write(s, false, true);
+            }
+        }
+        if (replayed > 0) {
+            LOG.info("Tether: replayed " + replayed + " queued session writes to Redis at " + redis.where());
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    @SuppressWarnings("unchecked")
+    private static <T> CompletableFuture<T> eval(RedisAsyncCommands<byte[], byte[]> cmd, String sha, String script,
+            ScriptOutputType type, byte[][] keys, byte[]... args) {
+        CompletableFuture<T> first = cmd.<T>evalsha(sha, type, keys, args).toCompletableFuture();
+        return first.handle((v, e) -> {
+            Throwable cause = e instanceof CompletionException ? e.getCause() : e;
+            if (cause instanceof RedisNoScriptException
+                    || (cause instanceof RedisCommandExecutionException && String.valueOf(cause.getMessage()).startsWith("NOSCRIPT"))) {
+                return cmd.<T>eval(script, type, keys, args).toCompletableFuture();
+            }
+            return e == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(cause);
+        }).thenCompose(x -> x);
+    }
+
+    private static String sha1(String script) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String string(byte[] b) {
+        return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static long parseLong(byte[] b, long fallback) {
+        if (b == null) {
+            return fallback;
+        }
+        try {
+            return Long.parseLong(string(b));
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    @Override
+    public void close() {
+        redis.close();
+    }
+}

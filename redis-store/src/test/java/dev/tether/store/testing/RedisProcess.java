@@ -1,0 +1,271 @@
+package dev.tether.store.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real {@code redis-server} on a free loopback port, owned by one test: it can be killed,
+ * restarted (empty, or with its data) and queried with redis-cli. Never touches port 6379.
+ */
+public final class RedisProcess implements AutoCloseable {
+
+    private final int port;
+    private final Path dir;
+    private final List<String> extraArgs;
+    private Process process;
+
+    private RedisProcess(int port, Path dir, List<String> extraArgs) {
+        this.port = port;
+        this.dir = dir;
+        this.extraArgs = extraArgs;
+    }
+
+    /** Starts a fresh server with persistence off. */
+    public static RedisProcess start(String... extraArgs) {
+        try {
+            Path dir = Files.createTempDirectory("tether-redis-");
+            RedisProcess r = new RedisProcess(freePort(), dir, List.of(extraArgs));
+            r.launch();
+            return r;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static String binary() {
+        for (String candidate : new String[] {"/usr/bin/redis-server", "/usr/local/bin/redis-server"}) {
+            if (new File(candidate).canExecute()) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException("redis-server is not installed. Install it with: sudo apt-get install -y redis-server"
+                + " (or run bash .ci/run, which installs what the tests need)");
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private void launch() throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"));
+        cmd.addAll(extraArgs);
+        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("redis-server exited at start: " + Files.readString(dir.resolve("redis.log")));
+            }
+            try {
+                if ("PONG".equals(command("PING"))) {
+                    return;
+                }
+            } catch (IllegalStateException ignored) {
+                // not listening yet
+            }
+            sleep(20);
+        }
+        throw new IllegalStateException("redis-server did not answer on port " + port);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String uri() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    /** kill -9: the server vanishes with whatever it held. */
+    public void kill() {
+        if (process != null) {
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Starts again on the same port, empty. */
+    public void restartEmpty() {
+        kill();
+        try {
+            launch();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Saves a snapshot, stops, and starts again on the same port with the data loaded. */
+    public void restartWithData() {
+        command("SAVE");
+        kill();
+        try {
+            launch();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Runs one command over RESP and returns the reply flattened to text: bulk and simple strings as
+     * they are, integers in decimal, arrays as lines, nil as {@code null}.
+     */
+    public String command(String... args) {
+        try {
+            return rawCommand(toBytes(args));
+        } catch (IOException e) {
+            throw new IllegalStateException("redis command " + args[0] + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Like {@link #command} with binary arguments (to plant crafted values). */
+    public String commandBytes(byte[]... args) {
+        try {
+            return rawCommand(args);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[][] toBytes(String... args) {
+        byte[][] out = new byte[args.length][];
+        for (int i = 0; i < args.length; i++) {
+            out[i] = args[i].getBytes(StandardCharsets.UTF_8);
+        }
+        return out;
+    }
+
+    private String rawCommand(byte[]... args) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            java.io.ByteArrayOutputStream req = new java.io.ByteArrayOutputStream();
+            req.write(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            for (byte[] a : args) {
+                req.write(("$" + a.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                req.write(a);
+                req.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            out.write(req.toByteArray());
+            out.flush();
+            InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+            return readReply(in);
+        }
+    }
+
+    private static String readReply(InputStream in) throws IOException {
+        int type = in.read();
+        String line = readLine(in);
+        switch (type) {
+            case '+':
+            case ':':
+                return line;
+            case '-':
+                throw new IOException(line);
+            case '$': {
+                int n = Integer.parseInt(line);
+                if (n < 0) {
+                    return null;
+                }
+                byte[] b = in.readNBytes(n + 2);
+                return new String(b, 0, n, StandardCharsets.UTF_8);
+            }
+            case '*': {
+                int n = Integer.parseInt(line);
+                if (n < 0) {
+                    return null;
+                }
+                StringBuilder sb = new StringBuilder();
+                for (int i = 0; i < n; i++) {
+                    if (i > 0) {
+                        sb.append('\n');
+                    }
+                    sb.append(readReply(in));
+                }
+                return sb.toString();
+            }
+            default:
+                throw new IOException("unexpected reply type " + type);
+        }
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\r') {
+                in.read();
+                break;
+            }
+            sb.append((char) c);
+        }
+        return sb.toString();
+    }
+
+    /** Keys matching a pattern (KEYS is fine on a test server). */
+    public List<String> keys(String pattern) {
+        String reply = command("KEYS", pattern);
+        return reply == null || reply.isEmpty() ? List.of() : List.of(reply.split("\n"));
+    }
+
+    /** Calls of one command since start or the last CONFIG RESETSTAT, from INFO commandstats. */
+    public long commandCalls(String name) {
+        String info = command("INFO", "commandstats");
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith("cmdstat_" + name.toLowerCase() + ":")) {
+                int i = line.indexOf("calls=") + 6;
+                int j = line.indexOf(',', i);
+                return Long.parseLong(line.substring(i, j));
+            }
+        }
+        return 0;
+    }
+
+    /** All commands counted by INFO commandstats, summed. */
+    public long totalCommandCalls() {
+        String info = command("INFO", "commandstats");
+        long sum = 0;
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith("cmdstat_")) {
+                int i = line.indexOf("calls=") + 6;
+                sum += Long.parseLong(line.substring(i, line.indexOf(',', i)));
+            }
+        }
+        return sum;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        kill();
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // temp dir
+        }
+    }
+}
