@@ -279,10 +279,11 @@ public final class RedisSessionStore implements AutoCloseable {
             long accessed = live.lastAccessedTime();
             int maxInactive = live.maxInactiveSeconds();
             boolean touchDue = accessed != s.lastWrittenAccess && (forceTouch || now - s.lastWriteMillis >= touchMillis);
-            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && maxInactive == s.lastWrittenMaxInactive) {
+            boolean notesChanged = s.notesChanged(live.notes());
+            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && maxInactive == s.lastWrittenMaxInactive) {
                 return CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
             }
-            boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || maxInactive != s.lastWrittenMaxInactive;
+            boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactive != s.lastWrittenMaxInactive;
             meta(sets, "lastAccessed", Long.toString(accessed));
             meta(sets, "lastSaved", Long.toString(now));
             if (maxInactive != s.lastWrittenMaxInactive || full) {
@@ -295,7 +296,7 @@ public final class RedisSessionStore implements AutoCloseable {
                 for (Map.Entry<String, String> n : live.notes().entrySet()) {
                     meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
                 }
-            } else if (s.notesChanged(live.notes())) {
+            } else if (notesChanged) {
                 for (Map.Entry<String, String> n : live.notes().entrySet()) {
                     meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
                 }
@@ -307,7 +308,9 @@ public final class RedisSessionStore implements AutoCloseable {
             s.lastWriteMillis = now;
             s.lastWrittenAccess = accessed;
             s.lastWrittenMaxInactive = maxInactive;
-            char mode = !s.persisted ? 'c' : full ? 'f' : 'd';
+            // A full write always replaces the record ('f'), a session's first ones too: an earlier first
+            // write may still be in flight, and attributes removed since must not survive it.
+            char mode = full ? 'f' : 'd';
             s.needsFull = false;
             CompletableFuture<WriteOutcome> result = dispatchSave(s, mode, ttlSeconds(maxInactive), sets, dels);
             return waitForIt ? result : CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
@@ -565,6 +568,28 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
+    /** The state of a session this node owns, or {@code null}. */
+    public SessionState owned(String baseId) {
+        return owned.get(baseId);
+    }
+
+    /** Whether Redis holds a record for this base id; {@code false} when Redis cannot be asked. */
+    public boolean exists(String baseId) {
+        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp()) {
+            return false;
+        }
+        try {
+            return cmd.exists(recordKeyBytes(baseId)).get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS) > 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            failed(e);
+            return false;
+        }
+    }
+
     /**
      * Forgets a session without touching Redis: the node stops (the record stays for whichever node
      * serves the user next) or the copy is known to be stale.
@@ -629,6 +654,9 @@ public final class RedisSessionStore implements AutoCloseable {
         // that are missing (MISSING) and writes them in full.
         for (SessionState s : List.copyOf(owned.values())) {
             if (!s.needsFull && s.persisted) {
+                synchronized (s) {
+                    s.lastWrittenAccess = Long.MIN_VALUE; // make the touch due even when the session was idle
+                }
                 write(s, false, true);
             }
         }

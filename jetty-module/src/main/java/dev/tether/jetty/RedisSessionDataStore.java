@@ -1,0 +1,259 @@
+package dev.tether.jetty;
+
+import dev.tether.store.LoadedSession;
+import dev.tether.store.RedisSessionStore;
+import dev.tether.store.SessionId;
+import dev.tether.store.SessionState;
+import dev.tether.store.SessionStoreOptions;
+import dev.tether.store.WriteOutcome;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.session.AbstractSessionDataStore;
+import org.eclipse.jetty.session.SessionData;
+import org.eclipse.jetty.session.SessionManager;
+import org.eclipse.jetty.util.annotation.ManagedAttribute;
+import org.eclipse.jetty.util.annotation.ManagedObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Jetty 12 session data store keeping sessions in Redis through Tether's core: one hash per
+ * session, delta writes, ownership fencing. Serves ee8, ee9, ee10 and ee11 web applications alike.
+ *
+ * <p>Jetty strips the {@code .workerName} suffix before the store sees an id, and re-issues the
+ * cookie itself when a session is loaded under another node's suffix.
+ */
+@ManagedObject("Tether Redis session data store")
+public class RedisSessionDataStore extends AbstractSessionDataStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RedisSessionDataStore.class);
+
+    private final SessionStoreOptions configured;
+    private final boolean prefixConfigured;
+    private volatile RedisSessionStore store;
+    private ExecutorService evictions;
+
+    /**
+     * @param options settings; when {@code prefixConfigured} is false the key prefix is derived from
+     *     the context ({@code tether:jetty:<vhost><contextPath>:})
+     */
+    RedisSessionDataStore(SessionStoreOptions options, boolean prefixConfigured) {
+        this.configured = options;
+        this.prefixConfigured = prefixConfigured;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        String worker = _context.getWorkerName();
+        if (worker != null && !worker.isEmpty() && !SessionId.isValidRoute(worker)) {
+            throw new IllegalStateException("Tether: workerName '" + worker + "' is not usable: it may only contain letters, digits,"
+                    + " '_' and '-' (balancers split the session id at the first dot)");
+        }
+        String prefix = prefixConfigured ? configured.keyPrefix() : defaultPrefix(_context.getVhost(), _context.getCanonicalContextPath());
+        store = new RedisSessionStore(configured.toBuilder().keyPrefix(prefix).build(), worker);
+        evictions = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "tether-jetty-evict");
+            t.setDaemon(true);
+            return t;
+        });
+        LOG.info("Tether: sessions of {} are kept in Redis under '{}{{id}}', workerName {}, save mode {}",
+                _context.getCanonicalContextPath(), prefix, worker, configured.saveMode());
+        super.doStart();
+    }
+
+    static String defaultPrefix(String vhost, String canonicalContextPath) {
+        String host = vhost == null || vhost.isEmpty() ? "0.0.0.0" : vhost;
+        String path = canonicalContextPath == null || canonicalContextPath.isEmpty() ? "/" : canonicalContextPath;
+        return "tether:jetty:" + host + path + ":";
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        super.doStop();
+        RedisSessionStore s = store;
+        if (s != null) {
+            s.flush(Math.max(2000, configured.commandTimeout().toMillis() * 2));
+            s.close();
+            store = null;
+        }
+        if (evictions != null) {
+            evictions.shutdownNow();
+        }
+    }
+
+    RedisSessionStore store() {
+        return store;
+    }
+
+    @ManagedAttribute("whether Redis answers")
+    public boolean isRedisAvailable() {
+        RedisSessionStore s = store;
+        return s != null && s.isRedisAvailable();
+    }
+
+    @Override
+    public SessionData newSessionData(String id, long created, long accessed, long lastAccessed, long maxInactiveMs) {
+        RedisSessionData data = newData(id, created, accessed, lastAccessed, maxInactiveMs);
+        RedisSessionStore s = store;
+        if (s != null && SessionId.parse(id) != null) {
+            data.attach(s.create(id, data));
+        }
+        return data;
+    }
+
+    private RedisSessionData newData(String id, long created, long accessed, long lastAccessed, long maxInactiveMs) {
+        return new RedisSessionData(id, _context.getCanonicalContextPath(), _context.getVhost(), created, accessed,
+                lastAccessed, maxInactiveMs, configured.saveMode(), this::evict);
+    }
+
+    @Override
+    public SessionData doLoad(String id) throws Exception {
+        RedisSessionStore s = store;
+        SessionId parsed = SessionId.parse(id);
+        if (s == null || parsed == null || parsed.route() != null) {
+            return null; // malformed ids never become keys
+        }
+        LoadedSession loaded = s.takeOver(id, Thread.currentThread().getContextClassLoader());
+        if (loaded == null) {
+            return null;
+        }
+        Map<String, String> notes = loaded.notes();
+        long maxInactiveMs = parseLong(notes.get(RedisSessionData.NOTE_MAX_INACTIVE_MS),
+                loaded.maxInactiveSeconds() <= 0 ? -1 : loaded.maxInactiveSeconds() * 1000L);
+        RedisSessionData data = newData(id, loaded.creationTime(), loaded.lastAccessedTime(), loaded.lastAccessedTime(), maxInactiveMs);
+        data.setCookieSet(parseLong(notes.get(RedisSessionData.NOTE_COOKIE_SET), 0));
+        data.setLastNode(loaded.previousOwner());
+        data.setLastSaved(loaded.lastSaved() > 0 ? loaded.lastSaved() : System.currentTimeMillis());
+        data.calcAndSetExpiry(loaded.lastAccessedTime());
+        data.putAllAttributes(loaded.attributes());
+        data.attach(loaded.state());
+        return data;
+    }
+
+    @Override
+    public void doStore(String id, SessionData data, long lastSaveTime) throws Exception {
+        RedisSessionStore s = store;
+        if (s == null || !(data instanceof RedisSessionData rd)) {
+            return;
+        }
+        SessionState state = rd.state();
+        if (state == null) {
+            if (SessionId.parse(id) == null) {
+                return;
+            }
+            rd.attach(state = s.create(id, rd));
+        }
+        WriteOutcome outcome;
+        try {
+            outcome = s.commit(state).toCompletableFuture().get(configured.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            outcome = WriteOutcome.QUEUED;
+        }
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("Tether: stored {} -> {}", SessionId.redact(id), outcome);
+        }
+    }
+
+    @Override
+    public boolean delete(String id) throws Exception {
+        RedisSessionStore s = store;
+        if (s == null) {
+            return false;
+        }
+        SessionState state = s.owned(id);
+        if (state == null) {
+            return false; // not this node's to delete
+        }
+        WriteOutcome outcome = s.delete(state).toCompletableFuture()
+                .get(configured.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        return outcome == WriteOutcome.SAVED || outcome == WriteOutcome.QUEUED;
+    }
+
+    @Override
+    public boolean doExists(String id) throws Exception {
+        RedisSessionStore s = store;
+        return s != null && SessionId.parse(id) != null && (s.owned(id) != null || s.exists(id));
+    }
+
+    @Override
+    public Set<String> doCheckExpired(Set<String> candidates, long time) {
+        // Only sessions this node still owns are expired here; a copy another node took over is
+        // dropped quietly instead, so that no sessionDestroyed fires for a session alive elsewhere.
+        Set<String> expired = new HashSet<>();
+        RedisSessionStore s = store;
+        if (s == null) {
+            return expired;
+        }
+        for (String id : candidates) {
+            SessionState state = s.owned(id);
+            if (state == null) {
+                expired.add(id);
+            } else if (s.stillOwned(state)) {
+                expired.add(id);
+            } else {
+                s.release(state);
+                evict(id);
+            }
+        }
+        return expired;
+    }
+
+    @Override
+    public Set<String> doGetExpired(long before) {
+        // Redis expires abandoned records itself (TTL = max inactive interval + slack), so there is
+        // nothing left to find; no node needs to scan.
+        return Set.of();
+    }
+
+    @Override
+    public void doCleanOrphans(long time) {
+        // Same: the TTL removes orphans of every context.
+    }
+
+    @Override
+    public boolean isPassivating() {
+        return true;
+    }
+
+    /** Another node owns the session now: drop it from this node's cache, without events. */
+    private void evict(RedisSessionData data) {
+        evict(data.getId());
+    }
+
+    private void evict(String id) {
+        ExecutorService e = evictions;
+        if (e == null || e.isShutdown()) {
+            return;
+        }
+        e.execute(() -> {
+            try {
+                SessionManager manager = _context.getSessionManager();
+                if (manager != null && manager.getSessionCache() != null) {
+                    manager.getSessionCache().delete(id);
+                }
+            } catch (Exception ex) {
+                LOG.debug("Tether: evicting a stale session failed", ex);
+            }
+        });
+    }
+
+    private static long parseLong(String s, long fallback) {
+        if (s == null) {
+            return fallback;
+        }
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RedisSessionDataStore[" + configured.redisUri().replaceAll("//[^@/]*@", "//***@") + "]";
+    }
+}

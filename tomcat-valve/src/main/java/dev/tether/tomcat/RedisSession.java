@@ -1,0 +1,162 @@
+package dev.tether.tomcat;
+
+import dev.tether.store.LiveSession;
+import dev.tether.store.LoadedSession;
+import dev.tether.store.SessionState;
+import java.security.Principal;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.catalina.Manager;
+import org.apache.catalina.TomcatPrincipal;
+import org.apache.catalina.realm.GenericPrincipal;
+import org.apache.catalina.session.StandardSession;
+
+/**
+ * A Tomcat session that tells the core what each request touched, so that only that is written.
+ */
+final class RedisSession extends StandardSession implements LiveSession {
+
+    private static final String AUTH_TYPE = "authType";
+    private static final String PRINCIPAL = "principal";
+    private static final String ROLES = "roles";
+
+    private transient volatile SessionState state;
+    private transient volatile boolean dropping;
+
+    RedisSession(Manager manager) {
+        super(manager);
+    }
+
+    SessionState state() {
+        return state;
+    }
+
+    void attach(SessionState state) {
+        this.state = state;
+    }
+
+    private RedisSessionManager redisManager() {
+        return (RedisSessionManager) manager;
+    }
+
+    /** Fills a fresh session from its Redis record; no listener fires until {@link #activate()}. */
+    void restore(String id, LoadedSession loaded, boolean restorePrincipal) {
+        this.state = loaded.state();
+        setNew(false);
+        setValid(true);
+        setCreationTime(loaded.creationTime());
+        this.lastAccessedTime = loaded.lastAccessedTime();
+        this.thisAccessedTime = loaded.lastAccessedTime();
+        this.maxInactiveInterval = loaded.maxInactiveSeconds();
+        attributes.putAll(loaded.attributes());
+        Map<String, String> notes = loaded.notes();
+        if (restorePrincipal && notes.get(PRINCIPAL) != null) {
+            String roles = notes.getOrDefault(ROLES, "");
+            List<String> roleList = roles.isEmpty() ? List.of() : Arrays.asList(roles.split("\n"));
+            this.principal = new GenericPrincipal(notes.get(PRINCIPAL), roleList);
+            this.authType = notes.get(AUTH_TYPE);
+        }
+        setId(id, false);
+        state.bind(this);
+    }
+
+    // ------------------------------------------------------------ tracking
+
+    @Override
+    public Object getAttribute(String name) {
+        Object value = super.getAttribute(name);
+        SessionState s = state;
+        if (s != null && value != null) {
+            s.attributeRead(name, value);
+        }
+        return value;
+    }
+
+    @Override
+    public void setAttribute(String name, Object value, boolean notify) {
+        super.setAttribute(name, value, notify);
+        SessionState s = state;
+        if (s != null && value != null) {
+            s.attributeSet(name);
+        }
+    }
+
+    @Override
+    protected void removeAttributeInternal(String name, boolean notify) {
+        super.removeAttributeInternal(name, notify);
+        SessionState s = state;
+        if (s != null) {
+            s.attributeRemoved(name);
+        }
+    }
+
+    @Override
+    public void expire(boolean notify) {
+        SessionState s = state;
+        // Before telling the application a session died, make sure it is not alive on another node.
+        if (notify && !dropping && isValid && !expiring && s != null && !redisManager().stillOwned(s)) {
+            ownershipLost();
+            return;
+        }
+        super.expire(notify);
+    }
+
+    boolean isDropping() {
+        return dropping;
+    }
+
+    // ------------------------------------------------------------ LiveSession
+
+    @Override
+    public Map<String, Object> attributes() {
+        return redisManager().distributable(attributes);
+    }
+
+    @Override
+    public long creationTime() {
+        return getCreationTimeInternal();
+    }
+
+    @Override
+    public long lastAccessedTime() {
+        return getThisAccessedTimeInternal();
+    }
+
+    @Override
+    public int maxInactiveSeconds() {
+        return maxInactiveInterval;
+    }
+
+    @Override
+    public Map<String, String> notes() {
+        Principal p = principal;
+        if (p == null || !redisManager().getPersistAuthentication()) {
+            return Map.of();
+        }
+        Map<String, String> out = new HashMap<>(4);
+        out.put(PRINCIPAL, p.getName());
+        if (authType != null) {
+            out.put(AUTH_TYPE, authType);
+        }
+        if (p instanceof GenericPrincipal gp) {
+            out.put(ROLES, String.join("\n", gp.getRoles()));
+        }
+        return out;
+    }
+
+    @Override
+    public void ownershipLost() {
+        if (dropping) {
+            return;
+        }
+        dropping = true;
+        // The session lives on at its new owner: no destruction events, no logout.
+        Principal p = principal;
+        if (p instanceof TomcatPrincipal) {
+            principal = null;
+        }
+        super.expire(false);
+    }
+}
