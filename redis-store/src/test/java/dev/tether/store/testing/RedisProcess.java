@@ -43,6 +43,21 @@ public final class RedisProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a fresh server on a given port, for a test that first ran something against that port
+     * while nothing listened there (a client started before its Redis).
+     */
+    public static RedisProcess startOnPort(int port, String... extraArgs) {
+        try {
+            Path dir = Files.createTempDirectory("tether-redis-");
+            RedisProcess r = new RedisProcess(port, dir, List.of(extraArgs));
+            r.launch();
+            return r;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static String binary() {
         for (String candidate : new String[] {"/usr/bin/redis-server", "/usr/local/bin/redis-server"}) {
             if (new File(candidate).canExecute()) {
@@ -120,6 +135,99 @@ public final class RedisProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Starts the server again on the same port and directory after {@link #kill()}: it loads whatever
+     * snapshot an earlier {@code SAVE} left there (for an outage spanning commands sent meanwhile).
+     */
+    public void relaunch() {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException("redis-server is still running; kill() it first");
+        }
+        try {
+            launch();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Runs one command and returns the reply with its structure: {@code byte[]} for bulk strings,
+     * {@code String} for simple strings, {@code Long} for integers, {@code List<Object>} for arrays,
+     * {@code null} for nil. An error reply throws {@link IllegalStateException}.
+     */
+    public Object reply(String... args) {
+        return reply(toBytes(args));
+    }
+
+    /** Like {@link #reply(String...)} with binary arguments. */
+    public Object reply(byte[]... args) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(encode(args));
+            s.getOutputStream().flush();
+            return readStructured(new java.io.BufferedInputStream(s.getInputStream()));
+        } catch (IOException e) {
+            throw new IllegalStateException("redis command failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** HGETALL with binary-exact values, in field order as Redis returned them. */
+    public java.util.Map<String, byte[]> hgetall(String key) {
+        @SuppressWarnings("unchecked")
+        List<Object> flat = (List<Object>) reply("HGETALL", key);
+        java.util.Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + 1 < flat.size(); i += 2) {
+            out.put(new String((byte[]) flat.get(i), StandardCharsets.UTF_8), (byte[]) flat.get(i + 1));
+        }
+        return out;
+    }
+
+    private static Object readStructured(InputStream in) throws IOException {
+        int type = in.read();
+        String line = readLine(in);
+        switch (type) {
+            case '+':
+                return line;
+            case ':':
+                return Long.parseLong(line);
+            case '-':
+                throw new IOException(line);
+            case '$': {
+                int n = Integer.parseInt(line);
+                if (n < 0) {
+                    return null;
+                }
+                byte[] b = in.readNBytes(n + 2);
+                return java.util.Arrays.copyOf(b, n);
+            }
+            case '*': {
+                int n = Integer.parseInt(line);
+                if (n < 0) {
+                    return null;
+                }
+                List<Object> out = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    out.add(readStructured(in));
+                }
+                return out;
+            }
+            default:
+                throw new IOException("unexpected reply type " + type);
+        }
+    }
+
+    private static byte[] encode(byte[]... args) throws IOException {
+        java.io.ByteArrayOutputStream req = new java.io.ByteArrayOutputStream();
+        req.write(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        for (byte[] a : args) {
+            req.write(("$" + a.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            req.write(a);
+            req.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        return req.toByteArray();
     }
 
     /**

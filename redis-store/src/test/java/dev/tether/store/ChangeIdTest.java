@@ -1,0 +1,156 @@
+package dev.tether.store;
+
+import static dev.tether.store.Stores.attributeFields;
+import static dev.tether.store.Stores.exists;
+import static dev.tether.store.Stores.field;
+import static dev.tether.store.Stores.outcome;
+import static dev.tether.store.Stores.record;
+import static dev.tether.store.Stores.request;
+import static dev.tether.store.Stores.slot;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** changeSessionId: the record moves to a key in another cluster slot without RENAME. */
+class ChangeIdTest {
+
+    private static RedisProcess redis;
+    private RedisSessionStore store;
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void open() {
+        redis.command("FLUSHALL");
+        redis.command("CONFIG", "RESETSTAT");
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    @Test
+    void crc16MatchesRedisCluster() {
+        assertEquals(0x31C3, Stores.crc16(Stores.bytes("123456789")));
+        assertEquals(12182, slot("foo"));
+        assertEquals(5061, slot("bar"));
+        assertEquals(slot("{user1000}.following"), slot("{user1000}.followers"));
+        assertEquals(slot("user1000"), slot("tt:{user1000}"));
+        assertEquals(slot("tt:{abc}"), slot("tt:{abc}:gone"), "record and tombstone share a slot");
+    }
+
+    private String baseInAnotherSlot(String oldKey) {
+        for (int i = 0; i < 1000; i++) {
+            String candidate = Stores.newBase();
+            if (slot(store.recordKey(candidate)) != slot(oldKey)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("no base in another slot");
+    }
+
+    @Test
+    void changeIdMovesEverythingToTheNewKeyAndTombstonesTheOld() {
+        TestSession live = new TestSession();
+        live.attributes.put("user", "alice");
+        live.attributes.put("cart", new ArrayList<>(List.of("apple")));
+        live.attributes.put("n", 3);
+        live.notes.put("principal", "alice");
+        String oldBase = Stores.newBase();
+        SessionState state = store.create(oldBase, live);
+        assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
+        String oldKey = store.recordKey(oldBase);
+        Map<String, String> oldRecord = record(redis, oldKey);
+        Map<String, String> oldAttributes = attributeFields(redis, oldKey);
+
+        String newBase = baseInAnotherSlot(oldKey);
+        String newKey = store.recordKey(newBase);
+        assertNotEquals(slot(oldKey), slot(newKey));
+
+        assertEquals(WriteOutcome.SAVED, outcome(store.changeId(state, newBase)));
+        assertEquals(newBase, state.baseId());
+
+        assertEquals(oldAttributes, attributeFields(redis, newKey));
+        Map<String, String> moved = record(redis, newKey);
+        for (String f : List.of("created", "owner", "epoch", "maxInactive", "n:principal")) {
+            assertEquals(oldRecord.get(f), moved.get(f), f);
+        }
+        assertFalse(exists(redis, oldKey));
+        assertTrue(exists(redis, oldKey + ":gone"));
+        assertTrue(Stores.ttl(redis, oldKey + ":gone") > 0);
+        assertTrue(Stores.ttl(redis, newKey) > 0);
+        assertEquals(0, redis.commandCalls("rename"));
+        assertEquals(0, redis.commandCalls("renamenx"));
+        assertEquals(0, redis.commandCalls("copy"));
+
+        // Later writes go to the new key only.
+        assertEquals(WriteOutcome.SAVED, request(store, state, () -> live.set(state, "n", 4)));
+        assertEquals("I4", field(redis, newKey, "a:n"));
+        assertFalse(exists(redis, oldKey));
+
+        // Another node finds the session under the new id, and nothing under the old one.
+        try (RedisSessionStore other = Stores.openUp(Stores.options(redis).build(), "node2")) {
+            assertEquals(null, other.takeOver(oldBase, getClass().getClassLoader()));
+            LoadedSession loaded = other.takeOver(newBase, getClass().getClassLoader());
+            assertNotNull(loaded);
+            assertEquals(Map.of("user", "alice", "cart", List.of("apple"), "n", 4), loaded.attributes());
+            assertEquals(Map.of("principal", "alice"), loaded.notes());
+        }
+    }
+
+    @Test
+    void changeIdOfANeverWrittenSessionWritesOnlyTheNewKey() {
+        TestSession live = new TestSession();
+        live.attributes.put("user", "bob");
+        String oldBase = Stores.newBase();
+        SessionState state = store.create(oldBase, live);
+        String newBase = baseInAnotherSlot(store.recordKey(oldBase));
+
+        assertEquals(WriteOutcome.SAVED, outcome(store.changeId(state, newBase)));
+        assertEquals(List.of(store.recordKey(newBase)), redis.keys("tt:*"));
+        assertEquals("Sbob", field(redis, store.recordKey(newBase), "a:user"));
+    }
+
+    @Test
+    void changeIdByAFencedNodeChangesNothing() {
+        TestSession live = new TestSession();
+        live.attributes.put("user", "carol");
+        String oldBase = Stores.newBase();
+        SessionState state = store.create(oldBase, live);
+        assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
+        try (RedisSessionStore other = Stores.openUp(Stores.options(redis).build(), "node2")) {
+            assertNotNull(other.takeOver(oldBase, getClass().getClassLoader()));
+        }
+        String oldKey = store.recordKey(oldBase);
+        Map<String, String> before = record(redis, oldKey);
+
+        String newBase = baseInAnotherSlot(oldKey);
+        WriteOutcome o = outcome(store.changeId(state, newBase));
+        // The new key did not exist, so the create succeeds; the fenced delete of the old one must not.
+        assertTrue(exists(redis, oldKey), "the other node's record survives: " + o);
+        assertEquals(before, record(redis, oldKey));
+        assertFalse(exists(redis, oldKey + ":gone"));
+    }
+}

@@ -1,0 +1,127 @@
+package dev.tether.store;
+
+import static dev.tether.store.Stores.attributeFields;
+import static dev.tether.store.Stores.outcome;
+import static dev.tether.store.Stores.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Concurrent requests of one session on one node: every change reaches Redis. */
+class ConcurrencyTest {
+
+    private static final int THREADS = 16;
+    private static RedisProcess redis;
+    private static ExecutorService pool;
+    private RedisSessionStore store;
+
+    @BeforeAll
+    static void start() {
+        redis = RedisProcess.start();
+        pool = Executors.newFixedThreadPool(THREADS);
+    }
+
+    @AfterAll
+    static void stop() {
+        pool.shutdownNow();
+        redis.close();
+    }
+
+    @BeforeEach
+    void open() {
+        redis.command("FLUSHALL");
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    /** One round: THREADS requests, each setting its own attribute, released at once. */
+    private void round(TestSession live, SessionState s, int round) throws Exception {
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<CompletionStage<WriteOutcome>>> futures = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            int thread = t;
+            futures.add(pool.submit(() -> {
+                go.await();
+                s.requestStarted();
+                live.set(s, "k" + thread, "r" + round + "t" + thread);
+                return store.commit(s);
+            }));
+        }
+        go.countDown();
+        for (Future<CompletionStage<WriteOutcome>> f : futures) {
+            WriteOutcome o = outcome(f.get(5, TimeUnit.SECONDS));
+            assertTrue(o == WriteOutcome.SAVED || o == WriteOutcome.UNCHANGED, o.toString());
+        }
+    }
+
+    private Map<String, String> expected(int round) {
+        Map<String, String> m = new TreeMap<>();
+        for (int t = 0; t < THREADS; t++) {
+            m.put("a:k" + t, "Sr" + round + "t" + t);
+        }
+        return m;
+    }
+
+    @Test
+    void concurrentCommitsOfANewSessionLoseNothing() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            TestSession live = new TestSession();
+            SessionState s = store.create(Stores.newBase(), live);
+            round(live, s, 0);
+            assertEquals(expected(0), attributeFields(redis, store.recordKey(s.baseId())));
+        }
+    }
+
+    @Test
+    void concurrentCommitsOfAStoredSessionLoseNothing() throws Exception {
+        TestSession live = new TestSession();
+        SessionState s = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        for (int r = 1; r <= 20; r++) {
+            round(live, s, r);
+            assertEquals(expected(r), attributeFields(redis, store.recordKey(s.baseId())), "round " + r);
+        }
+    }
+
+    @Test
+    void removalRacingTheFirstWriteIsNotUndone() throws Exception {
+        // The first write of a session is still in flight when the next request removes an attribute.
+        for (int i = 0; i < 20; i++) {
+            TestSession live = new TestSession();
+            live.attributes.put("user", "alice");
+            live.attributes.put("keep", "me");
+            SessionState s = store.create(Stores.newBase(), live);
+            s.requestStarted();
+            CompletionStage<WriteOutcome> first = store.commit(s);
+            s.requestStarted();
+            live.remove(s, "user");
+            CompletionStage<WriteOutcome> second = store.commit(s);
+            assertEquals(WriteOutcome.SAVED, outcome(first));
+            outcome(second);
+            String key = store.recordKey(s.baseId());
+            assertNull(Stores.field(redis, key, "a:user"), "iteration " + i + ": a removed attribute came back");
+            assertEquals("Sme", Stores.fieldBytes(redis, key, "a:keep") == null ? null : Stores.field(redis, key, "a:keep"));
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package dev.tether.store;
+
+import static dev.tether.store.Stores.bytes;
+import static dev.tether.store.Stores.fieldBytes;
+import static dev.tether.store.Stores.javaEncoded;
+import static dev.tether.store.Stores.plantRecord;
+import static dev.tether.store.Stores.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Unreadable bytes in one attribute field cost that attribute only. */
+class CorruptDataTest {
+
+    static final class Known implements Serializable {
+        private static final long serialVersionUID = 1L;
+        int value = 5;
+    }
+
+    private static RedisProcess redis;
+    private RedisSessionStore store;
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void open() {
+        redis.command("FLUSHALL");
+        store = Stores.openUp(Stores.options(redis).build(), "node2");
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private static Map<String, byte[]> corrupt() {
+        Random random = new Random(42);
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        byte[] noise = new byte[300];
+        random.nextBytes(noise);
+        noise[0] = (byte) 0xFE; // not a known tag
+        m.put("random", noise);
+        byte[] garbage = new byte[200];
+        random.nextBytes(garbage);
+        garbage[0] = 'J';
+        m.put("javaGarbage", garbage);
+        byte[] headerThenGarbage = Arrays.copyOf(new byte[] {'J', (byte) 0xAC, (byte) 0xED, 0, 5}, 64);
+        for (int i = 5; i < headerThenGarbage.length; i++) {
+            headerThenGarbage[i] = (byte) random.nextInt();
+        }
+        m.put("javaHeaderThenGarbage", headerThenGarbage);
+        m.put("javaEmpty", new byte[] {'J'});
+        byte[] list = javaEncoded(new ArrayList<>(List.of("a", "b", "c")));
+        m.put("javaTruncated", Arrays.copyOf(list, list.length / 2));
+        m.put("unknownTag", bytes("Zhello"));
+        m.put("empty", new byte[0]);
+        m.put("badInteger", bytes("Inot-a-number"));
+        m.put("overlongLong", bytes("L123456789012345678901234567890"));
+        m.put("emptyInteger", bytes("I"));
+        return m;
+    }
+
+    @Test
+    void corruptFieldsAreDroppedAndTheRestLoads() {
+        Map<String, byte[]> attrs = new LinkedHashMap<>();
+        attrs.put("user", bytes("Salice"));
+        attrs.put("count", bytes("I7"));
+        attrs.put("id", bytes("L-12"));
+        attrs.put("flag", bytes("B0"));
+        attrs.put("unicode", ("Sgrüße ✓").getBytes(StandardCharsets.UTF_8));
+        attrs.put("list", javaEncoded(new ArrayList<>(List.of("x"))));
+        Map<String, byte[]> bad = corrupt();
+        attrs.putAll(bad);
+        String base = Stores.newBase();
+        String key = "tt:{" + base + "}";
+        plantRecord(redis, key, "node1", 3, attrs);
+
+        LoadedSession s = store.takeOver(base, getClass().getClassLoader());
+        assertNotNull(s);
+        assertEquals(Map.of("user", "alice", "count", 7, "id", -12L, "flag", false, "unicode", "grüße ✓",
+                "list", List.of("x")), s.attributes());
+        assertEquals(bad.size(), store.stats().attributesRejected());
+        assertEquals(4, s.state().epoch());
+
+        // The unreadable values are removed from the record on the next write; the good ones stay.
+        TestSession.from(s);
+        assertEquals(WriteOutcome.SAVED, request(store, s.state(), () -> { }));
+        for (String name : bad.keySet()) {
+            assertNull(fieldBytes(redis, key, "a:" + name), name);
+        }
+        assertEquals("Salice", new String(fieldBytes(redis, key, "a:user"), StandardCharsets.UTF_8));
+        assertNotNull(fieldBytes(redis, key, "a:list"));
+    }
+
+    @Test
+    void missingClassDropsTheAttributeButKeepsItsBytes() {
+        // Same stream as a Known, with the class name changed to one the application does not have
+        // (for instance a redeploy removed it): the value is skipped here, but not destroyed.
+        byte[] known = javaEncoded(new Known());
+        String name = Known.class.getName();
+        String missing = name.substring(0, name.length() - 1) + "X";
+        byte[] renamed = replace(known, bytes(name), bytes(missing));
+        Map<String, byte[]> attrs = new LinkedHashMap<>();
+        attrs.put("user", bytes("Salice"));
+        attrs.put("known", known);
+        attrs.put("missing", renamed);
+        String base = Stores.newBase();
+        String key = "tt:{" + base + "}";
+        plantRecord(redis, key, "node1", 1, attrs);
+
+        LoadedSession s = store.takeOver(base, getClass().getClassLoader());
+        assertNotNull(s);
+        assertEquals(5, ((Known) s.attributes().get("known")).value);
+        assertFalse(s.attributes().containsKey("missing"));
+        assertEquals(1, store.stats().attributesRejected());
+        TestSession.from(s);
+        assertEquals(WriteOutcome.UNCHANGED, request(store, s.state(), () -> { }));
+        assertNotNull(fieldBytes(redis, key, "a:missing"));
+    }
+
+    @Test
+    void corruptMetadataFallsBackToDefaults() {
+        String base = Stores.newBase();
+        String key = "tt:{" + base + "}";
+        plantRecord(redis, key, "node1", 1, Map.of("user", bytes("Salice")));
+        redis.command("HSET", key, "created", "yesterday", "lastAccessed", "", "maxInactive", "x");
+        long before = System.currentTimeMillis();
+        LoadedSession s = store.takeOver(base, getClass().getClassLoader());
+        assertNotNull(s);
+        assertEquals("alice", s.attributes().get("user"));
+        assertEquals(-1, s.maxInactiveSeconds());
+        assertTrue(s.creationTime() >= before);
+    }
+
+    private static byte[] replace(byte[] in, byte[] from, byte[] to) {
+        for (int i = 0; i + from.length <= in.length; i++) {
+            if (Arrays.equals(in, i, i + from.length, from, 0, from.length)) {
+                byte[] out = in.clone();
+                System.arraycopy(to, 0, out, i, to.length);
+                return out;
+            }
+        }
+        throw new AssertionError("pattern not found");
+    }
+}

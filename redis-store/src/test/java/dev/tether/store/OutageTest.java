@@ -1,0 +1,198 @@
+package dev.tether.store;
+
+import static dev.tether.store.Stores.await;
+import static dev.tether.store.Stores.exists;
+import static dev.tether.store.Stores.field;
+import static dev.tether.store.Stores.outcome;
+import static dev.tether.store.Stores.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import java.time.Duration;
+import java.util.Objects;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Redis going away: commits neither block nor fail, they queue; when Redis returns (empty, or with
+ * an older snapshot) the latest state of each queued session is written in full.
+ */
+class OutageTest {
+
+    private static final Duration RECOVERY = Duration.ofSeconds(10);
+    private RedisProcess redis;
+    private RedisSessionStore store;
+
+    @AfterEach
+    void close() {
+        if (store != null) {
+            store.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    private SessionState created(TestSession live) {
+        live.attributes.put("user", "alice");
+        live.attributes.put("v", 0);
+        SessionState s = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        return s;
+    }
+
+    /** A commit during the outage: queued, and quick (bounded by the 400 ms command timeout at worst). */
+    private void queuedCommit(SessionState s, Runnable change) {
+        long started = System.nanoTime();
+        WriteOutcome o = request(store, s, change);
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        assertEquals(WriteOutcome.QUEUED, o);
+        assertTrue(millis < 800, "commit during an outage took " + millis + " ms");
+    }
+
+    private boolean fieldIs(String key, String field, String expected) {
+        try {
+            return Objects.equals(expected, field(redis, key, field));
+        } catch (IllegalStateException notUpYet) {
+            return false;
+        }
+    }
+
+    @Test
+    void queuedWritesAreReplayedWhenRedisRestartsEmpty() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        live.attributes.put("temp", "x");
+        SessionState s = created(live);
+        String key = store.recordKey(s.baseId());
+
+        redis.kill();
+        for (int i = 1; i <= 3; i++) {
+            int v = i;
+            queuedCommit(s, () -> live.set(s, "v", v));
+        }
+        queuedCommit(s, () -> live.remove(s, "temp"));
+        assertFalse(store.isRedisAvailable());
+        assertTrue(store.stats().writesQueued() >= 4);
+
+        redis.restartEmpty();
+        await("the queued state is replayed", RECOVERY, () -> fieldIs(key, "a:v", "I3"));
+        assertEquals("Salice", field(redis, key, "a:user"));
+        assertNull(field(redis, key, "a:temp"));
+        assertEquals("node1", field(redis, key, "owner"));
+        assertEquals("1", field(redis, key, "epoch"));
+        assertTrue(Stores.ttl(redis, key) > 1800);
+        assertTrue(store.isRedisAvailable());
+
+        // Back to normal deltas.
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", 4)));
+        assertEquals("I4", field(redis, key, "a:v"));
+    }
+
+    @Test
+    void idleSessionsAreRewrittenWhenRedisComesBackEmpty() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession busyLive = new TestSession();
+        SessionState busy = created(busyLive);
+        TestSession idleLive = new TestSession();
+        SessionState idle = created(idleLive);
+        String idleKey = store.recordKey(idle.baseId());
+
+        redis.kill();
+        queuedCommit(busy, () -> busyLive.set(busy, "v", 1)); // the store notices the outage
+        redis.restartEmpty();
+        await("the busy session is replayed", RECOVERY, () -> fieldIs(store.recordKey(busy.baseId()), "a:v", "I1"));
+        // The idle session had no request during the outage; Redis lost it all the same.
+        await("the idle session is rewritten", RECOVERY, () -> fieldIs(idleKey, "a:user", "Salice"));
+        assertEquals("node1", field(redis, idleKey, "owner"));
+        assertEquals("I0", field(redis, idleKey, "a:v"));
+    }
+
+    @Test
+    void queuedWritesOverwriteAnOlderSnapshot() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        live.attributes.put("temp", "x");
+        SessionState s = created(live);
+        String key = store.recordKey(s.baseId());
+        redis.command("SAVE"); // the snapshot holds v=0 and temp
+
+        redis.kill();
+        queuedCommit(s, () -> live.set(s, "v", 1));
+        queuedCommit(s, () -> live.remove(s, "temp"));
+        redis.relaunch(); // Redis comes back with the snapshot: v=0, temp still there
+
+        await("the queued state replaces the snapshot", RECOVERY, () -> fieldIs(key, "a:v", "I1"));
+        assertNull(field(redis, key, "a:temp"), "an attribute removed during the outage must not come back");
+        assertEquals("Salice", field(redis, key, "a:user"));
+    }
+
+    @Test
+    void writesAroundAQuickRestartWithDataLand() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        SessionState s = created(live);
+        String key = store.recordKey(s.baseId());
+
+        redis.restartWithData();
+        WriteOutcome o = request(store, s, () -> live.set(s, "v", 9));
+        assertTrue(o == WriteOutcome.SAVED || o == WriteOutcome.QUEUED, o.toString());
+        await("the write lands", RECOVERY, () -> fieldIs(key, "a:v", "I9"));
+        assertEquals("Salice", field(redis, key, "a:user"));
+    }
+
+    @Test
+    void deleteDuringAnOutageIsReplayed() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        SessionState s = created(live);
+        String key = store.recordKey(s.baseId());
+        redis.command("SAVE");
+
+        redis.kill();
+        queuedCommit(s, () -> live.set(s, "v", 1)); // the store notices the outage
+        assertEquals(WriteOutcome.QUEUED, outcome(store.delete(s)));
+        redis.relaunch();
+        await("the delete is replayed", RECOVERY, () -> {
+            try {
+                return !exists(redis, key) && exists(redis, key + ":gone");
+            } catch (IllegalStateException notUpYet) {
+                return false;
+            }
+        });
+        assertEquals(0, live.ownershipLost.get());
+    }
+
+    @Test
+    void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
+        int port = RedisProcess.freePort();
+        long started = System.nanoTime();
+        store = new RedisSessionStore(Stores.options("redis://127.0.0.1:" + port).build(), "node1");
+        assertTrue((System.nanoTime() - started) / 1_000_000 < 1000, "the constructor must not wait for Redis");
+        assertFalse(store.isRedisAvailable());
+
+        TestSession live = new TestSession();
+        live.attributes.put("user", "early");
+        SessionState s = store.create(Stores.newBase(), live);
+        queuedCommit(s, () -> live.set(s, "v", 1));
+        long t = System.nanoTime();
+        assertNull(store.takeOver(Stores.newBase(), getClass().getClassLoader()));
+        assertTrue((System.nanoTime() - t) / 1_000_000 < 500, "a lookup while Redis is down must not wait");
+
+        redis = RedisProcess.startOnPort(port);
+        String key = store.recordKey(s.baseId());
+        await("the queued session reaches Redis", RECOVERY, () -> fieldIs(key, "a:v", "I1"));
+        assertEquals("Searly", field(redis, key, "a:user"));
+        assertTrue(store.isRedisAvailable());
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", 2)));
+        assertEquals("I2", field(redis, key, "a:v"));
+    }
+}

@@ -1,0 +1,98 @@
+package dev.tether.store;
+
+import static dev.tether.store.Stores.attributeFields;
+import static dev.tether.store.Stores.field;
+import static dev.tether.store.Stores.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Attributes that cannot be stored stay local; the rest of the session is written normally. */
+class UnwritableAttributeTest {
+
+    /** Not Serializable. */
+    static final class Connection {
+        int handle = 3;
+    }
+
+    private static RedisProcess redis;
+    private RedisSessionStore store;
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void clean() {
+        redis.command("FLUSHALL");
+    }
+
+    @AfterEach
+    void close() {
+        if (store != null) {
+            store.close();
+        }
+    }
+
+    @Test
+    void nonSerializableAttributesAreSkipped() {
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        live.attributes.put("user", "alice");
+        live.attributes.put("object", new Object());
+        live.attributes.put("connection", new Connection());
+        live.attributes.put("listWithBadElement", new ArrayList<>(List.of("ok", new Object())));
+        live.attributes.put("cart", new ArrayList<>(List.of("apple")));
+        SessionState s = store.create(Stores.newBase(), live);
+
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        String key = store.recordKey(s.baseId());
+        assertEquals(Set.of("a:user", "a:cart"), attributeFields(redis, key).keySet());
+        assertEquals(3, store.stats().attributesNotSerializable());
+        assertEquals(5, live.attributes.size(), "the local session keeps them");
+
+        // A stored attribute replaced by an unserializable value must not survive with its old value.
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "cart", new Connection())));
+        assertNull(field(redis, key, "a:cart"));
+        assertEquals("Salice", field(redis, key, "a:user"));
+        assertEquals(4, store.stats().attributesNotSerializable());
+    }
+
+    @Test
+    void oversizeAttributesAreSkipped() {
+        store = Stores.openUp(Stores.options(redis).maxAttributeBytes(128).build(), "node1");
+        TestSession live = new TestSession();
+        live.attributes.put("small", "hi");
+        live.attributes.put("big", "x".repeat(500));
+        live.attributes.put("bigList", new ArrayList<>(List.of("y".repeat(300))));
+        live.attributes.put("grows", "short");
+        SessionState s = store.create(Stores.newBase(), live);
+
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        String key = store.recordKey(s.baseId());
+        assertEquals(Set.of("a:small", "a:grows"), attributeFields(redis, key).keySet());
+        assertEquals(2, store.stats().attributesTooLarge());
+
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "grows", "z".repeat(200))));
+        assertNull(field(redis, key, "a:grows"), "a value grown over the limit must not survive with its old value");
+        assertEquals("Shi", field(redis, key, "a:small"));
+        assertEquals(3, store.stats().attributesTooLarge());
+        assertTrue(store.stats().attributesNotSerializable() == 0);
+    }
+}
