@@ -1,7 +1,10 @@
 package dev.tether.store;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
@@ -64,6 +67,16 @@ final class RedisConnection implements AutoCloseable {
                 .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
                 .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
                 .build());
+        // Notice a lost connection even when no command is in flight (Redis restarted empty while
+        // the site was idle): the probe then replays every owned session once Redis answers.
+        client.addListener(new RedisConnectionStateListener() {
+            @Override
+            public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+                if (!closed && everConnected) {
+                    reportFailure(new RedisConnectionException("connection to " + where + " lost"));
+                }
+            }
+        });
         this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tether-redis-probe");
             t.setDaemon(true);

@@ -114,6 +114,20 @@ class OutageTest {
     }
 
     @Test
+    void aRestartWhileNoRequestIsRunningIsNoticedAndRepaired() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        SessionState s = created(live);
+        String key = store.recordKey(s.baseId());
+
+        // No commit at all during the outage: only the dropped connection tells the store.
+        redis.restartEmpty();
+        await("the record is rewritten without any request", RECOVERY, () -> fieldIs(key, "a:user", "Salice"));
+        assertEquals("node1", field(redis, key, "owner"));
+    }
+
+    @Test
     void queuedWritesOverwriteAnOlderSnapshot() {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
