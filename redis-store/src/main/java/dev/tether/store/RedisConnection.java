@@ -1,14 +1,13 @@
 package dev.tether.store;
 
 import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
-import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.event.connection.DisconnectedEvent;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
@@ -69,12 +68,9 @@ final class RedisConnection implements AutoCloseable {
                 .build());
         // Notice a lost connection even when no command is in flight (Redis restarted empty while
         // the site was idle): the probe then replays every owned session once Redis answers.
-        client.addListener(new RedisConnectionStateListener() {
-            @Override
-            public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-                if (!closed && everConnected) {
-                    reportFailure(new RedisConnectionException("connection to " + where + " lost"));
-                }
+        resources.eventBus().get().subscribe(event -> {
+            if (event instanceof DisconnectedEvent && !closed && everConnected) {
+                reportFailure(new RedisConnectionException("connection to " + where + " lost"));
             }
         });
         this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
