@@ -8,6 +8,8 @@ import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.event.connection.DisconnectedEvent;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
@@ -34,6 +36,9 @@ final class RedisConnection implements AutoCloseable {
     interface Listener {
         /** Redis answers again after an outage (or for the first time). Runs on the probe thread. */
         void onAvailable();
+
+        /** A message on the ownership channel. */
+        void onOwnershipMessage(String message);
     }
 
     private final RedisURI uri;
@@ -45,12 +50,15 @@ final class RedisConnection implements AutoCloseable {
     private final AtomicBoolean up = new AtomicBoolean(false);
     private final AtomicBoolean probing = new AtomicBoolean(false);
     private volatile StatefulRedisConnection<byte[], byte[]> connection;
+    private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
+    private final byte[] channel;
     private volatile boolean closed;
     private volatile long downSince;
     private volatile boolean everConnected;
 
-    RedisConnection(SessionStoreOptions options, Listener listener) {
+    RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
         this.listener = listener;
+        this.channel = channel.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.uri = RedisURI.create(options.redisUri());
         this.uri.setTimeout(options.commandTimeout());
         this.where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort();
@@ -124,6 +132,7 @@ final class RedisConnection implements AutoCloseable {
             } else {
                 c.sync().ping();
             }
+            subscribe();
             probing.set(false);
             if (up.compareAndSet(false, true)) {
                 long seconds = (System.currentTimeMillis() - downSince + 500) / 1000;
@@ -144,6 +153,29 @@ final class RedisConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * Ownership messages only make stale copies go away sooner; fencing alone keeps data safe, so
+     * a missing subscription is retried quietly and never blocks anything.
+     */
+    private void subscribe() {
+        if (pubSub != null) {
+            return;
+        }
+        try {
+            StatefulRedisPubSubConnection<byte[], byte[]> p = client.connectPubSub(ByteArrayCodec.INSTANCE, uri);
+            p.addListener(new RedisPubSubAdapter<>() {
+                @Override
+                public void message(byte[] ch, byte[] message) {
+                    listener.onOwnershipMessage(new String(message, java.nio.charset.StandardCharsets.UTF_8));
+                }
+            });
+            p.sync().subscribe(channel);
+            pubSub = p;
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "Tether: ownership channel not subscribed yet", e);
+        }
+    }
+
     private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
 
     static String describe(Throwable t) {
@@ -159,6 +191,14 @@ final class RedisConnection implements AutoCloseable {
     public void close() {
         closed = true;
         probe.shutdownNow();
+        StatefulRedisPubSubConnection<byte[], byte[]> p = pubSub;
+        if (p != null) {
+            try {
+                p.close();
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "closing Redis pub/sub connection", e);
+            }
+        }
         StatefulRedisConnection<byte[], byte[]> c = connection;
         if (c != null) {
             try {

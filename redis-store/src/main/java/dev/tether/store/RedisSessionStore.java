@@ -50,6 +50,10 @@ public final class RedisSessionStore implements AutoCloseable {
     private final String takeOverSha = sha1(Scripts.TAKE_OVER);
     private final String deleteSha = sha1(Scripts.DELETE);
     private final long touchMillis;
+    /** Tests set this to play a node cut off from announcements (pub/sub lost in a partition). */
+    volatile boolean announcementsMuted;
+    /** Pub/sub channel on which take-overs and deletes are announced to the other nodes. */
+    private final String channel;
     /** Every session this node owns, by base id: replayed after an outage. */
     private final Map<String, SessionState> owned = new ConcurrentHashMap<>();
     /** Sessions whose latest state must be written once Redis is back. */
@@ -57,6 +61,8 @@ public final class RedisSessionStore implements AutoCloseable {
     /** Deletes to replay once Redis is back: base id to the fencing token it was deleted with. */
     private final Map<String, PendingDelete> pendingDeletes = new ConcurrentHashMap<>();
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.AtomicLong lastDropSummary = new java.util.concurrent.atomic.AtomicLong();
 
     private record PendingDelete(String owner, long epoch, long tombstoneSeconds) {
     }
@@ -72,7 +78,18 @@ public final class RedisSessionStore implements AutoCloseable {
         this.route = route == null || route.isEmpty() ? "-" : route;
         this.codec = new AttributeCodec(new ClassFilter(options), options.maxAttributeBytes());
         this.touchMillis = options.touchInterval().toMillis();
-        this.redis = new RedisConnection(options, this::onRedisAvailable);
+        this.channel = options.keyPrefix() + "ownership";
+        this.redis = new RedisConnection(options, channel, new RedisConnection.Listener() {
+            @Override
+            public void onAvailable() {
+                onRedisAvailable();
+            }
+
+            @Override
+            public void onOwnershipMessage(String message) {
+                onOwnershipChange(message);
+            }
+        });
     }
 
     public SessionStoreOptions options() {
@@ -88,6 +105,24 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     public boolean isRedisAvailable() {
+        return redis.isUp();
+    }
+
+    /**
+     * Waits, at most {@code timeout}, for the first connection. A container calls this while it
+     * starts so that the first requests after a restart (the very ones a balancer fails over) find
+     * their sessions; Redis being down only delays the start by the timeout.
+     */
+    public boolean awaitConnected(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!redis.isUp() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         return redis.isUp();
     }
 
@@ -130,7 +165,7 @@ public final class RedisSessionStore implements AutoCloseable {
         List<Object> reply;
         try {
             CompletableFuture<List<Object>> f = eval(cmd, takeOverSha, Scripts.TAKE_OVER, ScriptOutputType.MULTI,
-                    new byte[][] {recordKeyBytes(baseId)}, bytes(route));
+                    new byte[][] {recordKeyBytes(baseId)}, bytes(route), bytes(channel), bytes(baseId));
             reply = f.get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -445,7 +480,17 @@ public final class RedisSessionStore implements AutoCloseable {
         s.lost = true;
         owned.remove(s.baseId, s);
         pendingSaves.remove(s.baseId, s);
-        LOG.info("Tether: session " + SessionId.redact(s.baseId) + " " + why + "; dropping this node's stale copy");
+        if (LOG.isLoggable(java.util.logging.Level.FINE)) {
+            LOG.fine("Tether: session " + SessionId.redact(s.baseId) + " " + why + "; dropping this node's stale copy");
+        }
+        dropped.increment();
+        long now = System.currentTimeMillis();
+        long last = lastDropSummary.get();
+        if (now - last >= 60_000 && lastDropSummary.compareAndSet(last, now)) {
+            // One line a minute at most, however many sessions a failover moved away from this node.
+            LOG.info("Tether: " + dropped.sumThenReset() + " session(s) moved to other nodes or were invalidated there"
+                    + " (e.g. " + SessionId.redact(s.baseId) + " " + why + "); this node dropped its stale copies");
+        }
         LiveSession live = s.live;
         if (live != null) {
             live.ownershipLost();
@@ -481,7 +526,7 @@ public final class RedisSessionStore implements AutoCloseable {
         try {
             f = eval(cmd, deleteSha, Scripts.DELETE, ScriptOutputType.VALUE,
                     new byte[][] {recordKeyBytes(base), tombstoneKeyBytes(base)},
-                    bytes(owner), bytes(Long.toString(epoch)), bytes(Long.toString(tombstoneSeconds)));
+                    bytes(owner), bytes(Long.toString(epoch)), bytes(Long.toString(tombstoneSeconds)), bytes(channel), bytes(base));
         } catch (RuntimeException e) {
             failed(e);
             pendingDeletes.put(base, new PendingDelete(owner, epoch, tombstoneSeconds));
@@ -662,6 +707,41 @@ public final class RedisSessionStore implements AutoCloseable {
         }
         if (replayed > 0) {
             LOG.info("Tether: replayed " + replayed + " queued session writes to Redis at " + redis.where());
+        }
+    }
+
+    /**
+     * Another node took a session over, or deleted it: drop this node's copy now, so that the
+     * user's next request here reloads the current state instead of writing into a stale copy.
+     * Message: {@code <base> <epoch> <owner>} or {@code <base> gone <owner>}.
+     */
+    private void onOwnershipChange(String message) {
+        if (announcementsMuted) {
+            return;
+        }
+        String[] parts = message.split(" ", 3);
+        if (parts.length < 3) {
+            return;
+        }
+        SessionState s = owned.get(parts[0]);
+        if (s == null || s.lost) {
+            return;
+        }
+        if (parts[1].equals("gone")) {
+            if (!parts[2].equals(route)) {
+                lose(s, "was invalidated on node " + parts[2]);
+            }
+            return;
+        }
+        long epoch;
+        try {
+            epoch = Long.parseLong(parts[1]);
+        } catch (NumberFormatException e) {
+            return;
+        }
+        if (epoch > s.epoch) {
+            stats.fenced.increment();
+            lose(s, "was taken over by node " + parts[2]);
         }
     }
 

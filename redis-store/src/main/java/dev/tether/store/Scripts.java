@@ -47,26 +47,30 @@ final class Scripts {
             """;
 
     /**
-     * Take ownership of an existing record: bump the epoch, name the new owner, return
-     * {previous owner, HGETALL}. KEYS: record. ARGV: new owner.
+     * Take ownership of an existing record: bump the epoch, name the new owner, tell the other
+     * nodes (so the old owner drops its copy now rather than at its next refused write), return
+     * {previous owner, HGETALL}. KEYS: record. ARGV: new owner, channel, base id.
      */
     static final String TAKE_OVER = """
             local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch')
             if not cur[2] then return false end
-            redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', tonumber(cur[2]) + 1)
+            local epoch = tonumber(cur[2]) + 1
+            redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'epoch', epoch)
+            redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. epoch .. ' ' .. ARGV[1])
             return {cur[1], redis.call('HGETALL', KEYS[1])}
             """;
 
     /**
      * Delete a record if the caller still owns it, leaving a tombstone so that a late write from a
      * node that missed the news cannot resurrect it. KEYS: record, tombstone. ARGV: owner, epoch,
-     * tombstone ttl seconds. Returns OK or FENCED.
+     * tombstone ttl seconds, channel, base id. Returns OK or FENCED.
      */
     static final String DELETE = """
             local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch')
             if cur[2] and (cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2]) then return 'FENCED' end
             redis.call('DEL', KEYS[1])
             redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+            redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' gone ' .. ARGV[1])
             return 'OK'
             """;
 }

@@ -47,6 +47,9 @@ class FencingTest {
         redis.command("FLUSHALL");
         a = Stores.openUp(Stores.options(redis).build(), "node1");
         b = Stores.openUp(Stores.options(redis).build(), "node2");
+        // These tests play the worst case: A never hears that B took over (pub/sub lost in a
+        // partition), so only the fencing inside Redis stands between A and B's data.
+        a.announcementsMuted = true;
     }
 
     @AfterEach
@@ -108,6 +111,33 @@ class FencingTest {
         assertEquals(t1 - t0, redis.totalCommandCalls() - t1);
         assertTrue(exists(redis, key));
         assertEquals(0, liveB.ownershipLost.get());
+    }
+
+    @Test
+    void oldOwnerDropsItsCopyAsSoonAsATakeOverIsAnnounced() {
+        a.announcementsMuted = false;
+        TestSession liveA = new TestSession();
+        SessionState stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        LoadedSession loaded = b.takeOver(stateA.baseId(), loader);
+        assertNotNull(loaded);
+        TestSession liveB = TestSession.from(loaded);
+
+        // No write from A is needed: the announcement alone makes A drop its stale copy, so the
+        // user's next request on A reloads the current state instead of writing into old data.
+        Stores.await("A drops its copy", java.time.Duration.ofSeconds(3), () -> liveA.ownershipLost.get() == 1);
+        assertTrue(stateA.isLost());
+        assertNull(a.owned(stateA.baseId()));
+        assertEquals(0, liveB.ownershipLost.get());
+        Map<String, String> byB = record(redis, key);
+        assertEquals(WriteOutcome.LOST, request(a, stateA, () -> liveA.set(stateA, "user", "mallory")));
+        assertEquals(byB, record(redis, key));
+
+        // A's next request loads the current state and owns it; B hears of it and drops its copy.
+        LoadedSession back = a.takeOver(stateA.baseId(), loader);
+        assertEquals(3, back.state().epoch());
+        Stores.await("B drops its copy", java.time.Duration.ofSeconds(3), () -> liveB.ownershipLost.get() == 1);
+        assertTrue(loaded.state().isLost());
     }
 
     @Test

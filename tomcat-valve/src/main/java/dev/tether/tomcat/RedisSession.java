@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.catalina.Manager;
-import org.apache.catalina.TomcatPrincipal;
 import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.session.StandardSession;
 
@@ -98,6 +97,7 @@ final class RedisSession extends StandardSession implements LiveSession {
         // Before telling the application a session died, make sure it is not alive on another node.
         if (notify && !dropping && isValid && !expiring && s != null && !redisManager().stillOwned(s)) {
             ownershipLost();
+            super.expire(false);
             return;
         }
         super.expire(notify);
@@ -152,11 +152,8 @@ final class RedisSession extends StandardSession implements LiveSession {
             return;
         }
         dropping = true;
-        // The session lives on at its new owner: no destruction events, no logout.
-        Principal p = principal;
-        if (p instanceof TomcatPrincipal) {
-            principal = null;
-        }
-        super.expire(false);
+        // The session lives on at its new owner: no destruction events, no logout. A request that
+        // is using this copy right now finishes with it; the next one loads the current state.
+        redisManager().forget(this);
     }
 }

@@ -184,6 +184,10 @@ public class RedisSessionManager extends ManagerBase {
             throw new LifecycleException("Tether: invalid <Manager> setting: " + e.getMessage(), e);
         }
         store = new RedisSessionStore(options, r);
+        // The connector opens right after the contexts start: the first requests after a restart
+        // (the very ones a balancer fails over here) must find their sessions. Bounded, so the
+        // application still starts when Redis is down.
+        store.awaitConnected(Duration.ofMillis(connectTimeoutMillis + 500L));
         log.info("Tether: sessions of " + context.getName() + " are kept in Redis under '" + prefix + "{id}', route "
                 + (r == null ? "(none)" : r) + ", save mode " + saveMode);
         setState(org.apache.catalina.LifecycleState.STARTING);
@@ -370,6 +374,15 @@ public class RedisSessionManager extends ManagerBase {
 
     RedisSessionStore store() {
         return store;
+    }
+
+    /** Takes a stale copy out of this node's maps without events; a request still using it finishes normally. */
+    void forget(RedisSession session) {
+        super.remove(session, false);
+        SessionId id = SessionId.parse(session.getIdInternal());
+        if (id != null) {
+            byBase.remove(id.base(), session);
+        }
     }
 
     boolean stillOwned(SessionState state) {
