@@ -9,10 +9,12 @@ import dev.tether.store.WriteOutcome;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.session.AbstractSessionDataStore;
+import org.eclipse.jetty.session.ManagedSession;
+import org.eclipse.jetty.session.SessionCache;
 import org.eclipse.jetty.session.SessionData;
 import org.eclipse.jetty.session.SessionManager;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
@@ -35,7 +37,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     private final SessionStoreOptions configured;
     private final boolean prefixConfigured;
     private volatile RedisSessionStore store;
-    private ExecutorService evictions;
+    private ScheduledExecutorService evictions;
 
     /**
      * @param options settings; when {@code prefixConfigured} is false the key prefix is derived from
@@ -53,21 +55,27 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             throw new IllegalStateException("Tether: workerName '" + worker + "' is not usable: it may only contain letters, digits,"
                     + " '_' and '-' (balancers split the session id at the first dot)");
         }
-        String prefix = prefixConfigured ? configured.keyPrefix() : defaultPrefix(_context.getVhost(), _context.getCanonicalContextPath());
+        // The real context path, not Jetty's canonical one: that one is sanitized for file names
+        // ("/a/b" and "/a_b" both become "_a_b"), so two web applications could share records.
+        String contextPath = _context.getContext() == null ? null : _context.getContext().getContextPath();
+        String prefix = prefixConfigured ? configured.keyPrefix() : defaultPrefix(_context.getVhost(), contextPath);
         store = new RedisSessionStore(configured.toBuilder().keyPrefix(prefix).build(), worker);
-        evictions = Executors.newSingleThreadExecutor(r -> {
+        // The connector opens right after the web applications: the first requests after a
+        // restart must find their sessions. Bounded, so Jetty still starts when Redis is down.
+        store.awaitConnected(configured.connectTimeout().plusMillis(500));
+        evictions = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tether-jetty-evict");
             t.setDaemon(true);
             return t;
         });
-        LOG.info("Tether: sessions of {} are kept in Redis under '{}{{id}}', workerName {}, save mode {}",
-                _context.getCanonicalContextPath(), prefix, worker, configured.saveMode());
+        LOG.info("Tether: sessions of {} are kept in Redis under '{}{id}', workerName {}, save mode {}",
+                contextPath, prefix, worker, configured.saveMode());
         super.doStart();
     }
 
-    static String defaultPrefix(String vhost, String canonicalContextPath) {
+    static String defaultPrefix(String vhost, String contextPath) {
         String host = vhost == null || vhost.isEmpty() ? "0.0.0.0" : vhost;
-        String path = canonicalContextPath == null || canonicalContextPath.isEmpty() ? "/" : canonicalContextPath;
+        String path = contextPath == null || contextPath.isEmpty() ? "/" : contextPath;
         return "tether:jetty:" + host + path + ":";
     }
 
@@ -225,20 +233,43 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     }
 
     private void evict(String id) {
-        ExecutorService e = evictions;
+        ScheduledExecutorService e = evictions;
         if (e == null || e.isShutdown()) {
             return;
         }
-        e.execute(() -> {
-            try {
-                SessionManager manager = _context.getSessionManager();
-                if (manager != null && manager.getSessionCache() != null) {
-                    manager.getSessionCache().delete(id);
-                }
-            } catch (Exception ex) {
-                LOG.debug("Tether: evicting a stale session failed", ex);
+        e.execute(() -> evictWhenIdle(e, id, 0));
+    }
+
+    private void evictWhenIdle(ScheduledExecutorService e, String id, int attempt) {
+        try {
+            SessionManager manager = _context.getSessionManager();
+            SessionCache cache = manager == null ? null : manager.getSessionCache();
+            // contains() first: the cache's get() and delete() load a missing session from this
+            // store, which would take the session over again from the node that now owns it.
+            if (cache == null || !cache.contains(id)) {
+                return;
             }
-        });
+            // get() enters the session like a request would, so count ourselves out and leave.
+            ManagedSession session = cache.get(id);
+            if (session == null) {
+                return;
+            }
+            boolean busy;
+            try {
+                busy = session.getRequests() > 1;
+            } finally {
+                cache.release(session);
+            }
+            if (busy && attempt < 100 && !e.isShutdown()) {
+                // The request that found out is still running (its write at response commit was
+                // fenced); pulling the session from under it would fail that request's completion.
+                e.schedule(() -> evictWhenIdle(e, id, attempt + 1), 50, TimeUnit.MILLISECONDS);
+                return;
+            }
+            cache.delete(id);
+        } catch (Exception ex) {
+            LOG.debug("Tether: evicting a stale session failed", ex);
+        }
     }
 
     private static long parseLong(String s, long fallback) {

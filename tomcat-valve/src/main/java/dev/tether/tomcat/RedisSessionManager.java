@@ -269,6 +269,11 @@ public class RedisSessionManager extends ManagerBase {
     @Override
     public void remove(Session session, boolean update) {
         super.remove(session, update);
+        if (!update) {
+            // StandardSession.setId removes and re-adds around an id change: keeping the base
+            // entry closes the gap in which a concurrent request would load a second copy.
+            return;
+        }
         SessionId id = SessionId.parse(session.getIdInternal());
         if (id != null) {
             byBase.remove(id.base(), session);
@@ -359,6 +364,9 @@ public class RedisSessionManager extends ManagerBase {
         SessionId oldParsed = SessionId.parse(session.getIdInternal());
         SessionId newParsed = SessionId.parse(newId);
         super.changeSessionId(session, newId, notifySessionListeners, notifyContainerListeners);
+        if (oldParsed != null && newParsed != null && !oldParsed.base().equals(newParsed.base())) {
+            byBase.remove(oldParsed.base(), session); // the old base must no longer find it
+        }
         if (session instanceof RedisSession rs && rs.state() != null && oldParsed != null && newParsed != null
                 && !oldParsed.base().equals(newParsed.base()) && store != null) {
             // A new base (fixation protection): move the record; a new route alone moves nothing.

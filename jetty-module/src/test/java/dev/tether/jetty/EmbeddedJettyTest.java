@@ -1,0 +1,201 @@
+package dev.tether.jetty;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.jetty.e2e.Http;
+import dev.tether.store.testing.RedisProcess;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpSession;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandlerCollection;
+import org.eclipse.jetty.session.DefaultSessionCacheFactory;
+import org.eclipse.jetty.session.DefaultSessionIdManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Embedded Jetty 12 (ee10) with {@code server.addBean(new RedisSessionDataStoreFactory(uri))}, as
+ * the factory's documentation shows: a session written through one server is read through another
+ * with a different workerName.
+ */
+class EmbeddedJettyTest {
+
+    private static RedisProcess redis;
+    private final List<Server> servers = new ArrayList<>();
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    @AfterEach
+    void stopServers() throws Exception {
+        for (Server s : servers) {
+            s.stop();
+        }
+    }
+
+    /** Sets or shows session attributes: {@code ?name=..&value=..} sets, and every reply lists all. */
+    public static class AttributeServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(req.getParameter("name") != null);
+            resp.setContentType("text/plain;charset=UTF-8");
+            if (session == null) {
+                resp.setStatus(404);
+                return;
+            }
+            if (req.getParameter("name") != null) {
+                session.setAttribute(req.getParameter("name"), req.getParameter("value"));
+            }
+            if (req.getParameter("add") != null) {
+                List<String> list = (List<String>) session.getAttribute("list");
+                if (list == null) {
+                    session.setAttribute("list", new ArrayList<>(List.of(req.getParameter("add"))));
+                } else {
+                    list.add(req.getParameter("add")); // in place
+                }
+            }
+            resp.getWriter().println("id=" + session.getId());
+            for (String name : java.util.Collections.list(session.getAttributeNames())) {
+                resp.getWriter().println("attr." + name + "=" + session.getAttribute(name));
+            }
+        }
+    }
+
+    private Server server(String workerName, String... contextPaths) throws Exception {
+        Server server = new Server(new java.net.InetSocketAddress("127.0.0.1", 0));
+        DefaultSessionIdManager ids = new DefaultSessionIdManager(server);
+        ids.setWorkerName(workerName);
+        server.addBean(ids, true);
+        server.addBean(new RedisSessionDataStoreFactory(redis.uri()));
+        DefaultSessionCacheFactory cache = new DefaultSessionCacheFactory();
+        cache.setFlushOnResponseCommit(true); // as the session-store-redis module sets it
+        server.addBean(cache);
+        ContextHandlerCollection contexts = new ContextHandlerCollection();
+        for (String path : contextPaths) {
+            ServletContextHandler context = new ServletContextHandler(ServletContextHandler.SESSIONS);
+            context.setContextPath(path);
+            context.addServlet(new ServletHolder(new AttributeServlet()), "/s");
+            contexts.addHandler(context);
+        }
+        server.setHandler(contexts);
+        servers.add(server);
+        server.start();
+        // Tether connects to Redis in the background; wait for it, as a load balancer's health check would.
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        for (ServletContextHandler context : server.getDescendants(ServletContextHandler.class)) {
+            RedisSessionDataStore store = (RedisSessionDataStore) context.getSessionHandler().getSessionCache().getSessionDataStore();
+            while (!store.isRedisAvailable()) {
+                assertTrue(System.nanoTime() < deadline, "no connection to Redis");
+                Thread.sleep(20);
+            }
+        }
+        return server;
+    }
+
+    private static int port(Server server) {
+        return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+    }
+
+    @Test
+    void sessionWrittenThroughOneServerIsReadThroughAnother() throws Exception {
+        Server a = server("nodeA", "/shop");
+        Server b = server("nodeB", "/shop");
+
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        assertEquals(200, first.status(), first.toString());
+        String cookie = first.sessionCookie();
+        assertNotNull(cookie);
+        assertTrue(cookie.endsWith(".nodeA"), cookie);
+        String base = cookie.substring(0, cookie.indexOf('.'));
+        Http.Reply second = Http.get(port(a), "/shop/s?add=one", cookie);
+        assertEquals(200, second.status(), second.toString());
+        Http.Reply third = Http.get(port(a), "/shop/s?add=two", cookie);
+        assertEquals("[one, two]", third.attr("list"));
+        assertEquals("1", redis.command("EXISTS", "tether:jetty:0.0.0.0/shop:{" + base + "}"));
+
+        Http.Reply atB = Http.get(port(b), "/shop/s", cookie);
+        assertEquals(200, atB.status(), atB.toString());
+        assertEquals(base, atB.field("id"));
+        assertEquals("alice", atB.attr("user"));
+        assertEquals("[one, two]", atB.attr("list"), "the list changed in place on A");
+        assertEquals(base + ".nodeB", atB.sessionCookie(), "Set-Cookie must carry B's workerName: " + atB);
+        assertEquals("nodeB", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "owner"));
+
+        Http.Reply later = Http.get(port(b), "/shop/s?name=user&value=bob", atB.sessionCookie());
+        assertEquals("bob", later.attr("user"));
+        assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:user"));
+    }
+
+    /** Jetty's canonical context path turns both "/a/b" and "/a_b" into "_a_b"; the prefixes must differ. */
+    @Test
+    void contextsWhoseCanonicalPathsCoincideKeepSeparateRecords() throws Exception {
+        Server a = server("nodeA", "/a/b", "/a_b");
+        String inAB = Http.get(port(a), "/a/b/s?name=app&value=a-slash-b", null).sessionCookie();
+        String base = inAB.substring(0, inAB.indexOf('.'));
+        // The same id sent to the other context: it must not find the first context's session.
+        Http.Reply other = Http.get(port(a), "/a_b/s", inAB);
+        assertEquals(404, other.status(), "/a_b sees the session of /a/b: " + other);
+        assertEquals(List.of("tether:jetty:0.0.0.0/a/b:{" + base + "}"), redis.keys("*{" + base + "}*"));
+    }
+
+    @Test
+    void defaultPrefixesNameContainerHostAndContextPath() {
+        assertEquals("tether:jetty:0.0.0.0/shop:", RedisSessionDataStore.defaultPrefix(null, "/shop"));
+        assertEquals("tether:jetty:0.0.0.0/shop:", RedisSessionDataStore.defaultPrefix("", "/shop"));
+        assertEquals("tether:jetty:example.com/shop:", RedisSessionDataStore.defaultPrefix("example.com", "/shop"));
+        assertEquals("tether:jetty:0.0.0.0/:", RedisSessionDataStore.defaultPrefix(null, "/"));
+        assertEquals("tether:jetty:0.0.0.0/:", RedisSessionDataStore.defaultPrefix(null, ""));
+        assertNotEquals(RedisSessionDataStore.defaultPrefix(null, "/a/b"), RedisSessionDataStore.defaultPrefix(null, "/a_b"));
+        // The Tomcat adapter's default for the same application: tether:tomcat:localhost/shop:
+        assertTrue(RedisSessionDataStore.defaultPrefix(null, "/shop").startsWith("tether:jetty:"));
+        assertNotEquals("tether:tomcat:localhost/shop:", RedisSessionDataStore.defaultPrefix("localhost", "/shop"));
+    }
+
+    @Test
+    void workerNameWithADotIsRefusedByJetty() {
+        DefaultSessionIdManager ids = new DefaultSessionIdManager(new Server());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ids.setWorkerName("node.1"));
+        assertTrue(e.getMessage().contains("'.'"), e.getMessage());
+    }
+
+    @Test
+    void workerNameABalancerCannotRouteOnIsRefusedByTether() {
+        Exception e = assertThrows(Exception.class, () -> server("node+1", "/shop"));
+        Throwable t = e;
+        boolean found = false;
+        while (t != null && !found) {
+            found = String.valueOf(t.getMessage()).contains("Tether: workerName 'node+1' is not usable");
+            for (Throwable s : t.getSuppressed()) {
+                found |= String.valueOf(s.getMessage()).contains("Tether: workerName 'node+1' is not usable");
+            }
+            t = t.getCause();
+        }
+        assertTrue(found, "no clear message: " + e);
+    }
+}

@@ -1,0 +1,497 @@
+package dev.tether.jetty.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.LiveSession;
+import dev.tether.store.RedisSessionStore;
+import dev.tether.store.SessionState;
+import dev.tether.store.SessionStoreOptions;
+import dev.tether.store.WriteOutcome;
+import dev.tether.store.testing.RedisProcess;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.AfterTestExecutionCallback;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * End-to-end scenarios on a real Jetty distribution ({@code jetty-home}, unpacked by Maven): two
+ * nodes with their own {@code $JETTY_BASE}, each set up with the Tether archive and
+ * {@code --add-modules=http,ee10-deploy,ee8-deploy,session-store-redis}, one Redis, and an ee10
+ * (jakarta) and an ee8 (javax) web application on each node. Nodes are killed with {@code kill -9}.
+ * Subclasses choose the Jetty version. Every scenario runs against both applications.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+abstract class JettyFailoverScenarios {
+
+    private final String label;
+    private final String homeProperty;
+    private final String versionPrefix;
+
+    private Path home;
+    private Path archive;
+    private Path testClasses;
+    private Path work;
+    private RedisProcess redis;
+    private JettyNode node1;
+    private JettyNode node2;
+    private JettyNode node3;
+
+    /**
+     * @param label directory name under {@code target/e2e-jetty}
+     * @param homeProperty system property naming the unpacked {@code jetty-home}
+     * @param versionPrefix what the distribution's banner must say ({@code jetty-12.0.})
+     */
+    JettyFailoverScenarios(String label, String homeProperty, String versionPrefix) {
+        this.label = label;
+        this.homeProperty = homeProperty;
+        this.versionPrefix = versionPrefix;
+    }
+
+    @RegisterExtension
+    final AfterTestExecutionCallback printLogsOnFailure = context -> {
+        if (context.getExecutionException().isPresent()) {
+            printLogs(context.getDisplayName());
+        }
+    };
+
+    @BeforeAll
+    void startNodes() throws Exception {
+        home = requiredPath(homeProperty);
+        archive = requiredPath("tether.jetty.module.archive");
+        testClasses = requiredPath("tether.test.classes");
+        work = testClasses.getParent().resolve("e2e-jetty").resolve(label);
+        redis = RedisProcess.start();
+        try {
+            node1 = JettyNode.create("node1", home, work.resolve("node1"), RedisProcess.freePort(), "node1", redis.uri(), archive, testClasses);
+            node2 = JettyNode.create("node2", home, work.resolve("node2"), RedisProcess.freePort(), "node2", redis.uri(), archive, testClasses);
+            node1.launch();
+            node2.launch();
+            node1.awaitReady();
+            node2.awaitReady();
+        } catch (Exception | AssertionError e) {
+            printLogs("starting the nodes");
+            throw e;
+        }
+    }
+
+    @BeforeEach
+    void nodesUp() throws Exception {
+        for (JettyNode n : List.of(node1, node2)) {
+            if (!n.isAlive()) {
+                n.start();
+            }
+        }
+    }
+
+    @AfterAll
+    void stopNodes() throws Exception {
+        for (JettyNode n : new JettyNode[] {node1, node2, node3}) {
+            if (n != null) {
+                n.kill();
+            }
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ scenarios
+
+    /** The distribution deployed one application per environment, with the Tether store and prefix. */
+    @Test
+    @Order(1)
+    void distributionRunsBothEnvironmentsWithTheTetherStore() throws Exception {
+        for (JettyNode n : List.of(node1, node2)) {
+            assertTrue(n.log().contains("jetty-" + versionPrefix), n.name() + " does not run Jetty " + versionPrefix);
+            Http.Reply ee10 = n.get("app10", "op=ping", null);
+            assertEquals("6.0", ee10.field("spec"), "app10 must run as a Servlet 6.0 (ee10) application: " + ee10);
+            assertEquals("jakarta.servlet.http", ee10.field("api"));
+            Http.Reply ee8 = n.get("app8", "op=ping", null);
+            assertEquals("4.0", ee8.field("spec"), "app8 must run as a Servlet 4.0 (ee8) application: " + ee8);
+            assertEquals("javax.servlet.http", ee8.field("api"));
+            for (String app : JettyNode.APPS) {
+                String line = "Tether: sessions of /" + app + " are kept in Redis under 'tether:jetty:0.0.0.0/" + app
+                        + ":{id}', workerName " + n.name();
+                assertTrue(n.log().contains(line), n.name() + " did not log: " + line);
+            }
+        }
+    }
+
+    /** (a) The cookie carries node1's workerName; Redis holds the record under the Jetty prefix. */
+    @Test
+    @Order(2)
+    void sessionIdEndsWithWorkerNameAndRecordIsUnderTheJettyPrefix() throws Exception {
+        for (String app : JettyNode.APPS) {
+            Http.Reply r = node1.get(app, "op=set&name=greeting&value=hello-" + app, null);
+            assertEquals(200, r.status(), r.toString());
+            String cookie = r.sessionCookie();
+            assertNotNull(cookie, app + ": no session cookie: " + r);
+            assertTrue(cookie.endsWith(".node1"), app + ": cookie " + cookie + " does not end with .node1");
+            String base = base(cookie);
+            assertEquals(base, r.field("id"), app + ": getId() is the id without the workerName");
+            String key = jettyKey(app, base);
+            // flushOnResponseCommit: the record is there as soon as the response is.
+            assertEquals(List.of(key), redis.keys("*{" + base + "}*"), app + ": exactly one record, under the Jetty prefix");
+            assertEquals("node1", redis.command("HGET", key, "owner"));
+            assertEquals("1", redis.command("HGET", key, "epoch"));
+            assertEquals("Shello-" + app, redis.command("HGET", key, "a:greeting"));
+        }
+    }
+
+    /** (g) A Tomcat-style record with the very same id lives beside the Jetty one; neither sees the other. */
+    @Test
+    @Order(3)
+    void jettyAndTomcatRecordsNeverCollide() throws Exception {
+        for (String app : JettyNode.APPS) {
+            Http.Reply r = node1.get(app, "op=set&name=greeting&value=from-jetty", null);
+            String cookie = r.sessionCookie();
+            String base = base(cookie);
+            String tomcatPrefix = "tether:tomcat:localhost/" + app + ":";
+            try (RedisSessionStore tomcat = new RedisSessionStore(
+                    SessionStoreOptions.builder(redis.uri()).keyPrefix(tomcatPrefix).build(), "node1")) {
+                awaitRedis(tomcat);
+                PlainSession live = new PlainSession();
+                live.attributes.put("greeting", "from-tomcat");
+                SessionState state = tomcat.create(base, live);
+                assertEquals(WriteOutcome.SAVED, tomcat.commit(state).toCompletableFuture().get(10, TimeUnit.SECONDS));
+                assertEquals(tomcatPrefix + "{" + base + "}", tomcat.recordKey(base));
+            }
+            String jettyKey = jettyKey(app, base);
+            assertTrue(jettyKey.startsWith("tether:jetty:"));
+            List<String> keys = new ArrayList<>(redis.keys("*{" + base + "}*"));
+            keys.sort(null);
+            assertEquals(List.of(jettyKey, tomcatPrefix + "{" + base + "}"), keys, app + ": two separate records");
+            assertEquals("Sfrom-jetty", redis.command("HGET", jettyKey, "a:greeting"));
+            assertEquals("Sfrom-tomcat", redis.command("HGET", tomcatPrefix + "{" + base + "}", "a:greeting"));
+            // The Jetty session at another node (loaded from Redis) is still the Jetty one.
+            Http.Reply other = node2.get(app, "op=get", cookie);
+            assertEquals("from-jetty", other.attr("greeting"), app + ": " + other);
+        }
+    }
+
+    /**
+     * (b) failover after kill -9 carries every attribute and re-issues the cookie with node2's suffix;
+     * (c) {@code ;jsessionid=<id>.node1} URL tracking works at node2 and encodeURL shows .node2;
+     * (d) a list changed in place (no setAttribute) survives with the default save mode;
+     * (e) HttpSessionActivationListener: sessionDidActivate is called on node2's copy.
+     */
+    @Test
+    @Order(4)
+    void killedNodesSessionsContinueOnTheOtherNode() throws Exception {
+        Map<String, String> cookies = new HashMap<>();
+        Map<String, String> urlIds = new HashMap<>();
+        Map<String, Integer> activationsBefore = new HashMap<>();
+        for (String app : JettyNode.APPS) {
+            String c1 = node1.get(app, "op=set&name=greeting&value=hello-" + app, null).sessionCookie();
+            assertTrue(c1.endsWith(".node1"), c1);
+            node1.get(app, "op=set&name=count&value=42", c1);
+            node1.get(app, "op=add&value=one", c1);
+            Http.Reply inPlace = node1.get(app, "op=add&value=two", c1);
+            assertEquals("[one, two]", inPlace.attr("list"), app + ": " + inPlace);
+            node1.get(app, "op=probe", c1);
+            cookies.put(app, c1);
+
+            String u = node1.get(app, "op=set&name=tracked&value=url-" + app, null).sessionCookie();
+            assertTrue(u.endsWith(".node1"), u);
+            urlIds.put(app, u);
+            activationsBefore.put(app, Integer.parseInt(node2.get(app, "op=counters", null).field("didActivate")));
+        }
+
+        node1.kill();
+
+        for (String app : JettyNode.APPS) {
+            String c1 = cookies.get(app);
+            String base = base(c1);
+            Http.Reply r = node2.get(app, "op=get", c1);
+            assertEquals(200, r.status(), app + ": " + r);
+            assertEquals("node2", r.field("node"));
+            assertEquals(base, r.field("id"), app + ": same session");
+            assertEquals(base + ".node2", r.sessionCookie(), app + ": Set-Cookie must carry the same id with .node2: " + r);
+            assertEquals("hello-" + app, r.attr("greeting"), app + ": " + r);
+            assertEquals("42", r.attr("count"), app + ": " + r);
+            assertEquals("[one, two]", r.attr("list"), app + ": the in-place change made on node1 was lost: " + r);
+            assertNotNull(r.attr("probe"), app + ": " + r);
+            assertTrue(r.attr("probe").startsWith("probe(createdOn=node1,"), app + ": " + r);
+            String key = jettyKey(app, base);
+            assertEquals("node2", redis.command("HGET", key, "owner"), app + ": node2 owns the session now");
+            assertEquals("2", redis.command("HGET", key, "epoch"), app + ": the takeover bumped the ownership epoch");
+
+            // Later requests with the new cookie work, and can write.
+            String c2 = r.sessionCookie();
+            Http.Reply next = node2.get(app, "op=add&value=three", c2);
+            assertEquals(200, next.status(), app + ": " + next);
+            assertEquals(base, next.field("id"));
+            assertEquals("[one, two, three]", next.attr("list"), app + ": " + next);
+            assertTrue(next.sessionCookie() == null || next.sessionCookie().equals(c2), app + ": cookie changed again: " + next);
+            assertEquals("hello-" + app, next.attr("greeting"));
+            // The instance deserialized on node2 was told it was activated there. Jetty 12 itself
+            // calls sessionDidActivate only around a store (AbstractSessionCache.commit/release), not
+            // when the cache loads a session: so it fires at the end of the first request on node2,
+            // and only this second request can see it; the first one above saw activatedOn=null.
+            assertEquals("probe(createdOn=node1,activatedOn=node2)", next.attr("probe"), app + ": " + next);
+            int activations = Integer.parseInt(node2.get(app, "op=counters", null).field("didActivate"));
+            assertTrue(activations > activationsBefore.get(app), app + ": no sessionDidActivate on node2");
+
+            // URL tracking: the id with node1's suffix in the path parameter.
+            String u = urlIds.get(app);
+            Http.Reply url = Http.get(node2.port(), "/" + app + "/s;jsessionid=" + u + "?op=get", null);
+            assertEquals(200, url.status(), app + ": " + url);
+            assertEquals(base(u), url.field("id"), app + ": " + url);
+            assertEquals("url-" + app, url.attr("tracked"), app + ": " + url);
+            assertEquals("/" + app + "/s;jsessionid=" + base(u) + ".node2?op=get", url.field("url"),
+                    app + ": encodeURL must rewrite with node2's suffix: " + url);
+        }
+    }
+
+    /**
+     * Redirect-after-POST: the POST's attribute is in Redis before its response, so kill -9 right
+     * after the response loses nothing, and the redirected GET at node2 sees it.
+     */
+    @Test
+    @Order(5)
+    void redirectAfterPostSurvivesAKillRightAfterTheResponse() throws Exception {
+        String config = node1.startJar("--list-config");
+        assertTrue(config.contains("jetty.session.flushOnResponseCommit = true"),
+                "the module must turn flushOnResponseCommit on:\n" + config);
+        for (String app : JettyNode.APPS) {
+            if (!node1.isAlive()) {
+                node1.start();
+            }
+            Http.Reply post = Http.post(node1.port(), "/" + app + "/s?op=post", null, Map.of("name", "cart", "value", "book-" + app));
+            node1.kill();
+            assertEquals(302, post.status(), app + ": " + post);
+            String cookie = post.sessionCookie();
+            assertTrue(cookie.endsWith(".node1"), app + ": " + post);
+            String location = URI.create(post.header("location").get(0)).getRawPath() + "?"
+                    + URI.create(post.header("location").get(0)).getRawQuery();
+            assertTrue(location.startsWith("/" + app + "/s"), location);
+            Http.Reply get = Http.get(node2.port(), location, cookie);
+            assertEquals(200, get.status(), app + ": " + get);
+            assertEquals("book-" + app, get.attr("cart"), app + ": the POST's attribute was lost: " + get);
+            assertEquals(base(cookie) + ".node2", get.sessionCookie(), app + ": " + get);
+        }
+    }
+
+    /**
+     * (f) node1 comes back after its sessions moved to node2 and gets a stray request with the old
+     * {@code .node1} cookie: it serves node2's newer data and never writes its old state back.
+     */
+    @Test
+    @Order(6)
+    void restartedNodeWithAStaleCookieNeverRegressesTheData() throws Exception {
+        Map<String, String> cookies = new HashMap<>();
+        for (String app : JettyNode.APPS) {
+            cookies.put(app, node1.get(app, "op=set&name=v&value=old", null).sessionCookie());
+        }
+        node1.kill();
+        for (String app : JettyNode.APPS) {
+            Http.Reply r = node2.get(app, "op=set&name=v&value=new", cookies.get(app));
+            assertEquals("new", r.attr("v"), app + ": " + r);
+            assertEquals(base(cookies.get(app)) + ".node2", r.sessionCookie());
+        }
+        node1.start();
+        for (String app : JettyNode.APPS) {
+            String c1 = cookies.get(app);
+            String key = jettyKey(app, base(c1));
+            Http.Reply stray = node1.get(app, "op=get", c1);
+            assertEquals(200, stray.status(), app + ": " + stray);
+            assertEquals("new", stray.attr("v"), app + ": the restarted node must see node2's write: " + stray);
+            assertEquals("Snew", redis.command("HGET", key, "a:v"), app + ": the record regressed");
+            Http.Reply again = node1.get(app, "op=add&value=after-restart", c1);
+            assertEquals("new", again.attr("v"), app + ": " + again);
+            assertEquals("Snew", redis.command("HGET", key, "a:v"), app + ": the record regressed");
+        }
+    }
+
+    /**
+     * (f) The same with node1 still alive and holding its copy (a balancer sent the user to node2
+     * meanwhile): node2's take-over is announced, node1 drops its stale copy, and no node ever
+     * serves or writes back old data. (When the announcement is lost, the epoch check inside
+     * Redis refuses node1's write instead: see redis-store's FencingTest.)
+     */
+    @Test
+    @Order(7)
+    void liveNodeWithAStaleCopyDropsItWhenTheTakeOverIsAnnounced() throws Exception {
+        for (String app : JettyNode.APPS) {
+            String c1 = node1.get(app, "op=set&name=v&value=old", null).sessionCookie();
+            String key = jettyKey(app, base(c1));
+            Http.Reply moved = node2.get(app, "op=set&name=v&value=new", c1);
+            String c2 = moved.sessionCookie();
+            assertEquals(base(c1) + ".node2", c2, app + ": " + moved);
+            assertEquals("node2", redis.command("HGET", key, "owner"));
+
+            // node2's take-over was announced: node1 dropped its stale copy at once, so a stray
+            // request there reads the current state instead of the old one.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            Http.Reply stray;
+            do {
+                stray = node1.get(app, "op=get", c1);
+                if ("new".equals(stray.attr("v"))) {
+                    break;
+                }
+                Thread.sleep(100);
+            } while (System.nanoTime() < deadline);
+            assertEquals(200, stray.status(), app + ": " + stray);
+            assertEquals("new", stray.attr("v"), app + ": node1 served its stale copy");
+            assertEquals("Snew", redis.command("HGET", key, "a:v"), app + ": node1 wrote its stale data back");
+
+            // A later write at node1 builds on the current state; node2 then sees it too, because
+            // node1's take-over was announced in turn. Nothing regresses either way.
+            assertEquals(200, node1.get(app, "op=set&name=w&value=fromNode1", c1).status());
+            assertEquals("SfromNode1", redis.command("HGET", key, "a:w"));
+            assertEquals("Snew", redis.command("HGET", key, "a:v"));
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            Http.Reply back;
+            do {
+                back = node2.get(app, "op=get", c2);
+                if ("fromNode1".equals(back.attr("w"))) {
+                    break;
+                }
+                Thread.sleep(100);
+            } while (System.nanoTime() < deadline);
+            assertEquals("fromNode1", back.attr("w"), app + ": node2 kept serving its stale copy");
+            assertEquals("new", back.attr("v"));
+        }
+        // Dropping the stale copy is routine, not an error: the fenced request still completes cleanly.
+        assertFalse(node1.logSinceLaunch().contains("Unable to release Session"),
+                "node1 broke the fenced request's completion:\n" + node1.logTail(60));
+    }
+
+    /**
+     * (h) A workerName with a dot would break balancer routing: Jetty itself refuses to start with
+     * one; a workerName Jetty accepts but a balancer cannot route on is refused by Tether.
+     */
+    @Test
+    @Order(8)
+    void unusableWorkerNamesAreRefused() throws Exception {
+        node3 = JettyNode.create("node3", home, work.resolve("node3"), RedisProcess.freePort(), "node.3", redis.uri(), archive, testClasses);
+        node3.launch();
+        int exit = node3.awaitExit(60);
+        assertNotEquals(Integer.MIN_VALUE, exit, "a node with workerName node.3 kept running:\n" + node3.logTail(60));
+        assertNotEquals(0, exit);
+        assertTrue(node3.log().contains("Name cannot contain '.'"), "no clear message:\n" + node3.logTail(60));
+
+        node3.setWorkerName("node+3");
+        node3.launch();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!node3.log().contains("Started oejs.Server") && !node3.log().contains("Started Server")) {
+            assertTrue(node3.isAlive(), "node3 exited:\n" + node3.logTail(60));
+            assertTrue(System.nanoTime() < deadline, "node3 did not start:\n" + node3.logTail(60));
+            Thread.sleep(100);
+        }
+        for (String app : JettyNode.APPS) {
+            Http.Reply r = node3.get(app, "op=set&name=a&value=b", null);
+            assertEquals(503, r.status(), app + " must be unavailable: " + r);
+        }
+        String message = "Tether: workerName 'node+3' is not usable: it may only contain letters, digits, '_' and '-'";
+        assertEquals(2, occurrences(node3.log(), "IllegalStateException: " + message),
+                "both applications must refuse the workerName:\n" + node3.logTail(80));
+        node3.kill();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static String base(String cookie) {
+        int dot = cookie.indexOf('.');
+        return dot < 0 ? cookie : cookie.substring(0, dot);
+    }
+
+    private static String jettyKey(String app, String base) {
+        return "tether:jetty:0.0.0.0/" + app + ":{" + base + "}";
+    }
+
+    private static int occurrences(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private static void awaitRedis(RedisSessionStore store) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!store.isRedisAvailable()) {
+            assertTrue(System.nanoTime() < deadline, "the core store did not connect to Redis");
+            Thread.sleep(20);
+        }
+    }
+
+    private static Path requiredPath(String property) {
+        String value = System.getProperty(property);
+        if (value == null || value.isEmpty()) {
+            throw new IllegalStateException("system property " + property + " is not set: run the Jetty ITs with"
+                    + " mvn -pl redis-store,jetty-module verify (failsafe sets it)");
+        }
+        Path p = Path.of(value);
+        if (!Files.exists(p)) {
+            throw new IllegalStateException(property + "=" + value + " does not exist");
+        }
+        return p;
+    }
+
+    private void printLogs(String when) {
+        StringBuilder out = new StringBuilder("\n======== Jetty " + label + " node logs after failure of: " + when + "\n");
+        for (JettyNode n : new JettyNode[] {node1, node2, node3}) {
+            if (n != null) {
+                out.append("-------- ").append(n.name()).append(" (").append(n.base().resolve("node.log")).append(")\n");
+                out.append(n.logTail(150)).append('\n');
+            }
+        }
+        System.err.println(out);
+    }
+
+    /** A session as the Tomcat adapter would hand it to the core. */
+    private static final class PlainSession implements LiveSession {
+        final Map<String, Object> attributes = new ConcurrentHashMap<>();
+        final long created = System.currentTimeMillis();
+
+        @Override
+        public Map<String, Object> attributes() {
+            return attributes;
+        }
+
+        @Override
+        public long creationTime() {
+            return created;
+        }
+
+        @Override
+        public long lastAccessedTime() {
+            return created;
+        }
+
+        @Override
+        public int maxInactiveSeconds() {
+            return 1800;
+        }
+
+        @Override
+        public Map<String, String> notes() {
+            return Map.of();
+        }
+
+        @Override
+        public void ownershipLost() {
+        }
+    }
+}
