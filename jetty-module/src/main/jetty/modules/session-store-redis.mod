@@ -29,7 +29,10 @@ etc/sessions/redis/session-store.xml
 jetty.session.flushOnResponseCommit?=true
 
 [ini-template]
-## Redis to use: redis://[user:password@]host:port[/db], or rediss:// for TLS.
+## Redis to use:
+##   redis://[user:password@]host:port[/db]        one server (rediss:// for TLS)
+##   redis-sentinel://host:port,host:port[/db]#mymaster   the master Sentinel names
+##   redis-cluster://host:port,host:port           Redis Cluster (seed nodes)
 jetty.session.redis.uri=redis://127.0.0.1:6379
 
 ## Prefix of every Redis key. Default: tether:jetty:<vhost><contextPath>:
@@ -63,6 +66,11 @@ jetty.session.redis.uri=redis://127.0.0.1:6379
 #jetty.session.redis.maxDepth=100
 #jetty.session.redis.maxArrayLength=1000000
 #jetty.session.redis.maxReferences=1000000
+
+## Durability: replicas that must acknowledge each session write (Redis WAIT),
+## and how long a write waits for them. 0 (default) does not wait.
+#jetty.session.redis.waitReplicas=0
+#jetty.session.redis.waitTimeoutMillis=500
 
 ## Jetty's own store settings.
 #jetty.session.gracePeriod.seconds=3600

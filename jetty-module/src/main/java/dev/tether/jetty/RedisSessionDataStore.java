@@ -149,7 +149,9 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             return;
         }
         SessionState state = rd.state();
-        if (state == null) {
+        // A state for another id: Jetty renewed the session id (fixation protection at login) by
+        // deleting the old record and then storing the same data under the new id.
+        if (state == null || !state.baseId().equals(id)) {
             if (SessionId.parse(id) == null) {
                 return;
             }

@@ -1,21 +1,33 @@
 package dev.tether.store;
 
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.event.connection.DisconnectedEvent;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -24,9 +36,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One shared, self-pipelining Lettuce connection, opened lazily and re-opened for as long as it
- * takes. Tracks whether Redis is reachable and says so once when an outage starts and once when it
- * ends, never per request.
+ * One shared, self-pipelining Lettuce connection to a standalone Redis, a Sentinel-managed master
+ * or a Redis Cluster, opened lazily and re-opened for as long as it takes. Tracks whether Redis is
+ * reachable and says so once when an outage starts and once when it ends, never per request.
  */
 final class RedisConnection implements AutoCloseable {
 
@@ -41,44 +53,62 @@ final class RedisConnection implements AutoCloseable {
         void onOwnershipMessage(String message);
     }
 
-    private final RedisURI uri;
-    private final String where;
+    private final RedisTopology topology;
     private final ClientResources resources;
-    private final RedisClient client;
+    private final AbstractRedisClient client;
     private final ScheduledExecutorService probe;
     private final Listener listener;
+    private final byte[] channel;
     private final AtomicBoolean up = new AtomicBoolean(false);
     private final AtomicBoolean probing = new AtomicBoolean(false);
-    private volatile StatefulRedisConnection<byte[], byte[]> connection;
+    private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
+    private volatile StatefulConnection<byte[], byte[]> connection;
+    private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
     private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
-    private final byte[] channel;
     private volatile boolean closed;
     private volatile long downSince;
     private volatile boolean everConnected;
 
     RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
         this.listener = listener;
-        this.channel = channel.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        this.uri = RedisURI.create(options.redisUri());
-        this.uri.setTimeout(options.commandTimeout());
-        this.where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort();
+        this.channel = channel.getBytes(StandardCharsets.UTF_8);
+        this.topology = RedisTopology.parse(options.redisUri(), options.commandTimeout());
         // Reconnect quickly after an outage: Lettuce's own backoff grows to 30 s.
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
                 .build();
-        this.client = RedisClient.create(resources, uri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .pingBeforeActivateConnection(true)
-                .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
-                .socketOptions(SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build())
-                .build());
+        SocketOptions socket = SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build();
+        if (topology.isCluster()) {
+            RedisClusterClient cluster = RedisClusterClient.create(resources, topology.uris());
+            cluster.setOptions(ClusterClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
+                    .socketOptions(socket)
+                    // Follow fail-overs and slot migrations at once, and re-check every 30 s anyway.
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enablePeriodicRefresh(Duration.ofSeconds(30))
+                            .enableAllAdaptiveRefreshTriggers()
+                            .adaptiveRefreshTriggersTimeout(Duration.ofSeconds(5))
+                            .build())
+                    .build());
+            this.client = cluster;
+        } else {
+            RedisClient single = RedisClient.create(resources, topology.uris().get(0));
+            single.setOptions(ClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .pingBeforeActivateConnection(true)
+                    .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
+                    .socketOptions(socket)
+                    .build());
+            this.client = single;
+        }
         // Notice a lost connection even when no command is in flight (Redis restarted empty while
         // the site was idle): the probe then replays every owned session once Redis answers.
         resources.eventBus().get().subscribe(event -> {
-            if (event instanceof DisconnectedEvent && !closed && everConnected) {
-                reportFailure(new RedisConnectionException("connection to " + where + " lost"));
+            if (event instanceof DisconnectedEvent && !closed && everConnected && !topology.isCluster()) {
+                reportFailure(new RedisConnectionException("connection to " + where() + " lost"));
             }
         });
         this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -91,18 +121,41 @@ final class RedisConnection implements AutoCloseable {
         probe.execute(this::probeOnce);
     }
 
+    /** Where Redis is, for log lines: never the password. */
     String where() {
-        return where;
+        return topology.describe();
     }
 
     boolean isUp() {
         return up.get();
     }
 
+    boolean isCluster() {
+        return topology.isCluster();
+    }
+
     /** The async API of the shared connection, or {@code null} while there is none. */
-    RedisAsyncCommands<byte[], byte[]> async() {
-        StatefulRedisConnection<byte[], byte[]> c = connection;
-        return c == null ? null : c.async();
+    RedisClusterAsyncCommands<byte[], byte[]> async() {
+        return commands;
+    }
+
+    /**
+     * Sends WAIT on the connection that carried the write to {@code key}, so that it counts that
+     * write: the shared connection, or in a cluster the connection to the key's master.
+     */
+    CompletableFuture<Long> waitForReplicas(byte[] key, int replicas, long timeoutMillis) {
+        StatefulConnection<byte[], byte[]> c = connection;
+        if (c instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
+            RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+            if (master == null) {
+                return CompletableFuture.failedFuture(new RedisConnectionException("no master for the key's slot"));
+            }
+            return cluster.getConnection(master.getNodeId()).async().waitForReplication(replicas, timeoutMillis).toCompletableFuture();
+        }
+        if (c instanceof StatefulRedisConnection<byte[], byte[]> single) {
+            return single.async().waitForReplication(replicas, timeoutMillis).toCompletableFuture();
+        }
+        return CompletableFuture.failedFuture(new RedisConnectionException("not connected"));
     }
 
     /** A command failed for a reason that is about Redis being reachable, not about the command. */
@@ -112,7 +165,7 @@ final class RedisConnection implements AutoCloseable {
         }
         if (up.compareAndSet(true, false)) {
             downSince = System.currentTimeMillis();
-            LOG.warning("Tether: Redis at " + where + " is unreachable (" + describe(cause)
+            LOG.warning("Tether: Redis at " + where() + " is unreachable (" + describe(cause)
                     + "); serving sessions from local memory and queueing their writes until it returns");
         }
         if (probing.compareAndSet(false, true)) {
@@ -125,31 +178,48 @@ final class RedisConnection implements AutoCloseable {
             return;
         }
         try {
-            StatefulRedisConnection<byte[], byte[]> c = connection;
+            RedisClusterAsyncCommands<byte[], byte[]> c = commands;
             if (c == null) {
-                c = client.connect(ByteArrayCodec.INSTANCE, uri);
-                connection = c;
+                connect();
             } else {
-                c.sync().ping();
+                c.ping().get(topology.timeout().toMillis() + 250, TimeUnit.MILLISECONDS);
             }
             subscribe();
             probing.set(false);
             if (up.compareAndSet(false, true)) {
                 long seconds = (System.currentTimeMillis() - downSince + 500) / 1000;
                 if (everConnected) {
-                    LOG.info("Tether: Redis at " + where + " is reachable again after " + seconds + " s; replaying queued session writes");
+                    LOG.info("Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying queued session writes");
                 } else {
-                    LOG.info("Tether: connected to Redis at " + where);
+                    LOG.info("Tether: connected to Redis at " + where());
                 }
                 everConnected = true;
                 listener.onAvailable();
             }
-        } catch (RuntimeException e) {
-            if (!everConnected && downSince > 0 && !up.get() && firstFailureLogged.compareAndSet(false, true)) {
-                LOG.warning("Tether: Redis at " + where + " is not reachable (" + describe(e)
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (!everConnected && firstFailureLogged.compareAndSet(false, true)) {
+                LOG.warning("Tether: Redis at " + where() + " is not reachable (" + describe(e)
                         + "); the application starts anyway, serves sessions from local memory, and Tether keeps retrying");
             }
-            probe.schedule(this::probeOnce, connection == null ? Math.min(2000, PROBE_MILLIS * 4) : PROBE_MILLIS, TimeUnit.MILLISECONDS);
+            if (!closed) {
+                probe.schedule(this::probeOnce, commands == null ? 1000 : PROBE_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    private void connect() {
+        if (client instanceof RedisClusterClient cluster) {
+            StatefulRedisClusterConnection<byte[], byte[]> c = cluster.connect(ByteArrayCodec.INSTANCE);
+            connection = c;
+            commands = c.async();
+        } else {
+            StatefulRedisConnection<byte[], byte[]> c = ((RedisClient) client).connect(ByteArrayCodec.INSTANCE, topology.uris().get(0));
+            connection = c;
+            commands = c.async();
         }
     }
 
@@ -162,11 +232,13 @@ final class RedisConnection implements AutoCloseable {
             return;
         }
         try {
-            StatefulRedisPubSubConnection<byte[], byte[]> p = client.connectPubSub(ByteArrayCodec.INSTANCE, uri);
+            StatefulRedisPubSubConnection<byte[], byte[]> p = client instanceof RedisClusterClient cluster
+                    ? cluster.connectPubSub(ByteArrayCodec.INSTANCE)
+                    : ((RedisClient) client).connectPubSub(ByteArrayCodec.INSTANCE, topology.uris().get(0));
             p.addListener(new RedisPubSubAdapter<>() {
                 @Override
                 public void message(byte[] ch, byte[] message) {
-                    listener.onOwnershipMessage(new String(message, java.nio.charset.StandardCharsets.UTF_8));
+                    listener.onOwnershipMessage(new String(message, StandardCharsets.UTF_8));
                 }
             });
             p.sync().subscribe(channel);
@@ -175,8 +247,6 @@ final class RedisConnection implements AutoCloseable {
             LOG.log(Level.FINE, "Tether: ownership channel not subscribed yet", e);
         }
     }
-
-    private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
 
     static String describe(Throwable t) {
         Throwable root = t;
@@ -191,20 +261,18 @@ final class RedisConnection implements AutoCloseable {
     public void close() {
         closed = true;
         probe.shutdownNow();
-        StatefulRedisPubSubConnection<byte[], byte[]> p = pubSub;
-        if (p != null) {
-            try {
-                p.close();
-            } catch (RuntimeException e) {
-                LOG.log(Level.FINE, "closing Redis pub/sub connection", e);
-            }
+        List<StatefulConnection<?, ?>> open = new ArrayList<>();
+        if (pubSub != null) {
+            open.add(pubSub);
         }
-        StatefulRedisConnection<byte[], byte[]> c = connection;
-        if (c != null) {
+        if (connection != null) {
+            open.add(connection);
+        }
+        for (StatefulConnection<?, ?> c : open) {
             try {
                 c.close();
             } catch (RuntimeException e) {
-                LOG.log(Level.FINE, "closing Redis connection", e);
+                LOG.log(Level.FINE, "closing a Redis connection", e);
             }
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));

@@ -3,7 +3,7 @@ package dev.tether.store;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.io.IOException;
 import java.io.NotSerializableException;
 import java.io.ObjectStreamException;
@@ -108,6 +108,11 @@ public final class RedisSessionStore implements AutoCloseable {
         return redis.isUp();
     }
 
+    /** Sessions whose latest state waits for Redis to come back. */
+    public int pendingWrites() {
+        return pendingSaves.size() + pendingDeletes.size();
+    }
+
     /**
      * Waits, at most {@code timeout}, for the first connection. A container calls this while it
      * starts so that the first requests after a restart (the very ones a balancer fails over) find
@@ -157,7 +162,7 @@ public final class RedisSessionStore implements AutoCloseable {
      * @return the session, or {@code null} when Redis has no such record or cannot be reached
      */
     public LoadedSession takeOver(String baseId, ClassLoader loader) {
-        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp()) {
             stats.unavailable.increment();
             return null;
@@ -407,7 +412,7 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     private CompletableFuture<WriteOutcome> dispatchSave(SessionState s, char mode, long ttl, List<byte[]> sets, List<byte[]> dels) {
-        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp()) {
             return CompletableFuture.completedFuture(queue(s));
         }
@@ -448,6 +453,9 @@ public final class RedisSessionStore implements AutoCloseable {
                         s.persisted = true;
                     }
                     stats.writes.increment();
+                    if (options.waitReplicas() > 0) {
+                        return awaitReplicas(base).thenApply(x -> WriteOutcome.SAVED);
+                    }
                     return CompletableFuture.completedFuture(WriteOutcome.SAVED);
                 case "MISSING":
                     // Redis lost the record (restarted empty, or evicted it): write everything again.
@@ -462,6 +470,27 @@ public final class RedisSessionStore implements AutoCloseable {
                     return CompletableFuture.completedFuture(WriteOutcome.FENCED);
             }
         }).thenCompose(x -> x);
+    }
+
+    /**
+     * WAIT for replicas after a write (durability option). A shortfall does not undo the write;
+     * it is counted and logged once per kind, as a replica missing is an operations matter.
+     */
+    private CompletableFuture<Void> awaitReplicas(String base) {
+        int wanted = options.waitReplicas();
+        return redis.waitForReplicas(recordKeyBytes(base), wanted, options.waitTimeout().toMillis())
+                .handle((acked, error) -> {
+                    if (error != null || acked == null || acked < wanted) {
+                        stats.replicaShortfalls.increment();
+                        if (reported.add("wait:" + (error != null ? "error" : "short"))) {
+                            LOG.warning("Tether: a session write was acknowledged by " + (acked == null ? "no" : acked)
+                                    + " of waitReplicas=" + wanted + " replicas within " + options.waitTimeout().toMillis()
+                                    + " ms" + (error != null ? " (" + RedisConnection.describe(error) + ")" : "")
+                                    + "; check the replicas (logged once)");
+                        }
+                    }
+                    return null;
+                });
     }
 
     private WriteOutcome queue(SessionState s) {
@@ -517,7 +546,7 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     private CompletableFuture<WriteOutcome> deleteRecord(String base, String owner, long epoch, long tombstoneSeconds) {
-        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp()) {
             pendingDeletes.put(base, new PendingDelete(owner, epoch, tombstoneSeconds));
             return CompletableFuture.completedFuture(WriteOutcome.QUEUED);
@@ -592,7 +621,7 @@ public final class RedisSessionStore implements AutoCloseable {
         if (s.lost) {
             return false;
         }
-        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp() || !s.persisted) {
             return true;
         }
@@ -620,7 +649,7 @@ public final class RedisSessionStore implements AutoCloseable {
 
     /** Whether Redis holds a record for this base id; {@code false} when Redis cannot be asked. */
     public boolean exists(String baseId) {
-        RedisAsyncCommands<byte[], byte[]> cmd = redis.async();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp()) {
             return false;
         }
@@ -748,7 +777,7 @@ public final class RedisSessionStore implements AutoCloseable {
     // ---------------------------------------------------------------- plumbing
 
     @SuppressWarnings("unchecked")
-    private static <T> CompletableFuture<T> eval(RedisAsyncCommands<byte[], byte[]> cmd, String sha, String script,
+    private static <T> CompletableFuture<T> eval(RedisClusterAsyncCommands<byte[], byte[]> cmd, String sha, String script,
             ScriptOutputType type, byte[][] keys, byte[]... args) {
         CompletableFuture<T> first = cmd.<T>evalsha(sha, type, keys, args).toCompletableFuture();
         return first.handle((v, e) -> {

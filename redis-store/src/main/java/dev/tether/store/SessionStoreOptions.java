@@ -23,6 +23,8 @@ public final class SessionStoreOptions {
     private final int maxDepth;
     private final int maxArrayLength;
     private final int maxReferences;
+    private final int waitReplicas;
+    private final Duration waitTimeout;
 
     private SessionStoreOptions(Builder b) {
         this.redisUri = b.redisUri;
@@ -38,13 +40,19 @@ public final class SessionStoreOptions {
         this.maxDepth = b.maxDepth;
         this.maxArrayLength = b.maxArrayLength;
         this.maxReferences = b.maxReferences;
+        this.waitReplicas = b.waitReplicas;
+        this.waitTimeout = b.waitTimeout;
     }
 
     public static Builder builder(String redisUri) {
         return new Builder(redisUri);
     }
 
-    /** {@code redis://[user:password@]host:port[/db]} or {@code rediss://} for TLS. Required. */
+    /**
+     * Where Redis is. Required. {@code redis://[user:password@]host:port[/db]} ({@code rediss://} for
+     * TLS); {@code redis-sentinel://host:port,host:port[/db]#master}; or
+     * {@code redis-cluster://host:port,host:port} (seed nodes). See {@link RedisTopology}.
+     */
     public String redisUri() { return redisUri; }
     /** Prefix of every key; the adapters default it to include the container and context. */
     public String keyPrefix() { return keyPrefix; }
@@ -75,6 +83,15 @@ public final class SessionStoreOptions {
     /** Most object references in one attribute. Default 1,000,000. */
     public int maxReferences() { return maxReferences; }
 
+    /**
+     * Replicas that must acknowledge each session write before the request completes (Redis
+     * {@code WAIT}). 0, the default, does not wait: a master that dies before replicating loses its
+     * last writes.
+     */
+    public int waitReplicas() { return waitReplicas; }
+    /** Longest a write waits for {@link #waitReplicas()}; then it counts as written, with a log line. Default 500 ms. */
+    public Duration waitTimeout() { return waitTimeout; }
+
     public Builder toBuilder() {
         Builder b = new Builder(redisUri);
         b.keyPrefix = keyPrefix;
@@ -89,6 +106,8 @@ public final class SessionStoreOptions {
         b.maxDepth = maxDepth;
         b.maxArrayLength = maxArrayLength;
         b.maxReferences = maxReferences;
+        b.waitReplicas = waitReplicas;
+        b.waitTimeout = waitTimeout;
         return b;
     }
 
@@ -107,6 +126,8 @@ public final class SessionStoreOptions {
         private int maxDepth = 100;
         private int maxArrayLength = 1_000_000;
         private int maxReferences = 1_000_000;
+        private int waitReplicas = 0;
+        private Duration waitTimeout = Duration.ofMillis(500);
 
         private Builder(String redisUri) {
             redisUri(redisUri);
@@ -114,10 +135,11 @@ public final class SessionStoreOptions {
 
         public Builder redisUri(String uri) {
             Objects.requireNonNull(uri, "redisUri");
-            String lower = uri.trim().toLowerCase(java.util.Locale.ROOT);
-            if (!lower.startsWith("redis://") && !lower.startsWith("rediss://")) {
-                throw new IllegalArgumentException("redisUri must start with redis:// or rediss://");
+            if (!RedisTopology.isSupported(uri)) {
+                throw new IllegalArgumentException("redisUri must start with redis://, rediss://, redis-sentinel://,"
+                        + " rediss-sentinel://, redis-cluster:// or rediss-cluster://");
             }
+            RedisTopology.parse(uri, commandTimeout); // fails now, with the reason, rather than at first use
             this.redisUri = uri.trim();
             return this;
         }
@@ -142,6 +164,8 @@ public final class SessionStoreOptions {
         public Builder maxDepth(int n) { this.maxDepth = atLeast(n, 1, "maxDepth"); return this; }
         public Builder maxArrayLength(int n) { this.maxArrayLength = atLeast(n, 0, "maxArrayLength"); return this; }
         public Builder maxReferences(int n) { this.maxReferences = atLeast(n, 1, "maxReferences"); return this; }
+        public Builder waitReplicas(int n) { this.waitReplicas = atLeast(n, 0, "waitReplicas"); return this; }
+        public Builder waitTimeout(Duration d) { this.waitTimeout = positive(d, "waitTimeout"); return this; }
 
         public SessionStoreOptions build() {
             return new SessionStoreOptions(this);

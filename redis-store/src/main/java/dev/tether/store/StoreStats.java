@@ -19,6 +19,9 @@ public final class StoreStats {
     final LongAdder notSerializable = new LongAdder();
     final LongAdder tooLarge = new LongAdder();
     final LongAdder writeNanos = new LongAdder();
+    final LongAdder replicaShortfalls = new LongAdder();
+    /** Write latency in log-scale buckets: bucket i holds times below 2^(i/4) microseconds. */
+    private final java.util.concurrent.atomic.AtomicLongArray latency = new java.util.concurrent.atomic.AtomicLongArray(128);
     private final Map<String, LongAdder> takenOverFrom = new ConcurrentHashMap<>();
 
     void takenOver(String previousOwner) {
@@ -27,6 +30,29 @@ public final class StoreStats {
 
     void writeNanos(long nanos) {
         writeNanos.add(nanos);
+        long micros = Math.max(1, nanos / 1000);
+        int bucket = Math.min(127, (int) Math.ceil(4 * Math.log(micros) / Math.log(2)));
+        latency.incrementAndGet(Math.max(0, bucket));
+    }
+
+    /** The write latency below which {@code fraction} of writes completed, in microseconds (bucket upper bound). */
+    public long writeLatencyMicros(double fraction) {
+        long total = 0;
+        for (int i = 0; i < latency.length(); i++) {
+            total += latency.get(i);
+        }
+        if (total == 0) {
+            return 0;
+        }
+        long rank = (long) Math.ceil(fraction * total);
+        long seen = 0;
+        for (int i = 0; i < latency.length(); i++) {
+            seen += latency.get(i);
+            if (seen >= rank) {
+                return (long) Math.ceil(Math.pow(2, i / 4.0));
+            }
+        }
+        return Long.MAX_VALUE;
     }
 
     public long sessionsCreated() { return created.sum(); }
@@ -51,6 +77,8 @@ public final class StoreStats {
     public long attributesRejected() { return rejected.sum(); }
     public long attributesNotSerializable() { return notSerializable.sum(); }
     public long attributesTooLarge() { return tooLarge.sum(); }
+    /** Writes that fewer than waitReplicas replicas acknowledged in time. */
+    public long replicaShortfalls() { return replicaShortfalls.sum(); }
     /** Mean time from dispatch to Redis' answer of the writes so far, in microseconds. */
     public double meanWriteMicros() {
         long n = writes.sum();

@@ -2,10 +2,10 @@ package dev.tether.tomcat;
 
 import dev.tether.store.LoadedSession;
 import dev.tether.store.RedisSessionStore;
-import dev.tether.store.SaveMode;
 import dev.tether.store.SessionId;
 import dev.tether.store.SessionState;
 import dev.tether.store.SessionStoreOptions;
+import dev.tether.store.StoreSettings;
 import dev.tether.store.StoreStats;
 import dev.tether.store.WriteOutcome;
 import java.io.IOException;
@@ -42,20 +42,8 @@ public class RedisSessionManager extends ManagerBase {
     /** Bases this request thread already looked up in Redis without finding them. */
     private static final ThreadLocal<String> MISSED = new ThreadLocal<>();
 
-    private String redisUri = "redis://127.0.0.1:6379";
-    private String keyPrefix;
+    private final StoreSettings settings = new StoreSettings();
     private String route;
-    private SaveMode saveMode = SaveMode.ON_GET_ATTRIBUTE;
-    private int commandTimeoutMillis = 1000;
-    private int connectTimeoutMillis = 2000;
-    private int touchIntervalSeconds = 60;
-    private int maxPendingSessions = 10_000;
-    private int maxAttributeBytes = 1 << 20;
-    private String allowClasses = "*";
-    private String denyClasses = "";
-    private int maxDepth = 100;
-    private int maxArrayLength = 1_000_000;
-    private int maxReferences = 1_000_000;
 
     private final FailoverValve valve = new FailoverValve(this);
     private final Map<String, RedisSession> byBase = new ConcurrentHashMap<>();
@@ -70,56 +58,97 @@ public class RedisSessionManager extends ManagerBase {
 
     // ---------------------------------------------------------------- configuration (context.xml)
 
-    /** Redis to use: {@code redis://[user:password@]host:port[/db]} or {@code rediss://} for TLS. Default {@code redis://127.0.0.1:6379}. */
-    public void setRedisUri(String redisUri) { this.redisUri = redisUri; }
-    public String getRedisUri() { return redisUri; }
+    /** {@code redis://}, {@code rediss://}, {@code redis-sentinel://h:p,h:p#master} or {@code redis-cluster://h:p,h:p}. Default {@code redis://127.0.0.1:6379}. */
+    public void setRedisUri(String v) { settings.setRedisUri(v); }
+    public String getRedisUri() { return settings.getRedisUri(); }
     /** Key prefix. Default {@code tether:tomcat:<host><contextPath>:}, so two applications never share sessions. */
-    public void setKeyPrefix(String keyPrefix) { this.keyPrefix = keyPrefix; }
-    public String getKeyPrefix() { return keyPrefix; }
+    public void setKeyPrefix(String v) { settings.setKeyPrefix(v); }
+    public String getKeyPrefix() { return settings.getKeyPrefix(); }
     /** This node's route. Default: the Engine's jvmRoute. */
     public void setRoute(String route) { this.route = route; }
     public String getRoute() { return localRoute != null ? localRoute : route; }
     /** ON_SET_ATTRIBUTE, ON_GET_ATTRIBUTE (default) or ALWAYS. */
-    public void setSaveMode(String mode) { this.saveMode = SaveMode.parse(mode); }
-    public String getSaveMode() { return saveMode.name(); }
+    public void setSaveMode(String v) { settings.setSaveMode(v); }
+    public String getSaveMode() { return settings.getSaveMode(); }
     /** Redis command timeout in ms. Default 1000. */
-    public void setCommandTimeoutMillis(int ms) { this.commandTimeoutMillis = ms; }
-    public int getCommandTimeoutMillis() { return commandTimeoutMillis; }
+    public void setCommandTimeoutMillis(int v) { settings.setCommandTimeoutMillis(v); }
+    public int getCommandTimeoutMillis() { return settings.getCommandTimeoutMillis(); }
     /** Redis connect timeout in ms. Default 2000. */
-    public void setConnectTimeoutMillis(int ms) { this.connectTimeoutMillis = ms; }
-    public int getConnectTimeoutMillis() { return connectTimeoutMillis; }
+    public void setConnectTimeoutMillis(int v) { settings.setConnectTimeoutMillis(v); }
+    public int getConnectTimeoutMillis() { return settings.getConnectTimeoutMillis(); }
     /** Longest a read-only session's last-access time in Redis may lag, in s. Default 60. */
-    public void setTouchIntervalSeconds(int s) { this.touchIntervalSeconds = s; }
-    public int getTouchIntervalSeconds() { return touchIntervalSeconds; }
+    public void setTouchIntervalSeconds(int v) { settings.setTouchIntervalSeconds(v); }
+    public int getTouchIntervalSeconds() { return settings.getTouchIntervalSeconds(); }
     /** Sessions whose writes are kept while Redis is down. Default 10000. */
-    public void setMaxPendingSessions(int n) { this.maxPendingSessions = n; }
-    public int getMaxPendingSessions() { return maxPendingSessions; }
+    public void setMaxPendingSessions(int v) { settings.setMaxPendingSessions(v); }
+    public int getMaxPendingSessions() { return settings.getMaxPendingSessions(); }
     /** Largest serialized attribute stored. Default 1048576. */
-    public void setMaxAttributeBytes(int n) { this.maxAttributeBytes = n; }
-    public int getMaxAttributeBytes() { return maxAttributeBytes; }
+    public void setMaxAttributeBytes(int v) { settings.setMaxAttributeBytes(v); }
+    public int getMaxAttributeBytes() { return settings.getMaxAttributeBytes(); }
     /** Class patterns readable from Redis, comma-separated. Default {@code *}. */
-    public void setAllowClasses(String patterns) { this.allowClasses = patterns; }
-    public String getAllowClasses() { return allowClasses; }
+    public void setAllowClasses(String v) { settings.setAllowClasses(v); }
+    public String getAllowClasses() { return settings.getAllowClasses(); }
     /** Class patterns never read, on top of the built-in gadget list. Default none. */
-    public void setDenyClasses(String patterns) { this.denyClasses = patterns; }
-    public String getDenyClasses() { return denyClasses; }
+    public void setDenyClasses(String v) { settings.setDenyClasses(v); }
+    public String getDenyClasses() { return settings.getDenyClasses(); }
     /** Deepest object graph read. Default 100. */
-    public void setMaxDepth(int n) { this.maxDepth = n; }
-    public int getMaxDepth() { return maxDepth; }
+    public void setMaxDepth(int v) { settings.setMaxDepth(v); }
+    public int getMaxDepth() { return settings.getMaxDepth(); }
     /** Longest array read. Default 1000000. */
-    public void setMaxArrayLength(int n) { this.maxArrayLength = n; }
-    public int getMaxArrayLength() { return maxArrayLength; }
+    public void setMaxArrayLength(int v) { settings.setMaxArrayLength(v); }
+    public int getMaxArrayLength() { return settings.getMaxArrayLength(); }
     /** Most object references in one attribute. Default 1000000. */
-    public void setMaxReferences(int n) { this.maxReferences = n; }
-    public int getMaxReferences() { return maxReferences; }
+    public void setMaxReferences(int v) { settings.setMaxReferences(v); }
+    public int getMaxReferences() { return settings.getMaxReferences(); }
+    /** Replicas that must acknowledge each write (Redis WAIT). Default 0: don't wait. */
+    public void setWaitReplicas(int v) { settings.setWaitReplicas(v); }
+    public int getWaitReplicas() { return settings.getWaitReplicas(); }
+    /** Longest a write waits for those replicas, in ms. Default 500. */
+    public void setWaitTimeoutMillis(int v) { settings.setWaitTimeoutMillis(v); }
+    public int getWaitTimeoutMillis() { return settings.getWaitTimeoutMillis(); }
 
-    /** Whether Redis answers right now (JMX). */
+    // ---------------------------------------------------------------- JMX (Catalina:type=Manager,...)
+
+    /** Whether Redis answers right now. */
     public boolean isRedisAvailable() {
         RedisSessionStore s = store;
         return s != null && s.isRedisAvailable();
     }
 
-    public StoreStats getStoreStats() {
+    private long stat(java.util.function.ToLongFunction<StoreStats> f) {
+        RedisSessionStore s = store;
+        return s == null ? 0 : f.applyAsLong(s.stats());
+    }
+
+    /** Sessions created on this node since start. */
+    public long getTetherSessionsCreated() { return stat(StoreStats::sessionsCreated); }
+    /** Sessions loaded from Redis that this node had owned before (e.g. after its restart). */
+    public long getTetherSessionsLoaded() { return stat(StoreStats::sessionsLoaded); }
+    /** Sessions taken over from other routes, in total. */
+    public long getTetherSessionsTakenOver() { return stat(st -> st.sessionsTakenOver().values().stream().mapToLong(Long::longValue).sum()); }
+    /** Sessions taken over, by previous route, as {@code route=count,...}. */
+    public String getTetherSessionsTakenOverByRoute() {
+        RedisSessionStore s = store;
+        return s == null ? "" : s.stats().sessionsTakenOver().toString().replaceAll("[{} ]", "");
+    }
+    public long getTetherWrites() { return stat(StoreStats::writes); }
+    /** Writes and deletes refused because another node owns the session. */
+    public long getTetherWritesFenced() { return stat(StoreStats::writesFenced); }
+    public long getTetherRedisErrors() { return stat(StoreStats::redisErrors); }
+    /** Writes queued while Redis was unreachable, since start. */
+    public long getTetherWritesQueued() { return stat(StoreStats::writesQueued); }
+    /** Sessions waiting for Redis right now. */
+    public long getTetherWritesPending() {
+        RedisSessionStore s = store;
+        return s == null ? 0 : s.pendingWrites();
+    }
+    public long getTetherAttributesRejected() { return stat(StoreStats::attributesRejected); }
+    public long getTetherAttributesNotSerializable() { return stat(StoreStats::attributesNotSerializable); }
+    public long getTetherAttributesTooLarge() { return stat(StoreStats::attributesTooLarge); }
+    public long getTetherWriteLatencyP50Micros() { return stat(st -> st.writeLatencyMicros(0.50)); }
+    public long getTetherWriteLatencyP99Micros() { return stat(st -> st.writeLatencyMicros(0.99)); }
+
+    StoreStats storeStats() {
         RedisSessionStore s = store;
         return s == null ? null : s.stats();
     }
@@ -163,33 +192,20 @@ public class RedisSessionManager extends ManagerBase {
         }
         localRoute = r;
         getSessionIdGenerator().setJvmRoute(r);
-        String prefix = keyPrefix != null ? keyPrefix : defaultPrefix(context);
         SessionStoreOptions options;
         try {
-            options = SessionStoreOptions.builder(redisUri)
-                    .keyPrefix(prefix)
-                    .saveMode(saveMode)
-                    .commandTimeout(Duration.ofMillis(commandTimeoutMillis))
-                    .connectTimeout(Duration.ofMillis(connectTimeoutMillis))
-                    .touchInterval(Duration.ofSeconds(touchIntervalSeconds))
-                    .maxPendingSessions(maxPendingSessions)
-                    .maxAttributeBytes(maxAttributeBytes)
-                    .allowClasses(SessionStoreOptions.splitPatterns(allowClasses))
-                    .denyClasses(SessionStoreOptions.splitPatterns(denyClasses))
-                    .maxDepth(maxDepth)
-                    .maxArrayLength(maxArrayLength)
-                    .maxReferences(maxReferences)
-                    .build();
+            options = settings.toOptions(defaultPrefix(context));
         } catch (IllegalArgumentException e) {
             throw new LifecycleException("Tether: invalid <Manager> setting: " + e.getMessage(), e);
         }
+        String prefix = options.keyPrefix();
         store = new RedisSessionStore(options, r);
         // The connector opens right after the contexts start: the first requests after a restart
         // (the very ones a balancer fails over here) must find their sessions. Bounded, so the
         // application still starts when Redis is down.
-        store.awaitConnected(Duration.ofMillis(connectTimeoutMillis + 500L));
+        store.awaitConnected(options.connectTimeout().plusMillis(500));
         log.info("Tether: sessions of " + context.getName() + " are kept in Redis under '" + prefix + "{id}', route "
-                + (r == null ? "(none)" : r) + ", save mode " + saveMode);
+                + (r == null ? "(none)" : r) + ", save mode " + options.saveMode());
         setState(org.apache.catalina.LifecycleState.STARTING);
     }
 
@@ -205,7 +221,7 @@ public class RedisSessionManager extends ManagerBase {
         RedisSessionStore s = store;
         if (s != null) {
             // Sessions outlive this node: write what is unsaved, fire passivation, keep the records.
-            s.flush(Math.max(2000, commandTimeoutMillis * 2L));
+            s.flush(Math.max(2000, settings.getCommandTimeoutMillis() * 2L));
             for (Session session : findSessions()) {
                 if (session instanceof RedisSession rs) {
                     try {
@@ -323,7 +339,7 @@ public class RedisSessionManager extends ManagerBase {
         CompletableFuture<RedisSession> running = loading.putIfAbsent(id.base(), mine);
         if (running != null) {
             try {
-                return running.get(commandTimeoutMillis * 2L + 1000, TimeUnit.MILLISECONDS);
+                return running.get(settings.getCommandTimeoutMillis() * 2L + 1000, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
                 return null;
             }
@@ -405,7 +421,7 @@ public class RedisSessionManager extends ManagerBase {
     /** Waits for a write so that a response is only complete once Redis holds its data. */
     WriteOutcome await(CompletionStage<WriteOutcome> stage) {
         try {
-            return stage.toCompletableFuture().get(commandTimeoutMillis + 1000L, TimeUnit.MILLISECONDS);
+            return stage.toCompletableFuture().get(settings.getCommandTimeoutMillis() + 1000L, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return WriteOutcome.QUEUED;
