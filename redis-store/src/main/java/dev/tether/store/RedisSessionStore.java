@@ -40,6 +40,7 @@ public final class RedisSessionStore implements AutoCloseable {
     static final String ATTRIBUTE_PREFIX = "a:";
     static final String NOTE_PREFIX = "n:";
     private static final byte[] OK = "OK".getBytes(StandardCharsets.US_ASCII);
+    private static final CompletableFuture<WriteOutcome> UNCHANGED = CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
 
     private final SessionStoreOptions options;
     private final String route;
@@ -266,8 +267,8 @@ public final class RedisSessionStore implements AutoCloseable {
             return CompletableFuture.completedFuture(WriteOutcome.LOST);
         }
         LiveSession live = s.live;
-        if (live == null) {
-            return CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+        if (live == null || (!forceTouch && nothingToWrite(s, live))) {
+            return UNCHANGED;
         }
         synchronized (s) {
             long now = System.currentTimeMillis();
@@ -355,6 +356,24 @@ public final class RedisSessionStore implements AutoCloseable {
             CompletableFuture<WriteOutcome> result = dispatchSave(s, mode, ttlSeconds(maxInactive), sets, dels);
             return waitForIt ? result : CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
         }
+    }
+
+    /**
+     * The common case, decided without the lock or any allocation: a request that set, removed and
+     * read nothing mutable, with no touch due. A change racing this check is written by the
+     * commit of the request that made it.
+     */
+    private boolean nothingToWrite(SessionState s, LiveSession live) {
+        SaveMode mode = options.saveMode();
+        if (mode == SaveMode.ALWAYS || s.needsFull || !s.persisted || !s.setNames.isEmpty() || !s.removedNames.isEmpty()
+                || (mode == SaveMode.ON_GET_ATTRIBUTE && !s.readNames.isEmpty())) {
+            return false;
+        }
+        long accessed = live.lastAccessedTime();
+        if (accessed != s.lastWrittenAccess && System.currentTimeMillis() - s.lastWriteMillis >= touchMillis) {
+            return false;
+        }
+        return live.maxInactiveSeconds() == s.lastWrittenMaxInactive && !s.notesChanged(live.notes());
     }
 
     private void encodeInto(SessionState s, String name, Object value, boolean explicit, List<byte[]> sets, List<byte[]> dels) {

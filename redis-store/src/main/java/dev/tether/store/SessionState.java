@@ -26,16 +26,16 @@ public final class SessionState {
     final AtomicInteger activeRequests = new AtomicInteger();
 
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
-    boolean persisted;
+    volatile boolean persisted;
     /** The next write must carry the full state (after an outage, or when Redis lost the record). */
     volatile boolean needsFull;
     volatile boolean lost;
-    long lastWriteMillis;
-    long lastWrittenAccess;
-    int lastWrittenMaxInactive = Integer.MIN_VALUE;
+    volatile long lastWriteMillis;
+    volatile long lastWrittenAccess;
+    volatile int lastWrittenMaxInactive = Integer.MIN_VALUE;
 
     /** Container notes as last written; guarded by {@code this}. */
-    private Map<String, String> writtenNotes = Map.of();
+    private volatile Map<String, String> writtenNotes = Map.of();
 
     boolean notesChanged(Map<String, String> notes) {
         return !writtenNotes.equals(notes);

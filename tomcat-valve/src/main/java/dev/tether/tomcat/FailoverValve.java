@@ -54,6 +54,9 @@ final class FailoverValve extends ValveBase {
     /** Gives the session this node's route, once, however many requests race for it. */
     private void rebind(Request request, String requested, RedisSession session) {
         String local = manager.localRoute();
+        if (local == null || hasRoute(requested, local)) {
+            return; // the usual case: already this node's id
+        }
         SessionId asked = SessionId.parse(requested);
         if (local == null || asked == null || local.equals(asked.route())) {
             return;
@@ -72,6 +75,11 @@ final class FailoverValve extends ValveBase {
         // Every request that still shows the old route gets the new cookie, not just the first.
         request.changeSessionId(wanted);
         request.setAttribute(ORIGINAL_ID_ATTRIBUTE, requested);
+    }
+
+    private static boolean hasRoute(String id, String route) {
+        int dot = id.length() - route.length() - 1;
+        return dot > 0 && id.charAt(dot) == '.' && id.endsWith(route);
     }
 
     private void afterRequest(Request request, SessionState started) {

@@ -23,6 +23,9 @@ final class RedisSession extends StandardSession implements LiveSession {
 
     private transient volatile SessionState state;
     private transient volatile boolean dropping;
+    private transient volatile Principal notesPrincipal;
+    private transient volatile String notesAuthType;
+    private transient volatile Map<String, String> notesCache;
 
     RedisSession(Manager manager) {
         super(manager);
@@ -135,6 +138,10 @@ final class RedisSession extends StandardSession implements LiveSession {
         if (p == null || !redisManager().getPersistAuthentication()) {
             return Map.of();
         }
+        Map<String, String> cached = notesCache;
+        if (p == notesPrincipal && java.util.Objects.equals(authType, notesAuthType) && cached != null) {
+            return cached; // asked on every request: build it once per login
+        }
         Map<String, String> out = new HashMap<>(4);
         out.put(PRINCIPAL, p.getName());
         if (authType != null) {
@@ -143,7 +150,10 @@ final class RedisSession extends StandardSession implements LiveSession {
         if (p instanceof GenericPrincipal gp) {
             out.put(ROLES, String.join("\n", gp.getRoles()));
         }
-        return out;
+        notesPrincipal = p;
+        notesAuthType = authType;
+        notesCache = Map.copyOf(out);
+        return notesCache;
     }
 
     @Override
