@@ -170,13 +170,9 @@ public final class RedisSessionStore implements AutoCloseable {
         }
         List<Object> reply;
         try {
-            CompletableFuture<List<Object>> f = eval(cmd, takeOverSha, Scripts.TAKE_OVER, ScriptOutputType.MULTI,
-                    new byte[][] {recordKeyBytes(baseId)}, bytes(route), bytes(channel), bytes(baseId));
-            reply = f.get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            reply = await(eval(cmd, takeOverSha, Scripts.TAKE_OVER, ScriptOutputType.MULTI,
+                    new byte[][] {recordKeyBytes(baseId)}, bytes(route), bytes(channel), bytes(baseId)), null);
+        } catch (RuntimeException e) {
             failed(e);
             return null;
         }
@@ -644,21 +640,12 @@ public final class RedisSessionStore implements AutoCloseable {
         if (cmd == null || !redis.isUp() || !s.persisted) {
             return true;
         }
-        try {
-            List<io.lettuce.core.KeyValue<byte[], byte[]>> kv = cmd.hmget(recordKeyBytes(s.baseId), bytes("owner"), bytes("epoch"))
-                    .get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
-            if (!kv.get(1).hasValue()) {
-                return true; // missing: it expires here and now anyway
-            }
-            return s.owner.equals(string(kv.get(0).getValueOrElse(new byte[0])))
-                    && Long.toString(s.epoch).equals(string(kv.get(1).getValue()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return true;
-        } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            failed(e);
-            return true;
+        List<io.lettuce.core.KeyValue<byte[], byte[]>> kv = await(cmd.hmget(recordKeyBytes(s.baseId), bytes("owner"), bytes("epoch")), null);
+        if (kv == null || !kv.get(1).hasValue()) {
+            return true; // Redis cannot say, or the record is gone: it expires here and now anyway
         }
+        return s.owner.equals(string(kv.get(0).getValueOrElse(new byte[0])))
+                && Long.toString(s.epoch).equals(string(kv.get(1).getValue()));
     }
 
     /** The state of a session this node owns, or {@code null}. */
@@ -672,14 +659,20 @@ public final class RedisSessionStore implements AutoCloseable {
         if (cmd == null || !redis.isUp()) {
             return false;
         }
+        Long n = await(cmd.exists(recordKeyBytes(baseId)), 0L);
+        return n != null && n > 0;
+    }
+
+    /** Waits for one command within the command timeout; on failure reports it and answers {@code fallback}. */
+    private <T> T await(java.util.concurrent.Future<T> reply, T fallback) {
         try {
-            return cmd.exists(recordKeyBytes(baseId)).get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS) > 0;
+            return reply.get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return fallback;
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
             failed(e);
-            return false;
+            return fallback;
         }
     }
 
