@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InvalidClassException;
 import java.io.NotSerializableException;
+import java.io.ObjectInputFilter;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
@@ -96,8 +97,14 @@ final class AttributeCodec {
             case BOOLEAN:
                 return bytes.length == 2 && bytes[1] == '1';
             case JAVA:
-                try (ObjectInputStream in = new FilteredInput(new ByteArrayInputStream(bytes, 1, bytes.length - 1), loader)) {
+                FilteredInput in = new FilteredInput(new ByteArrayInputStream(bytes, 1, bytes.length - 1), loader);
+                try (in) {
                     return in.readObject();
+                } catch (InvalidClassException e) {
+                    if (in.overLimit != null && !(e instanceof RejectedClassException)) {
+                        throw new LimitExceededException(in.overLimit);
+                    }
+                    throw e;
                 }
             default:
                 throw new IOException("unknown value encoding " + (bytes[0] & 0xff));
@@ -153,13 +160,29 @@ final class AttributeCodec {
         }
     }
 
+    /** Thrown when a stream goes over maxDepth, maxArrayLength, maxReferences or the size limit; says which. */
+    static final class LimitExceededException extends InvalidClassException {
+        LimitExceededException(String which) {
+            super(which);
+        }
+    }
+
     private final class FilteredInput extends ObjectInputStream {
         private final ClassLoader loader;
+        /** Which limit the stream went over, once the filter rejected it. */
+        String overLimit;
 
         FilteredInput(ByteArrayInputStream in, ClassLoader loader) throws IOException {
             super(in);
             this.loader = loader;
-            setObjectInputFilter(filter.limits());
+            ObjectInputFilter limits = filter.limits();
+            setObjectInputFilter(info -> {
+                ObjectInputFilter.Status status = limits.checkInput(info);
+                if (status == ObjectInputFilter.Status.REJECTED && overLimit == null) {
+                    overLimit = filter.describeRejection(info);
+                }
+                return status;
+            });
         }
 
         @Override

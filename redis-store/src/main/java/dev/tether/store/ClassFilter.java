@@ -51,8 +51,16 @@ final class ClassFilter {
     private final List<String> allow;
     private final List<String> deny;
     private final ObjectInputFilter limits;
+    private final int maxDepth;
+    private final int maxArrayLength;
+    private final int maxReferences;
+    private final int maxBytes;
 
     ClassFilter(SessionStoreOptions options) {
+        this.maxDepth = options.maxDepth();
+        this.maxArrayLength = options.maxArrayLength();
+        this.maxReferences = options.maxReferences();
+        this.maxBytes = options.maxAttributeBytes();
         this.deny = new ArrayList<>(BUILT_IN_DENY);
         this.deny.addAll(options.denyClasses());
         this.allow = new ArrayList<>(options.allowClasses());
@@ -68,6 +76,26 @@ final class ClassFilter {
 
     ObjectInputFilter limits() {
         return limits;
+    }
+
+    /**
+     * Which limit a stream the {@link #limits()} filter rejected went over, for the log line (the
+     * JDK only says "filter status: REJECTED").
+     */
+    String describeRejection(ObjectInputFilter.FilterInfo info) {
+        if (info.depth() > maxDepth) {
+            return "object graph deeper than maxDepth=" + maxDepth;
+        }
+        if (info.arrayLength() > maxArrayLength) {
+            return "array of " + info.arrayLength() + " elements, over maxArrayLength=" + maxArrayLength;
+        }
+        if (info.references() > maxReferences) {
+            return "more than maxReferences=" + maxReferences + " objects";
+        }
+        if (info.streamBytes() > maxBytes) {
+            return "more than maxAttributeBytes=" + maxBytes + " bytes";
+        }
+        return "refused by the serialization limits";
     }
 
     /** Whether a class of this binary name (arrays unwrapped) may be loaded at all. */

@@ -29,5 +29,9 @@ final class DumpLogsOnFailure implements TestWatcher, LifecycleMethodExecutionEx
                 .filter(FailoverScenario.class::isInstance)
                 .map(FailoverScenario.class::cast)
                 .ifPresent(s -> s.dumpLogs(why));
+        context.getTestInstance()
+                .filter(DumpsLogs.class::isInstance)
+                .map(DumpsLogs.class::cast)
+                .ifPresent(s -> s.dumpLogs(why));
     }
 }

@@ -61,6 +61,13 @@ final class RedisMonitor implements AutoCloseable {
         return out;
     }
 
+    /** Every line seen so far, script-internal commands ({@code [0 lua]}) and INFO included. */
+    List<String> allLines() {
+        synchronized (lines) {
+            return new ArrayList<>(lines);
+        }
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
 /**
@@ -31,8 +32,22 @@ import java.util.stream.Stream;
  *
  * <p>Started with {@code catalina.sh run}, which {@code exec}s the JVM, so the process we hold is
  * the Tomcat JVM itself and {@link #kill9()} is a real {@code kill -9}.
+ *
+ * <p>{@link #create(Path, String, Path, Path, String, BiFunction, Webapp)} deploys any other
+ * application (a WAR or an exploded directory) with a server.xml and users given by the caller;
+ * the failover tests through real balancers ({@code examples/failover-tests}) run the example
+ * shop that way.
  */
-final class TomcatNode implements AutoCloseable {
+public final class TomcatNode implements AutoCloseable {
+
+    /**
+     * A web application to deploy: {@code source} (a {@code .war} file or an exploded directory)
+     * becomes {@code webapps/<contextName>}, {@code contextXml} (may be null) becomes
+     * {@code conf/Catalina/localhost/<contextName>.xml}. The node counts as started when
+     * {@code GET readyPath} answers 200 with a body containing {@code readyMarker}.
+     */
+    public record Webapp(String contextName, Path source, String contextXml, String readyPath, String readyMarker) {
+    }
 
     static final String USER = "alice";
     static final String PASSWORD = "s3cret-Pw";
@@ -51,16 +66,22 @@ final class TomcatNode implements AutoCloseable {
     private final int port;
     private final String redisUri;
     private final Path log;
+    private final String readyPath;
+    private final String readyMarker;
     private Process process;
+    /** Appended to CATALINA_OPTS at each start (e.g. remote JMX); see {@link #addCatalinaOpts(String)}. */
+    private String extraCatalinaOpts = "";
     private long logOffsetAtStart;
 
-    private TomcatNode(String name, Path home, Path base, int port, String redisUri) {
+    private TomcatNode(String name, Path home, Path base, int port, String redisUri, String readyPath, String readyMarker) {
         this.name = name;
         this.home = home;
         this.base = base;
         this.port = port;
         this.redisUri = redisUri;
         this.log = base.resolve("logs").resolve("console.log");
+        this.readyPath = readyPath;
+        this.readyMarker = readyMarker;
     }
 
     /**
@@ -108,7 +129,43 @@ final class TomcatNode implements AutoCloseable {
                   <Manager className="dev.tether.tomcat.RedisSessionManager" redisUri="%s"/>
                 </Context>
                 """.formatted(redisUri));
-        return new TomcatNode(name, home, base, port, redisUri);
+        return new TomcatNode(name, home, base, port, redisUri, "/app/ping", "pong=true");
+    }
+
+    /**
+     * Lays out a fresh CATALINA_BASE in {@code workDir/name} for any application: the home's
+     * {@code conf/}, then {@code conf/server.xml} from {@code serverXml.apply(port, name)} (the
+     * node's free HTTP port and its name, which is meant to be its jvmRoute),
+     * {@code conf/tomcat-users.xml}, the Tether jar in {@code lib/} and the application.
+     */
+    public static TomcatNode create(Path workDir, String name, Path home, Path tetherJar, String tomcatUsersXml,
+            BiFunction<Integer, String, String> serverXml, Webapp app) throws IOException {
+        Path base = workDir.resolve(name);
+        deleteTree(base);
+        for (String dir : List.of("conf/Catalina/localhost", "lib", "logs", "temp", "work", "webapps")) {
+            Files.createDirectories(base.resolve(dir));
+        }
+        try (Stream<Path> conf = Files.list(home.resolve("conf"))) {
+            for (Path f : conf.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, base.resolve("conf").resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        int port = freePort();
+        Files.writeString(base.resolve("conf/server.xml"), serverXml.apply(port, name));
+        Files.writeString(base.resolve("conf/tomcat-users.xml"), tomcatUsersXml);
+        Files.copy(tetherJar, base.resolve("lib").resolve(tetherJar.getFileName()));
+        if (Files.isDirectory(app.source())) {
+            copyTree(app.source(), base.resolve("webapps").resolve(app.contextName()));
+        } else if (Files.isRegularFile(app.source())) {
+            Files.copy(app.source(), base.resolve("webapps").resolve(app.contextName() + ".war"));
+        } else {
+            throw new IllegalStateException("no web application at " + app.source());
+        }
+        if (app.contextXml() != null) {
+            Files.writeString(base.resolve("conf/Catalina/localhost").resolve(app.contextName() + ".xml"), app.contextXml());
+        }
+        return new TomcatNode(name, home, base, port, "(see conf/Catalina/localhost/" + app.contextName() + ".xml)",
+                app.readyPath(), app.readyMarker());
     }
 
     private static String serverXml(int port, String route) {
@@ -134,33 +191,62 @@ final class TomcatNode implements AutoCloseable {
                 """.formatted(port, route);
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
     /** The jvmRoute, which is also the node's name. */
-    String route() {
+    public String route() {
         return name;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    Path base() {
+    public Path base() {
         return base;
     }
 
-    synchronized boolean isAlive() {
+    /** The console log ({@code catalina.sh run} output: Tomcat's and Tether's log lines). */
+    public Path logFile() {
+        return log;
+    }
+
+    /** JVM options appended to {@code CATALINA_OPTS} from the next {@link #start()} on. */
+    public synchronized void addCatalinaOpts(String opts) {
+        extraCatalinaOpts += " " + opts.trim();
+    }
+
+    /** Rewrites {@code conf/server.xml} before the node starts (e.g. connector attributes). */
+    public void editServerXml(java.util.function.UnaryOperator<String> edit) throws IOException {
+        Path serverXml = base.resolve("conf/server.xml");
+        Files.writeString(serverXml, edit.apply(Files.readString(serverXml)));
+    }
+
+    /**
+     * Deploys the test application (as laid out in {@code webapps/app}) a second time as
+     * {@code webapps/<contextName>}, or only replaces its context.xml when contextName is
+     * {@code app}: the {@code META-INF/context.xml} becomes {@code contextXml}. Before start.
+     */
+    public void deployTestApp(String contextName, String contextXml) throws IOException {
+        Path app = base.resolve("webapps").resolve(contextName);
+        if (!contextName.equals("app")) {
+            copyTree(base.resolve("webapps/app"), app);
+        }
+        Files.writeString(app.resolve("META-INF/context.xml"), contextXml);
+    }
+
+    public synchronized boolean isAlive() {
         return process != null && process.isAlive();
     }
 
-    synchronized long pid() {
+    public synchronized long pid() {
         return process == null ? -1 : process.pid();
     }
 
     /** The JVM's command line as the OS reports it (to show it is java itself, not a shell). */
-    synchronized String command() {
+    public synchronized String command() {
         return process == null ? "(not running)" : process.info().command().orElse("?");
     }
 
@@ -169,7 +255,7 @@ final class TomcatNode implements AutoCloseable {
      * sending it traffic. It deliberately does not wait for Tether's Redis connection: a node must
      * serve existing sessions from its first request on.
      */
-    synchronized void start() throws IOException {
+    public synchronized void start() throws IOException {
         if (isAlive()) {
             throw new IllegalStateException(name + " is already running");
         }
@@ -194,7 +280,7 @@ final class TomcatNode implements AutoCloseable {
         env.put("CATALINA_TMPDIR", base.resolve("temp").toString());
         env.put("JAVA_HOME", System.getProperty("java.home"));
         env.put("CATALINA_OPTS", "-Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k"
-                + " -Dtether.node=" + name);
+                + " -Dtether.node=" + name + extraCatalinaOpts);
         process = pb.start();
         LIVE.add(this);
         awaitReady(Duration.ofSeconds(120));
@@ -208,7 +294,7 @@ final class TomcatNode implements AutoCloseable {
     private void awaitReady(Duration timeout) {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest ping = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/app/ping"))
+        HttpRequest ping = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + readyPath))
                 .timeout(Duration.ofSeconds(5)).build();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
@@ -217,7 +303,7 @@ final class TomcatNode implements AutoCloseable {
             }
             try {
                 HttpResponse<String> r = client.send(ping, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200 && r.body().contains("pong=true")) {
+                if (r.statusCode() == 200 && r.body().contains(readyMarker)) {
                     return;
                 }
             } catch (IOException e) {
@@ -232,7 +318,7 @@ final class TomcatNode implements AutoCloseable {
     }
 
     /** kill -9 of the Tomcat JVM (and, as a safety net, anything it started). */
-    synchronized void kill9() {
+    public synchronized void kill9() {
         Process p = process;
         if (p == null) {
             return;
@@ -263,7 +349,7 @@ final class TomcatNode implements AutoCloseable {
     }
 
     /** kill -9, then start again on the same port with the same CATALINA_BASE (memory is lost, Redis is not). */
-    synchronized void restart() throws IOException {
+    public synchronized void restart() throws IOException {
         kill9();
         start();
     }
@@ -292,7 +378,7 @@ final class TomcatNode implements AutoCloseable {
     }
 
     /** The last lines of this node's console log (Tomcat's and Tether's log output). */
-    String tail(int lines) {
+    public String tail(int lines) {
         try {
             if (!Files.exists(log)) {
                 return "(no log yet)";
@@ -305,7 +391,7 @@ final class TomcatNode implements AutoCloseable {
     }
 
     /** Whether the console log contains a text since this node's last start. */
-    boolean logContains(String text) {
+    public boolean logContains(String text) {
         try {
             return logSinceStart().contains(text);
         } catch (IOException e) {
@@ -323,7 +409,7 @@ final class TomcatNode implements AutoCloseable {
         return name + "(port " + port + ", pid " + pid() + ", " + redisUri + ", " + base + ")";
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

@@ -1,0 +1,289 @@
+package dev.tether.tomcat.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import dev.tether.tomcat.e2e.Http.Reply;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import javax.management.MBeanAttributeInfo;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Operations on real Tomcat 10.1 nodes: a node whose Manager has the wrong Redis password, and
+ * Tether's counters read over remote JMX from Tomcat's own Manager MBean.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(DumpLogsOnFailure.class)
+@DisplayName("Wrong Redis password and JMX on Apache Tomcat 10.1 (real distribution)")
+class Tomcat10OperationsIT implements DumpsLogs {
+
+    static final String RIGHT_PASSWORD = "right-Pw-4711";
+    static final String WRONG_PASSWORD = "wrong-Pw-0815";
+    static final String MANAGER_MBEAN = "Catalina:type=Manager,host=localhost,context=/app";
+
+    final Http http = new Http();
+    RedisProcess redis;
+    RedisProcess securedRedis;
+    TomcatNode node1;
+    TomcatNode node2;
+    TomcatNode wrongPassword;
+    int jmxPort;
+
+    @BeforeAll
+    void startNodes() throws Exception {
+        redis = RedisProcess.start();
+        securedRedis = RedisProcess.start();
+        // Set after start: the harness's own readiness PING runs unauthenticated.
+        securedRedis.command("CONFIG", "SET", "requirepass", RIGHT_PASSWORD);
+        var work = E2eSupport.workDir("operations-tomcat-10.1");
+        var home = E2eSupport.tomcatHome("10.1");
+        node1 = TomcatNode.create(work, "node1", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
+        node2 = TomcatNode.create(work, "node2", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
+        jmxPort = TomcatNode.freePort();
+        node2.addCatalinaOpts("-Dcom.sun.management.jmxremote.port=" + jmxPort
+                + " -Dcom.sun.management.jmxremote.rmi.port=" + jmxPort
+                + " -Dcom.sun.management.jmxremote.host=127.0.0.1"
+                + " -Dcom.sun.management.jmxremote.authenticate=false"
+                + " -Dcom.sun.management.jmxremote.ssl=false"
+                + " -Djava.rmi.server.hostname=127.0.0.1");
+        wrongPassword = TomcatNode.create(work, "node3", home,
+                "redis://:" + WRONG_PASSWORD + "@127.0.0.1:" + securedRedis.port(), E2eSupport.jar(), E2eSupport.testClasses());
+        E2eSupport.startAll(node1, node2, wrongPassword);
+    }
+
+    @AfterAll
+    void stopNodes() {
+        E2eSupport.killAll(node1, node2, wrongPassword);
+        for (RedisProcess r : new RedisProcess[] {redis, securedRedis}) {
+            if (r != null) {
+                r.close();
+            }
+        }
+    }
+
+    @Override
+    public void dumpLogs(String why) {
+        System.out.println(E2eSupport.dump("Tomcat 10.1 operations: " + why, node1, node2, wrongPassword));
+    }
+
+    // ------------------------------------------------------------------ 4: wrong password
+
+    @Test
+    @Order(1)
+    @DisplayName("4. wrong Redis password at start: the application starts, serves sessions from memory, one clear error line")
+    void wrongPasswordAtStart() throws Exception {
+        assertTrue(wrongPassword.logContains("Tether: sessions of /app are kept in Redis"), "the context must have started");
+
+        Reply created = http.get(wrongPassword.port(), "/app/set?k=user&v=alice", null);
+        assertEquals(200, created.status(), created::toString);
+        String id = created.sessionCookie().value();
+        assertTrue(id.endsWith(".node3"), id);
+        for (int i = 0; i < 20; i++) {
+            Reply r = http.get(wrongPassword.port(), "/app/set?k=n" + (i % 3) + "&v=" + i, id);
+            assertEquals(200, r.status(), r::toString);
+            assertEquals(id, r.value("id"), r::toString);
+            assertEquals(200, http.get(wrongPassword.port(), "/app/list-add?v=" + i, id).status());
+        }
+        Thread.sleep(3000); // Tether retries in the background meanwhile (about once a second)
+        Reply view = http.get(wrongPassword.port(), "/app/get", id);
+        assertEquals(200, view.status(), view::toString);
+        assertEquals(Map.of("user", "alice", "n0", "18", "n1", "19", "n2", "17",
+                "list", "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]"), view.attributes(), view::toString);
+
+        String log = java.nio.file.Files.readString(wrongPassword.logFile(), StandardCharsets.UTF_8);
+        List<String> problems = log.lines()
+                .filter(l -> (l.contains("WARNING") || l.contains("SEVERE")) && l.toLowerCase(Locale.ROOT).contains("redis"))
+                .toList();
+        System.out.println("[e2e] Tomcat 10.1 wrong password: after 42 requests and a few seconds of retries, the node logged:\n  "
+                + String.join("\n  ", problems));
+        assertEquals(1, problems.size(), "exactly one warning or error about Redis:\n" + String.join("\n", problems));
+        String line = problems.get(0);
+        assertTrue(line.contains("Tether: Redis at redis://127.0.0.1:" + securedRedis.port() + " is not reachable"), line);
+        assertTrue(line.contains("WRONGPASS") || line.contains("NOAUTH") || line.toLowerCase(Locale.ROOT).contains("auth"),
+                "the line must say it is about authentication: " + line);
+        assertFalse(log.contains(WRONG_PASSWORD), "the password must never be logged");
+        assertEquals(List.of(), E2eSupport.linesContaining(log, "SEVERE"), "SEVERE lines");
+        assertEquals(0, securedKeys(), "nothing reached the secured Redis");
+
+        // Give the node the password it was configured with: Tether, which kept retrying, connects and
+        // writes the session it served from memory.
+        assertEquals("OK", securedCommand("CONFIG", "SET", "requirepass", WRONG_PASSWORD));
+        String key = E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}";
+        assertTrue(waitFor(15_000, () -> wrongPassword.logContains("Tether: connected to Redis")),
+                "Tether did not connect once the password matched");
+        assertTrue(waitFor(10_000, () -> "Salice".equals(securedRedisHget(key, "a:user"))),
+                "the session served from memory was not written once Redis accepted the node");
+        assertEquals("S18", securedRedisHget(key, "a:n0"));
+        assertEquals("S19", securedRedisHget(key, "a:n1"));
+    }
+
+    private long securedKeys() {
+        return Long.parseLong(securedCommand("DBSIZE"));
+    }
+
+    private String securedRedisHget(String key, String field) {
+        return securedCommand("HGET", key, field);
+    }
+
+    /**
+     * One command on the password-protected server, on one connection: AUTH with whichever of the two
+     * passwords it has now, then the command. Returns the reply as text (null for nil).
+     */
+    private String securedCommand(String... args) {
+        for (String pw : new String[] {RIGHT_PASSWORD, WRONG_PASSWORD}) {
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress("127.0.0.1", securedRedis.port()), 2000);
+                socket.setSoTimeout(5000);
+                var out = socket.getOutputStream();
+                out.write(resp("AUTH", pw));
+                out.write(resp(args));
+                out.flush();
+                var in = new java.io.BufferedInputStream(socket.getInputStream());
+                String auth = readReply(in);
+                if (!"+OK".equals(auth)) {
+                    continue;
+                }
+                String reply = readReply(in);
+                if (reply != null && reply.startsWith("-")) {
+                    throw new IllegalStateException(reply);
+                }
+                return reply == null ? null : reply.startsWith("+") || reply.startsWith(":") ? reply.substring(1) : reply;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        throw new IllegalStateException("neither password is accepted by the secured Redis");
+    }
+
+    private static byte[] resp(String... args) {
+        StringBuilder sb = new StringBuilder("*" + args.length + "\r\n");
+        for (String a : args) {
+            sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+        }
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Simple strings as "+..", errors as "-..", integers as ":..", bulk strings as their text, nil as null. */
+    private static String readReply(java.io.InputStream in) throws java.io.IOException {
+        int type = in.read();
+        StringBuilder line = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1 && c != '\r') {
+            line.append((char) c);
+        }
+        in.read(); // \n
+        if (type == '$') {
+            int n = Integer.parseInt(line.toString());
+            if (n < 0) {
+                return null;
+            }
+            byte[] b = in.readNBytes(n + 2);
+            return new String(b, 0, n, StandardCharsets.UTF_8);
+        }
+        return (char) type + line.toString();
+    }
+
+    // ------------------------------------------------------------------ 5: JMX
+
+    @Test
+    @Order(2)
+    @DisplayName("5. JMX: Tomcat's Manager MBean shows Tether's counters after traffic and a takeover")
+    void jmxCounters() throws Exception {
+        // Traffic on node2: five sessions, three writes each.
+        for (int i = 0; i < 5; i++) {
+            Reply r = http.get(node2.port(), "/app/set?k=a&v=" + i, null);
+            assertEquals(200, r.status(), r::toString);
+            String id = r.sessionCookie().value();
+            assertEquals(200, http.get(node2.port(), "/app/set?k=b&v=" + i, id).status());
+            assertEquals(200, http.get(node2.port(), "/app/list-add?v=" + i, id).status());
+        }
+        // A node1 session, with one attribute nobody can read, taken over by node2.
+        Reply onNode1 = http.get(node1.port(), "/app/set?k=user&v=bob", null);
+        String old = onNode1.sessionCookie().value();
+        redis.command("HSET", E2eSupport.KEY_PREFIX + "{" + Http.base(old) + "}", "a:unreadable", "Zgarbage");
+        Reply taken = http.get(node2.port(), "/app/get", old);
+        assertEquals(200, taken.status(), taken::toString);
+        assertEquals(Map.of("user", "bob"), taken.attributes(), taken::toString);
+
+        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi");
+        try (JMXConnector connector = JMXConnectorFactory.connect(url, Map.of())) {
+            MBeanServerConnection mbs = connector.getMBeanServerConnection();
+            ObjectName manager = new ObjectName(MANAGER_MBEAN);
+            Map<String, Object> values = new TreeMap<>();
+            for (MBeanAttributeInfo a : mbs.getMBeanInfo(manager).getAttributes()) {
+                String n = a.getName();
+                if (n.startsWith("tether") || n.equals("redisAvailable") || n.equals("activeSessions")) {
+                    values.put(n, mbs.getAttribute(manager, n));
+                }
+            }
+            System.out.println("[e2e] Tomcat 10.1 JMX " + MANAGER_MBEAN + " on node2, every Tether attribute: " + values);
+
+            assertEquals(6, ((Number) values.get("activeSessions")).intValue(), "5 created here + 1 taken over");
+            assertEquals(Boolean.TRUE, values.get("redisAvailable"));
+            assertEquals(5L, values.get("tetherSessionsCreated"));
+            assertEquals(1L, values.get("tetherSessionsTakenOver"));
+            assertEquals("node1=1", values.get("tetherSessionsTakenOverByRoute"));
+            assertTrue((Long) values.get("tetherWrites") >= 16, "15 changing requests + the cleanup after the takeover: " + values);
+            assertTrue((Long) values.get("tetherWriteLatencyP99Micros") > 0, values::toString);
+            assertTrue((Long) values.get("tetherWriteLatencyP99Micros") >= (Long) values.get("tetherWriteLatencyP50Micros"));
+            assertEquals(1L, values.get("tetherAttributesRejected"), "the unreadable attribute");
+            assertEquals(0L, values.get("tetherWritesPending"));
+
+            System.out.printf("[e2e] README one-liner (JMX, %s): activeSessions=%s redisAvailable=%s tetherWrites=%s"
+                    + " tetherSessionsTakenOver=%s tetherSessionsTakenOverByRoute=%s tetherWriteLatencyP99Micros=%s"
+                    + " tetherAttributesRejected=%s%n", MANAGER_MBEAN, values.get("activeSessions"), values.get("redisAvailable"),
+                    values.get("tetherWrites"), values.get("tetherSessionsTakenOver"), values.get("tetherSessionsTakenOverByRoute"),
+                    values.get("tetherWriteLatencyP99Micros"), values.get("tetherAttributesRejected"));
+
+            // redisAvailable is live: it turns false when Redis goes away and true when it is back.
+            redis.command("SAVE");
+            redis.kill();
+            assertTrue(waitFor(10_000, () -> Boolean.FALSE.equals(attribute(mbs, manager, "redisAvailable"))),
+                    "redisAvailable stayed true while Redis was down");
+            redis.relaunch();
+            assertTrue(waitFor(15_000, () -> Boolean.TRUE.equals(attribute(mbs, manager, "redisAvailable"))),
+                    "redisAvailable did not come back");
+        }
+    }
+
+    private static Object attribute(MBeanServerConnection mbs, ObjectName name, String attribute) {
+        try {
+            return mbs.getAttribute(name, attribute);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean waitFor(long millis, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            E2eSupport.sleep(100);
+        }
+        return condition.getAsBoolean();
+    }
+}
