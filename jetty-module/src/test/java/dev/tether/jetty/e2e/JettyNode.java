@@ -17,8 +17,31 @@ import java.util.stream.Stream;
  * README tells an administrator (unpack the Tether archive, {@code start.jar --add-modules=...},
  * edit {@code start.d/*.ini}), with the ee10 and ee8 test applications in {@code webapps/}, run
  * as {@code java -jar $JETTY_HOME/start.jar} in a child JVM and killed with {@code kill -9}.
+ *
+ * <p>{@link #create(String, Path, Path, int, String, String, Path, Setup)} sets up a base for any
+ * other application (modules, files and readiness given by the caller); the failover tests through
+ * real balancers ({@code examples/failover-tests}) run the example shop that way.
  */
 public final class JettyNode implements AutoCloseable {
+
+    /** Writes files into a {@code $JETTY_BASE}. */
+    @FunctionalInterface
+    public interface BaseWriter {
+        void write(Path base) throws IOException;
+    }
+
+    /**
+     * How to set up a base for an application of the caller's.
+     *
+     * @param modules what {@code start.jar --add-modules=} gets (besides what it pulls in)
+     * @param beforeModules writes files before {@code --add-modules} runs (e.g. the base's own {@code modules/*.mod})
+     * @param afterModules writes files afterwards (e.g. {@code start.d/*.ini}, {@code webapps/})
+     * @param readyPaths paths that must answer 200 before the node counts as started
+     * @param redisConnections how many "Tether: connected to Redis at" lines (one per context) to wait for
+     */
+    public record Setup(List<String> modules, BaseWriter beforeModules, BaseWriter afterModules, List<String> readyPaths,
+            int redisConnections) {
+    }
 
     /** The test applications, by context path: ee10 (jakarta) and ee8 (javax). */
     public static final List<String> APPS = List.of("app10", "app8");
@@ -35,15 +58,49 @@ public final class JettyNode implements AutoCloseable {
     private final Path base;
     private final int port;
     private final Path log;
+    private final List<String> readyPaths;
+    private final int redisConnections;
     private Process process;
     private long logOffset;
 
     private JettyNode(String name, Path home, Path base, int port) {
+        this(name, home, base, port, APPS.stream().map(app -> "/" + app + "/s?op=ping").toList(), APPS.size());
+    }
+
+    private JettyNode(String name, Path home, Path base, int port, List<String> readyPaths, int redisConnections) {
         this.name = name;
         this.home = home;
         this.base = base;
         this.port = port;
         this.log = base.resolve("node.log");
+        this.readyPaths = List.copyOf(readyPaths);
+        this.redisConnections = redisConnections;
+    }
+
+    /**
+     * Creates {@code base} as a fresh {@code $JETTY_BASE} the way the README tells an administrator:
+     * unpack the Tether archive, {@code start.jar --add-modules=...}, then point
+     * {@code start.d/session-store-redis.ini} at {@code redisUri}, set the workerName and the HTTP
+     * port; {@code setup} adds the application and anything else around those steps.
+     */
+    public static JettyNode create(String name, Path home, Path base, int port, String workerName, String redisUri,
+            Path moduleArchive, Setup setup) throws IOException, InterruptedException {
+        deleteTree(base);
+        Files.createDirectories(base);
+        JettyNode node = new JettyNode(name, home, base, port, setup.readyPaths(), setup.redisConnections());
+        node.run(List.of("tar", "xzf", moduleArchive.toString(), "-C", base.toString()), "unpack the Tether archive");
+        setup.beforeModules().write(base);
+        node.run(List.of(java(), "-jar", home.resolve("start.jar").toString(),
+                "--add-modules=" + String.join(",", setup.modules())), "start.jar --add-modules");
+        Path storeIni = base.resolve("start.d/session-store-redis.ini");
+        if (Files.exists(storeIni)) {
+            String ini = Files.readString(storeIni);
+            Files.writeString(storeIni, ini.replaceAll("(?m)^jetty\\.session\\.redis\\.uri=.*$", "jetty.session.redis.uri=" + redisUri));
+        }
+        node.setWorkerName(workerName);
+        append(base.resolve("start.d/http.ini"), "jetty.http.port=" + port + "\n");
+        setup.afterModules().write(base);
+        return node;
     }
 
     /**
@@ -162,7 +219,7 @@ public final class JettyNode implements AutoCloseable {
 
     public void awaitReady() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        List<String> pending = new ArrayList<>(APPS);
+        List<String> pending = new ArrayList<>(readyPaths);
         pending.add("redis");
         while (!pending.isEmpty()) {
             if (!process.isAlive()) {
@@ -171,9 +228,9 @@ public final class JettyNode implements AutoCloseable {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(name + " did not serve " + pending + " within 90 s:\n" + logTail(80));
             }
-            String app = pending.get(0);
-            if (app.equals("redis")) {
-                if (count(logSinceLaunch(), "Tether: connected to Redis at") >= APPS.size()) {
+            String path = pending.get(0);
+            if (path.equals("redis")) {
+                if (count(logSinceLaunch(), "Tether: connected to Redis at") >= redisConnections) {
                     pending.remove(0);
                 } else {
                     Thread.sleep(50);
@@ -181,7 +238,7 @@ public final class JettyNode implements AutoCloseable {
                 continue;
             }
             try {
-                if (Http.get(port, "/" + app + "/s?op=ping", null).status() == 200) {
+                if (Http.get(port, path, null).status() == 200) {
                     pending.remove(0);
                     continue;
                 }

@@ -1,0 +1,205 @@
+package dev.tether.failover;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A balancer daemon run in the foreground as a child of the test JVM: its configuration rendered
+ * from {@code examples/balancers/} into {@code runDir}, where it also keeps its pid file, logs and
+ * temporary files. {@link #close()} stops it (SIGTERM, then SIGKILL); a shutdown hook does the
+ * same should the test JVM be stopped early, and the next start kills a daemon a killed test JVM
+ * left behind (its pid is kept in {@code runDir/daemon.pid}).
+ */
+final class BalancerProcess implements AutoCloseable {
+
+    private static final Set<BalancerProcess> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(BalancerProcess::close), "stop-balancers"));
+    }
+
+    final Balancer balancer;
+    final Path runDir;
+    final Path config;
+    final int port;
+    private final Path log;
+    private Process process;
+
+    private BalancerProcess(Balancer balancer, Path runDir, Path config, int port, Path log) {
+        this.balancer = balancer;
+        this.runDir = runDir;
+        this.config = config;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** Renders the configuration for these node ports and starts the daemon on a free port. */
+    static BalancerProcess start(Balancer balancer, Path runDir, int node1Port, int node2Port) throws IOException {
+        killLeftover(runDir);
+        IOException last = null;
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            deleteTree(runDir);
+            Files.createDirectories(runDir);
+            int port = FailoverTraffic.freePort();
+            Map<String, String> values = balancer.values(port, node1Port, node2Port, runDir);
+            String name = Path.of(balancer.template).getFileName().toString();
+            Path config = Templates.renderTo(balancer.template, values, runDir.resolve(name));
+            BalancerProcess p = new BalancerProcess(balancer, runDir, config, port, runDir.resolve("console.log"));
+            try {
+                p.launch();
+                return p;
+            } catch (IOException e) {
+                p.close();
+                last = e;
+                if (!p.output().contains("in use")) {
+                    throw e;
+                }
+                // another program took the port meanwhile: try another one
+            }
+        }
+        throw last;
+    }
+
+    private void launch() throws IOException {
+        List<String> command = balancer.command(config, runDir);
+        Files.writeString(log, "$ " + String.join(" ", command) + "\n");
+        process = new ProcessBuilder(command).directory(runDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        LIVE.add(this);
+        Files.writeString(runDir.resolve("daemon.pid"), Long.toString(process.pid()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException(balancer.label + " exited at start (exit " + process.exitValue() + "):\n" + output());
+            }
+            if (listening()) {
+                return;
+            }
+            sleep(50);
+        }
+        throw new IOException(balancer.label + " did not listen on port " + port + " within 20 s:\n" + output());
+    }
+
+    private boolean listening() {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    /** The daemon's console output and error log (where the configuration puts one). */
+    String output() {
+        StringBuilder out = new StringBuilder();
+        for (String file : List.of("console.log", "error.log")) {
+            Path f = runDir.resolve(file);
+            try {
+                if (Files.exists(f)) {
+                    List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+                    out.append("--- ").append(f).append(" (last 40 lines)\n");
+                    lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> out.append(l).append('\n'));
+                }
+            } catch (IOException | RuntimeException e) {
+                out.append("(cannot read ").append(f).append(": ").append(e).append(")\n");
+            }
+        }
+        return out.toString();
+    }
+
+    @Override
+    public synchronized void close() {
+        Process p = process;
+        if (p == null) {
+            return;
+        }
+        process = null;
+        List<ProcessHandle> children = List.of();
+        try {
+            children = p.descendants().toList();
+        } catch (RuntimeException ignored) {
+            // gone
+        }
+        p.destroy();
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (ProcessHandle child : children) {
+            if (child.isAlive()) {
+                child.destroyForcibly();
+            }
+        }
+        LIVE.remove(this);
+        try {
+            Files.deleteIfExists(runDir.resolve("daemon.pid"));
+            Files.writeString(log, "==== stopped by the test\n", StandardOpenOption.APPEND);
+        } catch (IOException ignored) {
+            // diagnostics only
+        }
+    }
+
+    /** A daemon a previous, killed test JVM left running in this directory. */
+    private static void killLeftover(Path runDir) {
+        Path pidFile = runDir.resolve("daemon.pid");
+        try {
+            if (!Files.exists(pidFile)) {
+                return;
+            }
+            long pid = Long.parseLong(Files.readString(pidFile).trim());
+            ProcessHandle.of(pid).ifPresent(h -> {
+                String cmd = h.info().commandLine().orElse("");
+                if (cmd.contains(runDir.toString())) {
+                    h.descendants().forEach(ProcessHandle::destroyForcibly);
+                    h.destroyForcibly();
+                }
+            });
+        } catch (IOException | RuntimeException ignored) {
+            // best effort
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return balancer.label + " on " + baseUrl() + " (config " + config + ")";
+    }
+}
