@@ -72,6 +72,10 @@ class EmbeddedJettyTest {
             if (req.getParameter("name") != null) {
                 session.setAttribute(req.getParameter("name"), req.getParameter("value"));
             }
+            if (req.getParameter("rotate") != null) {
+                req.changeSessionId(); // what FORM login does for fixation protection
+                session = req.getSession(false);
+            }
             if (req.getParameter("add") != null) {
                 List<String> list = (List<String>) session.getAttribute("list");
                 if (list == null) {
@@ -120,6 +124,37 @@ class EmbeddedJettyTest {
 
     private static int port(Server server) {
         return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+    }
+
+    /**
+     * Jetty renews an id (FORM login, changeSessionId) by deleting the old record and storing the
+     * same data under the new id: the record must follow, and later writes must land under it.
+     */
+    @Test
+    void renewedIdMovesTheRecordAndLaterWritesFollowIt() throws Exception {
+        Server a = server("nodeA", "/shop");
+        Server b = server("nodeB", "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        String oldBase = first.sessionCookie().substring(0, first.sessionCookie().indexOf('.'));
+        assertEquals("1", redis.command("EXISTS", "tether:jetty:0.0.0.0/shop:{" + oldBase + "}"));
+
+        Http.Reply rotated = Http.get(port(a), "/shop/s?rotate=1&name=step&value=after-login", first.sessionCookie());
+        assertEquals(200, rotated.status(), rotated.toString());
+        String cookie = rotated.sessionCookie();
+        assertNotNull(cookie, "a renewed id must come with a new cookie: " + rotated);
+        String newBase = cookie.substring(0, cookie.indexOf('.'));
+        assertNotEquals(oldBase, newBase);
+        String newKey = "tether:jetty:0.0.0.0/shop:{" + newBase + "}";
+        assertEquals("0", redis.command("EXISTS", "tether:jetty:0.0.0.0/shop:{" + oldBase + "}"), "old record left behind");
+        assertEquals("Salice", redis.command("HGET", newKey, "a:user"));
+        assertEquals("Safter-login", redis.command("HGET", newKey, "a:step"));
+
+        assertEquals(200, Http.get(port(a), "/shop/s?name=later&value=yes", cookie).status());
+        assertEquals("Syes", redis.command("HGET", newKey, "a:later"));
+        // And the other node finds everything under the new id.
+        Http.Reply there = Http.get(port(b), "/shop/s", cookie);
+        assertEquals("alice", there.attr("user"), there.toString());
+        assertEquals("yes", there.attr("later"));
     }
 
     @Test
