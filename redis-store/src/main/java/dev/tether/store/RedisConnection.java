@@ -68,6 +68,7 @@ final class RedisConnection implements AutoCloseable {
     private volatile boolean closed;
     private volatile long downSince;
     private volatile boolean everConnected;
+    private final java.util.Map<StatefulRedisConnection<byte[], byte[]>, WaitGroup> waitGroups = new java.util.WeakHashMap<>();
 
     RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
         this.listener = listener;
@@ -150,12 +151,109 @@ final class RedisConnection implements AutoCloseable {
             if (master == null) {
                 return CompletableFuture.failedFuture(new RedisConnectionException("no master for the key's slot"));
             }
-            return cluster.getConnection(master.getNodeId()).async().waitForReplication(replicas, timeoutMillis).toCompletableFuture();
+            // Lettuce routes a slot's writes over the node connection keyed by host and port; the one
+            // keyed by node id is another connection, on which WAIT would count no write at all.
+            RedisURI uri = master.getUri();
+            return cluster.getConnectionAsync(uri.getHost(), uri.getPort())
+                    .thenCompose(node -> waitGroup(node).await(replicas, timeoutMillis));
         }
         if (c instanceof StatefulRedisConnection<byte[], byte[]> single) {
-            return single.async().waitForReplication(replicas, timeoutMillis).toCompletableFuture();
+            return waitGroup(single).await(replicas, timeoutMillis);
         }
         return CompletableFuture.failedFuture(new RedisConnectionException("not connected"));
+    }
+
+    private WaitGroup waitGroup(StatefulRedisConnection<byte[], byte[]> c) {
+        synchronized (waitGroups) {
+            return waitGroups.computeIfAbsent(c, WaitGroup::new);
+        }
+    }
+
+    /**
+     * WAIT blocks the connection it is sent on until the replicas answer or the timeout passes, and
+     * that connection carries every request's commands. So at most one WAIT is in flight per
+     * connection: writes that complete meanwhile share the next one, which counts every write sent
+     * before it on that connection. Other commands then queue behind one WAIT at most, never behind
+     * one per concurrent write (which made them time out and the store call Redis unreachable).
+     */
+    private static final class WaitGroup {
+        private final StatefulRedisConnection<byte[], byte[]> connection;
+        private boolean inFlight;
+        private CompletableFuture<Long> next;
+
+        WaitGroup(StatefulRedisConnection<byte[], byte[]> connection) {
+            this.connection = connection;
+        }
+
+        CompletableFuture<Long> await(int replicas, long timeoutMillis) {
+            synchronized (this) {
+                if (inFlight) {
+                    if (next == null) {
+                        next = new CompletableFuture<>();
+                    }
+                    return next;
+                }
+                inFlight = true;
+            }
+            return send(replicas, timeoutMillis);
+        }
+
+        private CompletableFuture<Long> send(int replicas, long timeoutMillis) {
+            CompletableFuture<Long> sent;
+            try {
+                sent = connection.async().waitForReplication(replicas, timeoutMillis).toCompletableFuture();
+            } catch (RuntimeException e) {
+                sent = CompletableFuture.failedFuture(e);
+            }
+            sent.whenComplete((acked, error) -> {
+                CompletableFuture<Long> waiting;
+                synchronized (this) {
+                    waiting = next;
+                    next = null;
+                    if (waiting == null) {
+                        inFlight = false;
+                        return;
+                    }
+                }
+                send(replicas, timeoutMillis).whenComplete((a, e) -> {
+                    if (e != null) {
+                        waiting.completeExceptionally(e);
+                    } else {
+                        waiting.complete(a);
+                    }
+                });
+            });
+            return sent;
+        }
+    }
+
+    /**
+     * Redis Cluster: reads the cluster's current topology now. Lettuce refreshes it on its own only
+     * on redirects, on repeated reconnects, or every 30 s, and never notices that a master it held no
+     * connection to has died and been replaced by its replica. Bounded by the command timeout; does
+     * nothing for a standalone or Sentinel-managed Redis.
+     */
+    void refreshTopology() {
+        if (client instanceof RedisClusterClient cluster && !closed) {
+            try {
+                cluster.refreshPartitionsAsync().toCompletableFuture().get(topology.timeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+                LOG.log(Level.FINE, "Tether: reading the cluster topology failed", e);
+            }
+        }
+    }
+
+    /** Runs a task on the probe thread after a delay: a retry that is no reason to call Redis down. */
+    void later(Runnable task, long millis) {
+        if (!closed) {
+            try {
+                probe.schedule(task, millis, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing
+            }
+        }
     }
 
     /** A command failed for a reason that is about Redis being reachable, not about the command. */
@@ -182,6 +280,7 @@ final class RedisConnection implements AutoCloseable {
             if (c == null) {
                 connect();
             } else {
+                refreshTopology(); // a cluster node may have died: find its promoted replica now
                 c.ping().get(topology.timeout().toMillis() + 250, TimeUnit.MILLISECONDS);
             }
             subscribe();

@@ -51,6 +51,8 @@ public final class RedisSessionStore implements AutoCloseable {
     private final String takeOverSha = sha1(Scripts.TAKE_OVER);
     private final String deleteSha = sha1(Scripts.DELETE);
     private final long touchMillis;
+    /** Whether Redis was reachable before: the next time it becomes reachable is a recovery. */
+    private volatile boolean connectedBefore;
     /** Tests set this to play a node cut off from announcements (pub/sub lost in a partition). */
     volatile boolean announcementsMuted;
     /** Pub/sub channel on which take-overs and deletes are announced to the other nodes. */
@@ -168,12 +170,15 @@ public final class RedisSessionStore implements AutoCloseable {
             stats.unavailable.increment();
             return null;
         }
-        List<Object> reply;
-        try {
-            reply = await(eval(cmd, takeOverSha, Scripts.TAKE_OVER, ScriptOutputType.MULTI,
-                    new byte[][] {recordKeyBytes(baseId)}, bytes(route), bytes(channel), bytes(baseId)), null);
-        } catch (RuntimeException e) {
-            failed(e);
+        List<Object> reply = takeOverReply(cmd, baseId);
+        if (reply == FAILED && redis.isCluster()) {
+            // The key's master may have died and a replica taken over its slots since this node last
+            // used them (Lettuce only notices on its own later): learn the cluster's current
+            // topology and try once more, rather than report an existing session as missing.
+            redis.refreshTopology();
+            reply = takeOverReply(cmd, baseId);
+        }
+        if (reply == FAILED) {
             return null;
         }
         if (reply == null || reply.size() < 2) {
@@ -217,6 +222,19 @@ public final class RedisSessionStore implements AutoCloseable {
         }
         return new LoadedSession(s, parseLong(raw.get("created"), now), accessed, s.lastWrittenMaxInactive,
                 parseLong(raw.get("lastSaved"), 0), previousOwner, attributes, notes);
+    }
+
+    /** Marks a take-over whose command failed (as opposed to finding no record). */
+    private static final List<Object> FAILED = new ArrayList<>();
+
+    private List<Object> takeOverReply(RedisClusterAsyncCommands<byte[], byte[]> cmd, String baseId) {
+        try {
+            return await(eval(cmd, takeOverSha, Scripts.TAKE_OVER, ScriptOutputType.MULTI,
+                    new byte[][] {recordKeyBytes(baseId)}, bytes(route), bytes(channel), bytes(baseId)), FAILED);
+        } catch (RuntimeException e) {
+            failed(e);
+            return FAILED;
+        }
     }
 
     private Object decode(String baseId, String name, byte[] bytes, ClassLoader loader, SessionState s) {
@@ -264,7 +282,7 @@ public final class RedisSessionStore implements AutoCloseable {
         }
         LiveSession live = s.live;
         if (live == null || (!forceTouch && nothingToWrite(s, live))) {
-            return UNCHANGED;
+            return unchanged(s);
         }
         synchronized (s) {
             long now = System.currentTimeMillis();
@@ -318,7 +336,7 @@ public final class RedisSessionStore implements AutoCloseable {
             boolean touchDue = accessed != s.lastWrittenAccess && (forceTouch || now - s.lastWriteMillis >= touchMillis);
             boolean notesChanged = s.notesChanged(live.notes());
             if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && maxInactive == s.lastWrittenMaxInactive) {
-                return CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+                return unchanged(s);
             }
             boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactive != s.lastWrittenMaxInactive;
             meta(sets, "lastAccessed", Long.toString(accessed));
@@ -350,8 +368,25 @@ public final class RedisSessionStore implements AutoCloseable {
             char mode = full ? 'f' : 'd';
             s.needsFull = false;
             CompletableFuture<WriteOutcome> result = dispatchSave(s, mode, ttlSeconds(maxInactive), sets, dels);
-            return waitForIt ? result : CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+            if (waitForIt) {
+                s.inFlight = result;
+                return result;
+            }
+            return UNCHANGED;
         }
+    }
+
+    /**
+     * Nothing new to write. But a write still in flight may carry this request's changes (another
+     * request's commit, or a replay, drained them first): then this request waits for it too, so
+     * that no response is acknowledged before Redis holds its data.
+     */
+    private static CompletableFuture<WriteOutcome> unchanged(SessionState s) {
+        CompletableFuture<WriteOutcome> pending = s.inFlight;
+        if (pending == null || pending.isDone()) {
+            return UNCHANGED;
+        }
+        return pending.thenApply(o -> o == WriteOutcome.SAVED || o == WriteOutcome.QUEUED ? o : WriteOutcome.UNCHANGED);
     }
 
     /**
@@ -706,6 +741,13 @@ public final class RedisSessionStore implements AutoCloseable {
 
     private void failed(Throwable error) {
         Throwable e = error instanceof CompletionException || error instanceof ExecutionException ? error.getCause() : error;
+        if (e instanceof RedisCommandExecutionException && String.valueOf(e.getMessage()).startsWith("TRYAGAIN")) {
+            // Redis Cluster is moving this session's slot (resharding): for a moment its record and
+            // tombstone keys are on different nodes. No outage: the write is queued and retried soon.
+            stats.redisErrors.increment();
+            redis.later(this::replayPending, 100);
+            return;
+        }
         if (e instanceof RedisCommandExecutionException && !(e instanceof RedisNoScriptException)) {
             // Redis answered, with an error about the command (OOM, READONLY, ACL): one line per kind.
             stats.redisErrors.increment();
@@ -721,6 +763,27 @@ public final class RedisSessionStore implements AutoCloseable {
 
     private void onRedisAvailable() {
         reported.remove("pending-full");
+        boolean recovery = connectedBefore;
+        connectedBefore = true;
+        int replayed = replayPending();
+        // After an outage Redis may have come back empty, or without writes it had acknowledged (a
+        // replica promoted before the dead master's last writes reached it, a restart from an older
+        // snapshot): every owned session is written in full once, which restores a missing record
+        // and overwrites a stale one. Fencing still refuses it where another node took it over.
+        // (At the first connection nothing can be stale: sessions written since are current.)
+        for (SessionState s : recovery ? List.copyOf(owned.values()) : List.<SessionState>of()) {
+            if (!s.needsFull && s.persisted) {
+                s.needsFull = true;
+                write(s, false, true);
+            }
+        }
+        if (replayed > 0) {
+            LOG.info("Tether: replayed " + replayed + " queued session writes to Redis at " + redis.where());
+        }
+    }
+
+    /** Sends the queued deletes and the queued sessions' latest state; returns how many. */
+    private int replayPending() {
         int replayed = 0;
         for (Map.Entry<String, PendingDelete> d : List.copyOf(pendingDeletes.entrySet())) {
             if (pendingDeletes.remove(d.getKey(), d.getValue())) {
@@ -736,19 +799,7 @@ public final class RedisSessionStore implements AutoCloseable {
                 replayed++;
             }
         }
-        // Redis may have come back empty: a forced touch of every owned session finds the records
-        // that are missing (MISSING) and writes them in full.
-        for (SessionState s : List.copyOf(owned.values())) {
-            if (!s.needsFull && s.persisted) {
-                synchronized (s) {
-                    s.lastWrittenAccess = Long.MIN_VALUE; // make the touch due even when the session was idle
-                }
-                write(s, false, true);
-            }
-        }
-        if (replayed > 0) {
-            LOG.info("Tether: replayed " + replayed + " queued session writes to Redis at " + redis.where());
-        }
+        return replayed;
     }
 
     /**

@@ -30,6 +30,8 @@ public final class SessionState {
     /** The next write must carry the full state (after an outage, or when Redis lost the record). */
     volatile boolean needsFull;
     volatile boolean lost;
+    /** The last write whose completion a request must wait for; see RedisSessionStore#unchanged. */
+    volatile java.util.concurrent.CompletableFuture<WriteOutcome> inFlight;
     volatile long lastWriteMillis;
     volatile long lastWrittenAccess;
     volatile int lastWrittenMaxInactive = Integer.MIN_VALUE;

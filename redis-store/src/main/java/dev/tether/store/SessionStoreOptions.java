@@ -168,6 +168,11 @@ public final class SessionStoreOptions {
         public Builder waitTimeout(Duration d) { this.waitTimeout = positive(d, "waitTimeout"); return this; }
 
         public SessionStoreOptions build() {
+            if (waitReplicas > 0 && waitTimeout.compareTo(commandTimeout) >= 0) {
+                // WAIT holds the connection: a longer wait would time out the commands queued behind it.
+                throw new IllegalArgumentException("waitTimeout (" + waitTimeout.toMillis() + " ms) must be shorter than commandTimeout ("
+                        + commandTimeout.toMillis() + " ms)");
+            }
             return new SessionStoreOptions(this);
         }
 

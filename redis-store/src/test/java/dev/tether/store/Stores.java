@@ -44,7 +44,8 @@ final class Stores {
     /** Opens a store and waits until its lazy connection is up. */
     static RedisSessionStore openUp(SessionStoreOptions options, String route) {
         RedisSessionStore store = new RedisSessionStore(options, route);
-        await("store connects to Redis", Duration.ofSeconds(5), store::isRedisAvailable);
+        // Generous: the first connection in a cold JVM on a loaded 2-core machine can take seconds.
+        await("store connects to Redis", Duration.ofSeconds(20), store::isRedisAvailable);
         return store;
     }
 

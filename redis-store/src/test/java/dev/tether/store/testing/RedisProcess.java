@@ -12,17 +12,42 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
  * A real {@code redis-server} on a free loopback port, owned by one test: it can be killed,
  * restarted (empty, or with its data) and queried with redis-cli. Never touches port 6379.
+ * Also runs a Sentinel ({@link #startSentinel}) or a TLS-only server ({@link #startTls}); every
+ * process still running when the JVM exits is killed by a shutdown hook.
  */
 public final class RedisProcess implements AutoCloseable {
+
+    /** Every process started and not yet closed: killed when the JVM exits, whatever the tests did. */
+    private static final Set<RedisProcess> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (RedisProcess r : LIVE) {
+                Process p = r.process;
+                if (p != null) {
+                    p.destroyForcibly();
+                }
+            }
+        }, "redis-process-cleanup"));
+    }
 
     private final int port;
     private final Path dir;
     private final List<String> extraArgs;
+    /** The whole command line for a non-standard server (a Sentinel); {@code null} for the usual one. */
+    private List<String> launchCommand;
+    /** Set for a TLS-only server: the helpers connect with TLS, trusting the test CA. */
+    private SSLSocketFactory tls;
+    /** AUTH arguments the helpers send first, for a server whose default user is disabled. */
+    private byte[][] auth;
     private Process process;
 
     private RedisProcess(int port, Path dir, List<String> extraArgs) {
@@ -58,6 +83,76 @@ public final class RedisProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a Sentinel ({@code redis-server sentinel.conf --sentinel}) on a free port, monitoring
+     * the master at {@code 127.0.0.1:masterPort} under {@code masterName}.
+     */
+    public static RedisProcess startSentinel(String masterName, int masterPort, int quorum, long downAfterMillis,
+            long failoverTimeoutMillis) {
+        try {
+            Path dir = Files.createTempDirectory("tether-sentinel-");
+            int port = freePort();
+            Path conf = dir.resolve("sentinel.conf");
+            Files.writeString(conf, String.join("\n",
+                    "port " + port,
+                    "bind 127.0.0.1",
+                    "protected-mode no",
+                    "daemonize no",
+                    "dir " + dir,
+                    "sentinel monitor " + masterName + " 127.0.0.1 " + masterPort + " " + quorum,
+                    "sentinel down-after-milliseconds " + masterName + " " + downAfterMillis,
+                    "sentinel failover-timeout " + masterName + " " + failoverTimeoutMillis,
+                    "sentinel parallel-syncs " + masterName + " 1",
+                    ""));
+            RedisProcess r = new RedisProcess(port, dir, List.of());
+            r.launchCommand = List.of(binary(), conf.toString(), "--sentinel");
+            r.launch();
+            return r;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Starts a server that listens with TLS only ({@code --port 0}), on a free port, with the given
+     * PEM files; clients are not asked for certificates. The helpers of the returned process speak
+     * TLS, trusting {@code caCert}, and authenticate as {@code adminUser} when it is not {@code null}
+     * (a server whose {@code default} user is disabled needs that even for PING).
+     */
+    public static RedisProcess startTls(Path caCert, Path serverCert, Path serverKey, String adminUser, String adminPassword,
+            String... extraArgs) {
+        try {
+            Path dir = Files.createTempDirectory("tether-redis-tls-");
+            int port = freePort();
+            List<String> args = new ArrayList<>(List.of("--port", "0", "--tls-port", Integer.toString(port),
+                    "--tls-cert-file", serverCert.toString(), "--tls-key-file", serverKey.toString(),
+                    "--tls-ca-cert-file", caCert.toString(), "--tls-auth-clients", "no"));
+            args.addAll(List.of(extraArgs));
+            RedisProcess r = new RedisProcess(port, dir, List.copyOf(args));
+            r.tls = trusting(caCert);
+            if (adminUser != null) {
+                r.auth = toBytes("AUTH", adminUser, adminPassword);
+            }
+            r.launch();
+            return r;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static SSLSocketFactory trusting(Path caCert) throws IOException, java.security.GeneralSecurityException {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (InputStream in = Files.newInputStream(caCert)) {
+            trust.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx.getSocketFactory();
+    }
+
     public static String binary() {
         for (String candidate : new String[] {"/usr/bin/redis-server", "/usr/local/bin/redis-server"}) {
             if (new File(candidate).canExecute()) {
@@ -75,10 +170,17 @@ public final class RedisProcess implements AutoCloseable {
     }
 
     private void launch() throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"));
-        cmd.addAll(extraArgs);
-        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+        List<String> cmd;
+        if (launchCommand != null) {
+            cmd = launchCommand;
+        } else {
+            cmd = new ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                    "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"));
+            cmd.addAll(extraArgs);
+        }
+        process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("redis.log").toFile()).start();
+        LIVE.add(this);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
@@ -101,7 +203,53 @@ public final class RedisProcess implements AutoCloseable {
     }
 
     public String uri() {
-        return "redis://127.0.0.1:" + port;
+        return (tls != null ? "rediss://127.0.0.1:" : "redis://127.0.0.1:") + port;
+    }
+
+    /** The directory the server runs in (its log is {@code redis.log} there). */
+    public Path dir() {
+        return dir;
+    }
+
+    /** The server's own log so far, for failure messages. */
+    public String log() {
+        try {
+            return Files.readString(dir.resolve("redis.log"));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** The operating-system id of the running server. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGSTOP: the server freezes, its connections stay open (a stalled, not a dead, server). */
+    public void pause() {
+        signal("-STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}. */
+    public void resume() {
+        signal("-CONT");
+    }
+
+    private void signal(String signal) {
+        try {
+            Process kill = new ProcessBuilder("kill", signal, Long.toString(pid())).redirectErrorStream(true).start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill " + signal + " " + pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** kill -9: the server vanishes with whatever it held. */
@@ -163,15 +311,41 @@ public final class RedisProcess implements AutoCloseable {
 
     /** Like {@link #reply(String...)} with binary arguments. */
     public Object reply(byte[]... args) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-            s.setSoTimeout(10_000);
+        try (Socket s = open()) {
             s.getOutputStream().write(encode(args));
             s.getOutputStream().flush();
             return readStructured(new java.io.BufferedInputStream(s.getInputStream()));
         } catch (IOException e) {
             throw new IllegalStateException("redis command failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Like {@link #reply(String...)}, after {@code READONLY} on the same connection: a Redis Cluster
+     * replica then answers reads of its master's keys instead of redirecting them.
+     */
+    public Object replyReadonly(String... args) {
+        try (Socket s = open()) {
+            s.getOutputStream().write(encode(toBytes("READONLY")));
+            s.getOutputStream().write(encode(toBytes(args)));
+            s.getOutputStream().flush();
+            java.io.BufferedInputStream in = new java.io.BufferedInputStream(s.getInputStream());
+            readStructured(in);
+            return readStructured(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("redis command failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #hgetall} on a Redis Cluster replica (after READONLY). */
+    public java.util.Map<String, byte[]> hgetallReadonly(String key) {
+        @SuppressWarnings("unchecked")
+        List<Object> flat = (List<Object>) replyReadonly("HGETALL", key);
+        java.util.Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + 1 < flat.size(); i += 2) {
+            out.put(new String((byte[]) flat.get(i), StandardCharsets.UTF_8), (byte[]) flat.get(i + 1));
+        }
+        return out;
     }
 
     /** HGETALL with binary-exact values, in field order as Redis returned them. */
@@ -259,10 +433,39 @@ public final class RedisProcess implements AutoCloseable {
         return out;
     }
 
-    private String rawCommand(byte[]... args) throws IOException {
-        try (Socket s = new Socket()) {
+    /** A connection for one helper command: TLS and AUTH as this server needs them. */
+    private Socket open() throws IOException {
+        Socket s = new Socket();
+        try {
             s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
             s.setSoTimeout(10_000);
+            if (tls != null) {
+                javax.net.ssl.SSLSocket secure = (javax.net.ssl.SSLSocket) tls.createSocket(s, "127.0.0.1", port, true);
+                secure.startHandshake();
+                s = secure;
+            }
+            if (auth != null) {
+                s.getOutputStream().write(encode(auth));
+                s.getOutputStream().flush();
+                int type = s.getInputStream().read();
+                StringBuilder line = new StringBuilder();
+                int c;
+                while ((c = s.getInputStream().read()) != -1 && c != '\n') {
+                    line.append((char) c);
+                }
+                if (type != '+') {
+                    throw new IOException("AUTH failed: " + line.toString().trim());
+                }
+            }
+            return s;
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private String rawCommand(byte[]... args) throws IOException {
+        try (Socket s = open()) {
             OutputStream out = s.getOutputStream();
             java.io.ByteArrayOutputStream req = new java.io.ByteArrayOutputStream();
             req.write(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -370,6 +573,7 @@ public final class RedisProcess implements AutoCloseable {
     @Override
     public void close() {
         kill();
+        LIVE.remove(this);
         try (var files = Files.walk(dir)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
