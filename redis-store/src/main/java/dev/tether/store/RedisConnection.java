@@ -46,8 +46,12 @@ final class RedisConnection implements AutoCloseable {
     private static final long PROBE_MILLIS = 250;
 
     interface Listener {
-        /** Redis answers again after an outage (or for the first time). Runs on the probe thread. */
-        void onAvailable();
+        /**
+         * Redis answers again after an outage (or for the first time). Runs on the probe thread.
+         *
+         * @return how many queued writes were sent, for the one log line that marks the event
+         */
+        int onAvailable();
 
         /** A message on the ownership channel. */
         void onOwnershipMessage(String message);
@@ -287,13 +291,17 @@ final class RedisConnection implements AutoCloseable {
             probing.set(false);
             if (up.compareAndSet(false, true)) {
                 long seconds = (System.currentTimeMillis() - downSince + 500) / 1000;
-                if (everConnected) {
-                    LOG.info("Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying queued session writes");
-                } else {
-                    LOG.info("Tether: connected to Redis at " + where());
-                }
+                boolean recovery = everConnected;
                 everConnected = true;
-                listener.onAvailable();
+                int replayed = listener.onAvailable();
+                // One line per event, with what was done about it.
+                if (recovery) {
+                    LOG.info("Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replayed "
+                            + replayed + " queued session write(s) and rewrote every session this node owns");
+                } else {
+                    LOG.info("Tether: connected to Redis at " + where()
+                            + (replayed > 0 ? "; wrote " + replayed + " session(s) created while connecting" : ""));
+                }
             }
         } catch (Exception e) {
             if (e instanceof InterruptedException) {

@@ -84,8 +84,8 @@ public final class RedisSessionStore implements AutoCloseable {
         this.channel = options.keyPrefix() + "ownership";
         this.redis = new RedisConnection(options, channel, new RedisConnection.Listener() {
             @Override
-            public void onAvailable() {
-                onRedisAvailable();
+            public int onAvailable() {
+                return onRedisAvailable();
             }
 
             @Override
@@ -761,7 +761,7 @@ public final class RedisSessionStore implements AutoCloseable {
         redis.reportFailure(e == null ? error : e);
     }
 
-    private void onRedisAvailable() {
+    private int onRedisAvailable() {
         reported.remove("pending-full");
         boolean recovery = connectedBefore;
         connectedBefore = true;
@@ -777,9 +777,7 @@ public final class RedisSessionStore implements AutoCloseable {
                 write(s, false, true);
             }
         }
-        if (replayed > 0) {
-            LOG.info("Tether: replayed " + replayed + " queued session writes to Redis at " + redis.where());
-        }
+        return replayed;
     }
 
     /** Sends the queued deletes and the queued sessions' latest state; returns how many. */
