@@ -62,7 +62,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         store = new RedisSessionStore(configured.toBuilder().keyPrefix(prefix).build(), worker);
         // The connector opens right after the web applications: the first requests after a
         // restart must find their sessions. Bounded, so Jetty still starts when Redis is down.
-        store.awaitConnected(configured.connectTimeout().plusMillis(500));
+        store.awaitConnected();
         evictions = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tether-jetty-evict");
             t.setDaemon(true);

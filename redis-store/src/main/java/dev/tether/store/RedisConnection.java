@@ -72,12 +72,16 @@ final class RedisConnection implements AutoCloseable {
     private volatile boolean closed;
     private volatile long downSince;
     private volatile boolean everConnected;
+    private int failedConnects; // probe thread only
     private final java.util.Map<StatefulRedisConnection<byte[], byte[]>, WaitGroup> waitGroups = new java.util.WeakHashMap<>();
 
     RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
         this.listener = listener;
         this.channel = channel.getBytes(StandardCharsets.UTF_8);
-        this.topology = RedisTopology.parse(options.redisUri(), options.commandTimeout());
+        // The URI's timeout bounds the connection handshake (HELLO/AUTH/PING), which on a busy host
+        // at start-up can take longer than a command may; commands get commandTimeout below.
+        Duration handshake = options.connectTimeout().compareTo(options.commandTimeout()) > 0 ? options.connectTimeout() : options.commandTimeout();
+        this.topology = RedisTopology.parse(options.redisUri(), handshake);
         // Reconnect quickly after an outage: Lettuce's own backoff grows to 30 s.
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
@@ -313,7 +317,10 @@ final class RedisConnection implements AutoCloseable {
                         + "); the application starts anyway, serves sessions from local memory, and Tether keeps retrying");
             }
             if (!closed) {
-                probe.schedule(this::probeOnce, commands == null ? 1000 : PROBE_MILLIS, TimeUnit.MILLISECONDS);
+                // Before the first connection, back off from 250 ms to 2 s so a wrong password does not
+                // hammer Redis; once connected, Lettuce reconnects and the probe only pings.
+                long delay = commands == null ? Math.min(2000, PROBE_MILLIS << Math.min(3, failedConnects++)) : PROBE_MILLIS;
+                probe.schedule(this::probeOnce, delay, TimeUnit.MILLISECONDS);
             }
         }
     }

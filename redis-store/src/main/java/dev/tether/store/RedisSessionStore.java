@@ -121,6 +121,12 @@ public final class RedisSessionStore implements AutoCloseable {
      * starts so that the first requests after a restart (the very ones a balancer fails over) find
      * their sessions; Redis being down only delays the start by the timeout.
      */
+    public boolean awaitConnected() {
+        // Room for one slow handshake and one retry; Redis being down delays the start by this much.
+        return awaitConnected(options.connectTimeout().multipliedBy(2).plusMillis(500));
+    }
+
+    /** As {@link #awaitConnected()}, with an explicit bound. */
     public boolean awaitConnected(java.time.Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!redis.isUp() && System.nanoTime() < deadline) {

@@ -203,7 +203,7 @@ public class RedisSessionManager extends ManagerBase {
         // The connector opens right after the contexts start: the first requests after a restart
         // (the very ones a balancer fails over here) must find their sessions. Bounded, so the
         // application still starts when Redis is down.
-        store.awaitConnected(options.connectTimeout().plusMillis(500));
+        store.awaitConnected();
         log.info("Tether: sessions of " + context.getName() + " are kept in Redis under '" + prefix + "{id}', route "
                 + (r == null ? "(none)" : r) + ", save mode " + options.saveMode());
         setState(org.apache.catalina.LifecycleState.STARTING);
