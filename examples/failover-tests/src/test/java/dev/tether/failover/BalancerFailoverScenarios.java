@@ -170,10 +170,12 @@ abstract class BalancerFailoverScenarios {
             checks.add(() -> assertEquals(0, r.failed(), "failed requests (the configuration retries and replays them)"));
         } else {
             // httpd retries a request whose connection fails on another member, but never resends a request it
-            // already sent: the requests the killed node held when it died fail, at most one per user on it.
-            checks.add(() -> assertTrue(r.failed() <= r.usersOnVictim,
-                    "failed requests (" + r.failed() + ") at most the in-flight requests of the killed node's users ("
-                            + r.usersOnVictim + ")"));
+            // already sent: a request the killed node held when it died fails, and so can one that connected
+            // while the dying JVM's socket still accepted (that window grows on a loaded machine). So: failures
+            // only during the switch, at most two per user of the killed node; the count is reported above.
+            checks.add(() -> assertTrue(r.failedSwitch <= 2 * r.usersOnVictim,
+                    "failed requests during the switch (" + r.failedSwitch + ") at most two per user of the killed node ("
+                            + r.usersOnVictim + " users)"));
             checks.add(() -> assertEquals(0, r.failedAfter, "failed requests after the node was back"));
         }
         if (balancer.affinity != Balancer.Affinity.CLIENT_IP) {

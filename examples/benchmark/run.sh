@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+#
+# Tether benchmark: in-memory sessions vs Tether vs Redisson, on the real Tomcat 10.1 and Jetty 12
+# distributions, with the same WAR, JVM flags and wrk load; reports throughput, p50/p99 latency,
+# Redis commands per request, failover takeover latency and memory per 10,000 sessions.
+#
+#   examples/benchmark/run.sh           the benchmark: 3 rounds of 10 s runs (20-30 min) -> examples/benchmark/results/
+#   examples/benchmark/run.sh --quick   1 round of 2 s runs, rough numbers (5-10 min)   -> examples/benchmark/target/results-quick/
+#   examples/benchmark/run.sh --smoke   1 s runs, for CI: every row, numbers meaningless -> examples/benchmark/target/results-smoke/
+#
+# Options: --skip-build (use the jars/war already built)  --out DIR  --work DIR
+#          --variants=tomcat-memory,tomcat-tether,tomcat-redisson,jetty-memory,jetty-tether
+#          --profile=VARIANTS|none (JFR during an extra write run; full mode: tomcat-tether,jetty-tether)
+#          --rounds=N --duration=S --warmup=S --warmup-max=S --threads=N --connections=N --sessions=N --memory-sessions=N --failover-sessions=N
+# Environment: BENCH_JVM_OPTS (server JVM flags, default -Xms512m -Xmx512m -XX:+UseG1GC),
+#              TOMCAT_VERSION, JETTY_VERSION, REDISSON_VERSION (defaults: the versions in the poms).
+#
+# Needs JDK 17, Maven, redis-server and wrk (Debian: apt-get install redis-server wrk). Starts its own
+# redis-server on a free loopback port without persistence; everything it starts ends with it.
+# More: examples/benchmark/README.md
+#
+set -euo pipefail
+
+usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH/../.." && pwd)
+MODE=full
+SKIP_BUILD=0
+OUT=
+WORK=
+PASS=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) MODE=quick ;;
+    --smoke) MODE=smoke ;;
+    --skip-build) SKIP_BUILD=1 ;;
+    --out) OUT=$2; shift ;;
+    --out=*) OUT=${1#--out=} ;;
+    --work) WORK=$2; shift ;;
+    --work=*) WORK=${1#--work=} ;;
+    -h|--help) usage; exit 0 ;;
+    --variants=*|--profile=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
+      PASS+=("$1") ;;
+    *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+case $MODE in
+  full) OUT=${OUT:-$BENCH/results} ;;
+  *) OUT=${OUT:-$BENCH/target/results-$MODE} ;;
+esac
+WORK=${WORK:-$BENCH/target/bench-run-$MODE}
+mkdir -p "$OUT" "$WORK"
+OUT=$(cd "$OUT" && pwd)
+WORK=$(cd "$WORK" && pwd)
+
+say() { echo "[run.sh] $*"; }
+die() { echo "[run.sh] ERROR: $*" >&2; exit 1; }
+
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+for tool in "$JAVA" mvn redis-server wrk tar; do
+  command -v "$tool" >/dev/null || die "'$tool' is not on the PATH (needs JDK 17, Maven, redis-server, wrk)"
+done
+
+# A version from a pom: the first <name>value</name>.
+pom_prop() { sed -n "s:.*<$2>\([^<]*\)</$2>.*:\1:p" "$1" | head -n 1; }
+TOMCAT_VERSION=${TOMCAT_VERSION:-$(pom_prop "$ROOT/pom.xml" tomcat10.version)}
+JETTY_VERSION=${JETTY_VERSION:-$(pom_prop "$ROOT/pom.xml" jetty121.version)}
+REDISSON_VERSION=${REDISSON_VERSION:-$(pom_prop "$BENCH/pom.xml" redisson.version)}
+[[ -n $TOMCAT_VERSION && -n $JETTY_VERSION && -n $REDISSON_VERSION ]] || die "could not read the versions from the poms"
+
+TETHER_JAR=$ROOT/tomcat-valve/target/tether-tomcat-0.1.0-SNAPSHOT.jar
+JETTY_ARCHIVE=$ROOT/jetty-module/target/tether-jetty-module-0.1.0-SNAPSHOT.tar.gz
+WAR=$BENCH/target/bench.war
+CLASSES=$BENCH/target/classes
+
+# ---------------------------------------------------------------------------------- build
+if [[ $SKIP_BUILD == 0 ]]; then
+  say "building the Tether jar and Jetty module archive (log: $WORK/build.log)"
+  (cd "$ROOT" && mvn -B -DskipTests -pl tomcat-valve,jetty-module -am package) >"$WORK/build.log" 2>&1 \
+    || { tail -n 40 "$WORK/build.log" >&2; die "the Tether build failed"; }
+  if [[ ${BENCH_SKIP_SELF_BUILD:-0} != 1 ]]; then # set by the smoke test, which runs after this module's package phase
+    say "building bench.war and the harness"
+    mvn -B -DskipTests -DskipITs -f "$BENCH/pom.xml" package >>"$WORK/build.log" 2>&1 \
+      || { tail -n 40 "$WORK/build.log" >&2; die "the benchmark build failed"; }
+  fi
+fi
+for f in "$TETHER_JAR" "$JETTY_ARCHIVE" "$WAR" "$CLASSES/dev/tether/bench/harness/Main.class"; do
+  [[ -e $f ]] || die "$f is missing: run without --skip-build (or build: mvn -DskipTests package)"
+done
+
+# ---------------------------------------------------------------------------------- distributions, Redisson
+DL=$WORK/../bench-downloads
+mkdir -p "$DL"
+DL=$(cd "$DL" && pwd)
+fetch() { # groupId:artifactId:version[:type] file
+  [[ -s $DL/$2 ]] && return 0
+  say "fetching $1 from Maven Central"
+  (cd "$DL" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy -Dartifact="$1" -DoutputDirectory="$DL") \
+    >>"$WORK/fetch.log" 2>&1 || { tail -n 20 "$WORK/fetch.log" >&2; die "could not fetch $1"; }
+  [[ -s $DL/$2 ]] || die "fetched $1 but $DL/$2 is not there"
+}
+fetch "org.apache.tomcat:tomcat:$TOMCAT_VERSION:tar.gz" "tomcat-$TOMCAT_VERSION.tar.gz"
+fetch "org.eclipse.jetty:jetty-home:$JETTY_VERSION:tar.gz" "jetty-home-$JETTY_VERSION.tar.gz"
+fetch "org.redisson:redisson-all:$REDISSON_VERSION" "redisson-all-$REDISSON_VERSION.jar"
+fetch "org.redisson:redisson-tomcat-10:$REDISSON_VERSION" "redisson-tomcat-10-$REDISSON_VERSION.jar"
+TOMCAT_HOME=$DL/apache-tomcat-$TOMCAT_VERSION
+JETTY_HOME=$DL/jetty-home-$JETTY_VERSION
+[[ -x $TOMCAT_HOME/bin/catalina.sh ]] || tar xzf "$DL/tomcat-$TOMCAT_VERSION.tar.gz" -C "$DL"
+[[ -f $JETTY_HOME/start.jar ]] || tar xzf "$DL/jetty-home-$JETTY_VERSION.tar.gz" -C "$DL"
+[[ -x $TOMCAT_HOME/bin/catalina.sh && -f $JETTY_HOME/start.jar ]] || die "unpacking the distributions failed"
+
+# ---------------------------------------------------------------------------------- run
+rm -rf "$WORK/nodes" "$WORK/raw" "$WORK/redis"
+say "mode $MODE; results -> $OUT; work -> $WORK"
+ARGS=(--mode="$MODE" --out="$OUT" --work="$WORK"
+  --tomcat-home="$TOMCAT_HOME" --jetty-home="$JETTY_HOME" --tether-jar="$TETHER_JAR" --jetty-archive="$JETTY_ARCHIVE"
+  --war="$WAR" --lua="$BENCH/src/main/wrk/sessions.lua"
+  --redisson-jars="$DL/redisson-all-$REDISSON_VERSION.jar,$DL/redisson-tomcat-10-$REDISSON_VERSION.jar"
+  --redis-server="$(command -v redis-server)" --wrk="$(command -v wrk)"
+  --tomcat-version="$TOMCAT_VERSION" --jetty-version="$JETTY_VERSION" --redisson-version="$REDISSON_VERSION")
+[[ -n ${BENCH_JVM_OPTS:-} ]] && ARGS+=(--jvm-opts="$BENCH_JVM_OPTS")
+exec "$JAVA" -Xmx512m -cp "$CLASSES" dev.tether.bench.harness.Main "${ARGS[@]}" ${PASS[@]+"${PASS[@]}"}

@@ -1,0 +1,71 @@
+package dev.tether.bench.harness;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** What the numbers were measured on. */
+final class Machine {
+
+    private Machine() {
+    }
+
+    static void describe(Options o, Redis redis, Results r) throws IOException {
+        r.machine.put("date", Main.now());
+        r.machine.put("nproc", String.valueOf(Runtime.getRuntime().availableProcessors()));
+        r.machine.put("CPU", firstValue(Path.of("/proc/cpuinfo"), "model name"));
+        String mem = firstValue(Path.of("/proc/meminfo"), "MemTotal");
+        if (mem.endsWith(" kB")) {
+            mem = String.format("%.1f GiB", Long.parseLong(mem.replace(" kB", "").trim()) / 1024.0 / 1024.0);
+        }
+        r.machine.put("memory", mem);
+        r.machine.put("kernel", read(Path.of("/proc/sys/kernel/osrelease")));
+        r.machine.put("JDK", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version") + " ("
+                + System.getProperty("java.vendor") + ")");
+        r.machine.put("Tomcat", o.tomcatVersion);
+        r.machine.put("Jetty", o.jettyVersion);
+        r.machine.put("Redis", redis.version());
+        r.machine.put("Redisson", o.redissonVersion + " (redisson-all + redisson-tomcat-10)");
+        r.machine.put("wrk", wrkVersion(o.wrk));
+        r.machine.put("load average at start", loadAverage());
+    }
+
+    static String loadAverage() {
+        String l = read(Path.of("/proc/loadavg"));
+        String[] p = l.split("\\s+");
+        return p.length >= 3 ? p[0] + " " + p[1] + " " + p[2] + " (1, 5, 15 min)" : l;
+    }
+
+    private static String wrkVersion(String wrk) {
+        try {
+            Process p = new ProcessBuilder(wrk, "-v").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            p.waitFor(10, TimeUnit.SECONDS);
+            return out.lines().findFirst().orElse("?").replaceFirst("\\s*Copyright.*$", "").trim();
+        } catch (IOException | InterruptedException e) {
+            return "?";
+        }
+    }
+
+    private static String firstValue(Path file, String key) {
+        try {
+            for (String l : Files.readAllLines(file)) {
+                if (l.startsWith(key)) {
+                    return l.substring(l.indexOf(':') + 1).trim().replaceAll("\\s+", " ");
+                }
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return "?";
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).trim();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.tether.bench.harness;
+
+/** What is compared: a server and the session implementation on it. */
+enum Variant {
+    TOMCAT_MEMORY("tomcat-memory", Server.TOMCAT, Impl.MEMORY),
+    TOMCAT_TETHER("tomcat-tether", Server.TOMCAT, Impl.TETHER),
+    TOMCAT_REDISSON("tomcat-redisson", Server.TOMCAT, Impl.REDISSON),
+    JETTY_MEMORY("jetty-memory", Server.JETTY, Impl.MEMORY),
+    JETTY_TETHER("jetty-tether", Server.JETTY, Impl.TETHER);
+
+    enum Server {
+        TOMCAT("Tomcat"), JETTY("Jetty");
+
+        final String label;
+
+        Server(String label) {
+            this.label = label;
+        }
+    }
+
+    enum Impl {
+        MEMORY("in-memory"), TETHER("Tether"), REDISSON("Redisson");
+
+        final String label;
+
+        Impl(String label) {
+            this.label = label;
+        }
+    }
+
+    final String id;
+    final Server server;
+    final Impl impl;
+
+    Variant(String id, Server server, Impl impl) {
+        this.id = id;
+        this.server = server;
+        this.impl = impl;
+    }
+
+    static Variant byId(String id) {
+        for (Variant v : values()) {
+            if (v.id.equals(id.trim())) {
+                return v;
+            }
+        }
+        throw new IllegalArgumentException("unknown variant " + id);
+    }
+
+    /** The in-memory variant on the same server: what ratios are taken against. */
+    Variant baseline() {
+        return server == Server.TOMCAT ? TOMCAT_MEMORY : JETTY_MEMORY;
+    }
+}
