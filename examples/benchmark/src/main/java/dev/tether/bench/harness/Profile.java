@@ -84,7 +84,7 @@ final class Profile {
         Map<String, Object> json() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("variant", variant.id);
-            m.put("file", file.toString());
+            m.put("file", file.getFileName().toString());
             m.put("executionSamples", samples);
             m.put("samplesWithTetherOnStack", samplesWithTether);
             m.put("components", counts(components, 20));

@@ -42,7 +42,8 @@ final class Wrk {
 
     /** The command line, for the report (port and files as placeholders). */
     String describe(int durationSeconds) {
-        return String.join(" ", cmd(0, Path.of("COOKIES"), "MODE", durationSeconds)).replace("127.0.0.1:0", "127.0.0.1:PORT");
+        return String.join(" ", cmd(0, Path.of("COOKIES"), "MODE", durationSeconds)).replace("127.0.0.1:0", "127.0.0.1:PORT")
+                .replace(o.lua.toString(), "examples/benchmark/src/main/wrk/sessions.lua").replaceFirst("^\\S*/wrk ", "wrk ");
     }
 
     private List<String> cmd(int port, Path cookies, String mode, int seconds) {
