@@ -66,6 +66,18 @@ public final class StoreStats {
         takenOverFrom.forEach((k, v) -> out.put(k, v.sum()));
         return out;
     }
+    /** Sessions taken over from other routes, in total. */
+    public long sessionsTakenOverTotal() {
+        long n = 0;
+        for (LongAdder a : takenOverFrom.values()) {
+            n += a.sum();
+        }
+        return n;
+    }
+    /** {@link #sessionsTakenOver()} as {@code route=count,...}, for JMX. */
+    public String sessionsTakenOverByRoute() {
+        return sessionsTakenOver().toString().replaceAll("[{} ]", "");
+    }
     public long writes() { return writes.sum(); }
     public long deletes() { return deletes.sum(); }
     /** Writes and deletes refused because another node owns the session. */

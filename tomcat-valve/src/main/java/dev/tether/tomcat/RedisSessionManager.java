@@ -125,11 +125,11 @@ public class RedisSessionManager extends ManagerBase {
     /** Sessions loaded from Redis that this node had owned before (e.g. after its restart). */
     public long getTetherSessionsLoaded() { return stat(StoreStats::sessionsLoaded); }
     /** Sessions taken over from other routes, in total. */
-    public long getTetherSessionsTakenOver() { return stat(st -> st.sessionsTakenOver().values().stream().mapToLong(Long::longValue).sum()); }
+    public long getTetherSessionsTakenOver() { return stat(StoreStats::sessionsTakenOverTotal); }
     /** Sessions taken over, by previous route, as {@code route=count,...}. */
     public String getTetherSessionsTakenOverByRoute() {
         RedisSessionStore s = store;
-        return s == null ? "" : s.stats().sessionsTakenOver().toString().replaceAll("[{} ]", "");
+        return s == null ? "" : s.stats().sessionsTakenOverByRoute();
     }
     public long getTetherWrites() { return stat(StoreStats::writes); }
     /** Writes and deletes refused because another node owns the session. */
