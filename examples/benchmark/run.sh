@@ -10,6 +10,7 @@
 #
 # Options: --skip-build (use the jars/war already built)  --out DIR  --work DIR
 #          --variants=tomcat-memory,tomcat-tether,tomcat-redisson,jetty-memory,jetty-tether
+#          --workloads=read,write,mix (default: all three)
 #          --profile=VARIANTS|none (JFR during an extra write run; full mode: tomcat-tether,jetty-tether)
 #          --rounds=N --duration=S --warmup=S --warmup-max=S --threads=N --connections=N --sessions=N --memory-sessions=N --failover-sessions=N
 # Environment: BENCH_JVM_OPTS (server JVM flags, default -Xms512m -Xmx512m -XX:+UseG1GC),
@@ -21,7 +22,7 @@
 #
 set -euo pipefail
 
-usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/../.." && pwd)
@@ -40,7 +41,7 @@ while [[ $# -gt 0 ]]; do
     --work) WORK=$2; shift ;;
     --work=*) WORK=${1#--work=} ;;
     -h|--help) usage; exit 0 ;;
-    --variants=*|--profile=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
+    --variants=*|--workloads=*|--profile=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
       PASS+=("$1") ;;
     *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac

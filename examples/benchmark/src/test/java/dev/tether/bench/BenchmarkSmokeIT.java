@@ -73,6 +73,13 @@ class BenchmarkSmokeIT {
             row(throughput, "Tomcat", "Redisson [^|]+", w);
             row(throughput, "Jetty", "in-memory", w);
             row(throughput, "Jetty", "Tether", w);
+            row(throughput, "Tomcat", "floor: in-memory \\+ 1 Lettuce round trip", w);
+            row(throughput, "Tomcat", "floor: in-memory \\+ 1 blocking-socket round trip", w);
+        }
+        String floor = section(md, "## The floor");
+        for (String w : WORKLOADS) {
+            assertTrue(Pattern.compile("(?m)^\\| " + Pattern.quote(w) + " \\| [0-9.]+× \\| [0-9.]+× \\| [0-9.]+× \\|").matcher(floor).find(),
+                    "no floor row for " + w + " in:\n" + floor);
         }
         String tvr = section(md, "## Tether vs Redisson (Tomcat)");
         for (String w : WORKLOADS) {
@@ -94,7 +101,7 @@ class BenchmarkSmokeIT {
         String svg = Files.readString(out.resolve("throughput.svg"));
         assertTrue(svg.startsWith("<svg") && svg.contains("</svg>") && svg.contains("<rect"), "no plot in throughput.svg");
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
-        assertEquals(16, csv.size(), "results.csv: a header and 15 runs, got:\n" + String.join("\n", csv));
+        assertEquals(22, csv.size(), "results.csv: a header and 21 runs, got:\n" + String.join("\n", csv));
         assertTrue(Files.readString(out.resolve("results.json")).contains("\"runs\""), "results.json has no runs");
     }
 

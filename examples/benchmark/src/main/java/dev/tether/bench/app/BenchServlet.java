@@ -22,6 +22,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>{@code /b/heap}: heap in use after {@code System.gc()} (creates no session).</li>
  *   <li>{@code /b/ping}: readiness (creates no session).</li>
  * </ul>
+ * On the floor variants, each write also makes one Redis round trip ({@link RoundTripFloor}).
  * A read or write without a valid session answers 410 or 500, which the load generator counts as
  * errors: a variant that loses sessions cannot look fast.
  */
@@ -67,6 +68,10 @@ public class BenchServlet extends HttpServlet {
         if (write) {
             value++;
             session.setAttribute("counter", Integer.valueOf(value));
+            RoundTripFloor floor = RoundTripFloor.CONFIGURED;
+            if (floor != null) {
+                floor.set("bench:floor:" + session.getId(), value);
+            }
         }
         text(resp, 200, "counter=" + value + "\n");
     }

@@ -114,7 +114,9 @@ public final class Main {
                 Node node = newNode(o, v, "node1", redis.uri());
                 try {
                     node.start();
-                    memory(o, redis, node, v, r);
+                    if (!v.isFloor()) { // a floor's sessions are in-memory ones
+                        memory(o, redis, node, v, r);
+                    }
                     List<String> sessions = createSessions(node, o.sessions);
                     Path cookies = o.workDir.resolve("cookies-" + v.id + ".txt");
                     Files.write(cookies, sessions);
@@ -131,7 +133,7 @@ public final class Main {
             Map<String, Results.RoundTrips> trips = new LinkedHashMap<>();
             Map<String, ProcStat> procStats = new LinkedHashMap<>();
             for (int round = 1; round <= o.rounds; round++) {
-                for (Workload w : Workload.values()) {
+                for (Workload w : o.workloads) {
                     Log.info("=== round %d of %d: %s", round, o.rounds, w.label);
                     for (Live l : live) {
                         String key = l.variant().id + "/" + w.mode;
@@ -181,7 +183,7 @@ public final class Main {
                 }
             }
             for (Live l : live) {
-                for (Workload w : Workload.values()) {
+                for (Workload w : o.workloads) {
                     String key = l.variant().id + "/" + w.mode;
                     double[] c = cpu.get(key);
                     Results.Run run = new Results.Run(l.variant(), w, Wrk.Result.median(rounds.get(key)), rounds.get(key),

@@ -39,6 +39,7 @@ final class Options {
     /** Warm-up before each measured run: at least this many seconds, then on until the JIT compiler is quiet, at most warmupMax. */
     int warmup;
     int warmupMax;
+    List<Workload> workloads = new ArrayList<>(List.of(Workload.values()));
     int threads = 2;
     int connections = 8;
     int sessions = 1000;
@@ -111,6 +112,9 @@ final class Options {
         o.jvmOpts = a.getOrDefault("jvm-opts", o.jvmOpts);
         if (a.containsKey("variants")) {
             o.variants = new ArrayList<>(Arrays.stream(a.get("variants").split(",")).map(Variant::byId).toList());
+        }
+        if (a.containsKey("workloads")) {
+            o.workloads = new ArrayList<>(Arrays.stream(a.get("workloads").split(",")).map(Workload::byMode).toList());
         }
         if (a.containsKey("profile")) {
             String p = a.get("profile");

@@ -147,6 +147,8 @@ final class Report {
             sb.append('\n');
         }
 
+        floor(o, r, sb);
+
         sb.append("## Failover takeover (Tomcat, two nodes, kill -9)\n\n");
         sb.append("| server | variant | sessions | first request at node2, median ms | warm request, median ms | added, median ms")
                 .append(" | added, p90 ms | first takeover after the kill, ms | sessions lost |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -220,6 +222,48 @@ final class Report {
         sb.append("\n## Settings\n\n| | |\n|---|---|\n");
         r.settings.forEach((k, v) -> sb.append("| ").append(k).append(" | `").append(v.replace("|", "\\|")).append("` |\n"));
         return sb.toString();
+    }
+
+    /**
+     * Tether next to the floor variants: in-memory sessions plus one acknowledged Redis round trip
+     * per changed request, which bounds every store that answers only after Redis has the change.
+     */
+    private static void floor(Options o, Results r, StringBuilder sb) {
+        Variant lettuce = Variant.TOMCAT_FLOOR_LETTUCE;
+        Variant socket = Variant.TOMCAT_FLOOR_SOCKET;
+        if (!o.has(Variant.TOMCAT_TETHER) || !(o.has(lettuce) || o.has(socket))) {
+            return;
+        }
+        sb.append("## The floor: what one acknowledged Redis round trip costs (Tomcat)\n\n")
+                .append("Two yardsticks that are not session stores: in-memory sessions (StandardManager) plus one Redis `SET` per")
+                .append(" changed request, answered before the response, as every store must that keeps \"nothing lost after a 2xx\".")
+                .append(" *Lettuce*: a synchronous call on one shared Lettuce connection, the client Tether uses (the request thread hands")
+                .append(" the command to Lettuce's event loop and sleeps until the answer). *Blocking socket*: the request thread writes the")
+                .append(" command and reads the answer on a socket of its own, with no other thread involved: the cheapest round trip Java")
+                .append(" can make. Neither does any session work (no fencing, no serialization), so Tether cannot beat them by much;")
+                .append(" how close it gets is what its own code costs.\n\n")
+                .append("| workload | Tether × in-memory | Lettuce floor × in-memory | blocking-socket floor × in-memory | Tether ÷ Lettuce floor")
+                .append(" | context switches/req: in-memory, Tether, Lettuce floor, socket floor |\n|---|---:|---:|---:|---:|---|\n");
+        for (Workload w : Workload.values()) {
+            Results.Run t = r.run(Variant.TOMCAT_TETHER, w);
+            Results.Run m = r.run(Variant.TOMCAT_MEMORY, w);
+            if (t == null || m == null) {
+                continue;
+            }
+            Results.Run l = r.run(lettuce, w);
+            Results.Run k = r.run(socket, w);
+            sb.append("| ").append(w.label).append(" | ").append(ratio(rpsRatio(r, t))).append(" | ")
+                    .append(l == null ? "n/a" : ratio(rpsRatio(r, l))).append(" | ").append(k == null ? "n/a" : ratio(rpsRatio(r, k)))
+                    .append(" | ").append(l == null ? "n/a" : ratio(t.wrk().rps() / l.wrk().rps())).append(" | ");
+            List<String> cs = new ArrayList<>();
+            for (Results.Run x : new Results.Run[] {m, t, l, k}) {
+                cs.add(x == null ? "n/a" : f(x.serverContextSwitchesPerRequest(), 2));
+            }
+            sb.append(String.join(", ", cs)).append(" |\n");
+        }
+        sb.append("\nOn a machine where the server, Redis and the load generator share two cores, a request that waits for Redis")
+                .append(" costs its thread a sleep and a wake-up (and Lettuce's event loop one more of each) on top of the round trip itself;")
+                .append(" the context-switch column shows them. A throughput ratio the floors do not reach is out of reach for Tether too.\n\n");
     }
 
     /** {target, measured, met} rows. */

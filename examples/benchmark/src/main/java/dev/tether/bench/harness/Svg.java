@@ -14,7 +14,7 @@ final class Svg {
         return switch (v.impl) {
             case TETHER -> "#2b7bba";
             case REDISSON -> "#d9534f";
-            case MEMORY -> "#999999";
+            case MEMORY, FLOOR_LETTUCE, FLOOR_SOCKET -> "#999999";
         };
     }
 
@@ -29,7 +29,7 @@ final class Svg {
                 List<Results.Run> runs = new ArrayList<>();
                 for (Variant v : Variant.values()) {
                     Results.Run run = r.run(v, w);
-                    if (v.server == s && v.impl != Variant.Impl.MEMORY && run != null && !Double.isNaN(Report.rpsRatio(r, run))) {
+                    if (v.server == s && v.impl != Variant.Impl.MEMORY && !v.isFloor() && run != null && !Double.isNaN(Report.rpsRatio(r, run))) {
                         runs.add(run);
                         max = Math.max(max, Report.rpsRatio(r, run));
                     }

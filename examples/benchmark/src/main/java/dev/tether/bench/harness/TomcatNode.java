@@ -44,8 +44,14 @@ final class TomcatNode extends Node {
                 """.formatted(port, route));
         Files.copy(o.war, base.resolve("webapps/bench.war"));
         String manager;
+        String jvmOpts = o.jvmOpts;
         switch (variant.impl) {
             case MEMORY -> manager = "<!-- StandardManager, Tomcat's default -->";
+            case FLOOR_LETTUCE, FLOOR_SOCKET -> {
+                manager = "<!-- StandardManager; the bench servlet makes one Redis round trip per write -->";
+                jvmOpts += " -Dbench.floor=" + (variant.impl == Variant.Impl.FLOOR_LETTUCE ? "lettuce" : "socket")
+                        + " -Dbench.floor.redis=" + redisUri.replaceFirst("^redis://", "");
+            }
             case TETHER -> {
                 Files.copy(o.tetherJar, base.resolve("lib").resolve(o.tetherJar.getFileName()));
                 manager = "<Manager className=\"dev.tether.tomcat.RedisSessionManager\" redisUri=\"" + redisUri + "\"/>";
@@ -71,13 +77,15 @@ final class TomcatNode extends Node {
                   %s
                 </Context>
                 """.formatted(manager));
-        return new TomcatNode(variant.id + "-" + route, o.tomcatHome, base, port, o.jvmOpts);
+        return new TomcatNode(variant.id + "-" + route, o.tomcatHome, base, port, jvmOpts);
     }
 
     /** The Manager line of a variant, as the report shows it. */
     static String managerFor(Variant v) {
         return switch (v.impl) {
             case MEMORY -> "(none: StandardManager, the default)";
+            case FLOOR_LETTUCE, FLOOR_SOCKET -> "(none: StandardManager) + -Dbench.floor=" + (v.impl == Variant.Impl.FLOOR_LETTUCE ? "lettuce" : "socket")
+                    + " -Dbench.floor.redis=127.0.0.1:PORT: the bench servlet SETs the counter in Redis on each write and waits for the answer";
             case TETHER -> "<Manager className=\"dev.tether.tomcat.RedisSessionManager\" redisUri=\"redis://127.0.0.1:PORT\"/>";
             case REDISSON -> "<Manager className=\"org.redisson.tomcat.RedissonSessionManager\" configPath=\".../redisson.yaml\""
                     + " readMode=\"MEMORY\" updateMode=\"AFTER_REQUEST\"/> + redisson.yaml singleServerConfig.address";

@@ -6,7 +6,10 @@ enum Variant {
     TOMCAT_TETHER("tomcat-tether", Server.TOMCAT, Impl.TETHER),
     TOMCAT_REDISSON("tomcat-redisson", Server.TOMCAT, Impl.REDISSON),
     JETTY_MEMORY("jetty-memory", Server.JETTY, Impl.MEMORY),
-    JETTY_TETHER("jetty-tether", Server.JETTY, Impl.TETHER);
+    JETTY_TETHER("jetty-tether", Server.JETTY, Impl.TETHER),
+    /** Yardsticks: in-memory sessions plus one acknowledged Redis round trip per changed request. */
+    TOMCAT_FLOOR_LETTUCE("tomcat-floor-lettuce", Server.TOMCAT, Impl.FLOOR_LETTUCE),
+    TOMCAT_FLOOR_SOCKET("tomcat-floor-socket", Server.TOMCAT, Impl.FLOOR_SOCKET);
 
     enum Server {
         TOMCAT("Tomcat"), JETTY("Jetty");
@@ -19,7 +22,8 @@ enum Variant {
     }
 
     enum Impl {
-        MEMORY("in-memory"), TETHER("Tether"), REDISSON("Redisson");
+        MEMORY("in-memory"), TETHER("Tether"), REDISSON("Redisson"),
+        FLOOR_LETTUCE("floor: in-memory + 1 Lettuce round trip"), FLOOR_SOCKET("floor: in-memory + 1 blocking-socket round trip");
 
         final String label;
 
@@ -45,6 +49,10 @@ enum Variant {
             }
         }
         throw new IllegalArgumentException("unknown variant " + id);
+    }
+
+    boolean isFloor() {
+        return impl == Impl.FLOOR_LETTUCE || impl == Impl.FLOOR_SOCKET;
     }
 
     /** The in-memory variant on the same server: what ratios are taken against. */

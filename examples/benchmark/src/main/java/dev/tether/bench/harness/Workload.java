@@ -12,4 +12,13 @@ enum Workload {
         this.mode = mode;
         this.label = label;
     }
+
+    static Workload byMode(String mode) {
+        for (Workload w : values()) {
+            if (w.mode.equals(mode.trim())) {
+                return w;
+            }
+        }
+        throw new IllegalArgumentException("unknown workload " + mode + " (read, write or mix)");
+    }
 }
