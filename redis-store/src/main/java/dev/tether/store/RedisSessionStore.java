@@ -248,7 +248,7 @@ public final class RedisSessionStore implements AutoCloseable {
             return codec.decode(bytes, loader);
         } catch (AttributeCodec.RejectedClassException e) {
             stats.rejected.increment();
-            s.removedNames.add(name); // hostile or forbidden: clean it out of the record on the next write
+            s.forgetStored(name); // hostile or forbidden: clean it out of the record on the next write
             LOG.warning("Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId)
                     + ": class " + e.classname + " is refused by the class filter (allowClasses/denyClasses); nothing was instantiated");
         } catch (ClassNotFoundException e) {
@@ -257,7 +257,7 @@ public final class RedisSessionStore implements AutoCloseable {
                     + ": the web application has no class " + e.getMessage() + " (redeployed with different classes?)");
         } catch (IOException | RuntimeException e) {
             stats.rejected.increment();
-            s.removedNames.add(name);
+            s.forgetStored(name);
             String why = e instanceof ObjectStreamException || e instanceof AttributeCodec.AttributeTooLargeException
                     ? e.getMessage() : RedisConnection.describe(e);
             LOG.warning("Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId)
@@ -298,22 +298,22 @@ public final class RedisSessionStore implements AutoCloseable {
             List<byte[]> dels = new ArrayList<>();
             if (full) {
                 s.savedHashes.clear();
-                s.setNames.clear();
-                s.removedNames.clear();
+                s.setNames().clear();
+                s.removedNames().clear();
                 if (drainReads) {
-                    s.readNames.clear();
+                    s.readNames().clear();
                 }
                 for (Map.Entry<String, Object> e : attributes.entrySet()) {
                     encodeInto(s, e.getKey(), e.getValue(), true, sets, dels);
                 }
             } else {
-                Set<String> names = new java.util.HashSet<>(s.setNames);
-                s.setNames.removeAll(names);
+                Set<String> names = new java.util.HashSet<>(s.setNames());
+                s.setNames().removeAll(names);
                 Set<String> explicit = Set.copyOf(names);
                 if (options.saveMode() != SaveMode.ON_SET_ATTRIBUTE) {
-                    names.addAll(s.readNames);
+                    names.addAll(s.readNames());
                     if (drainReads) {
-                        s.readNames.clear();
+                        s.readNames().clear();
                     }
                 }
                 if (options.saveMode() == SaveMode.ALWAYS) {
@@ -329,8 +329,8 @@ public final class RedisSessionStore implements AutoCloseable {
                         encodeInto(s, name, value, explicit.contains(name), sets, dels);
                     }
                 }
-                for (String name : List.copyOf(s.removedNames)) {
-                    s.removedNames.remove(name);
+                for (String name : List.copyOf(s.removedNames())) {
+                    s.removedNames().remove(name);
                     if (!attributes.containsKey(name)) {
                         s.savedHashes.remove(name);
                         dels.add(bytes(ATTRIBUTE_PREFIX + name));
@@ -402,8 +402,8 @@ public final class RedisSessionStore implements AutoCloseable {
      */
     private boolean nothingToWrite(SessionState s, LiveSession live) {
         SaveMode mode = options.saveMode();
-        if (mode == SaveMode.ALWAYS || s.needsFull || !s.persisted || !s.setNames.isEmpty() || !s.removedNames.isEmpty()
-                || (mode == SaveMode.ON_GET_ATTRIBUTE && !s.readNames.isEmpty())) {
+        if (mode == SaveMode.ALWAYS || s.needsFull || !s.persisted || !s.setNames().isEmpty() || !s.removedNames().isEmpty()
+                || (mode == SaveMode.ON_GET_ATTRIBUTE && !s.readNames().isEmpty())) {
             return false;
         }
         long accessed = live.lastAccessedTime();

@@ -1,5 +1,7 @@
 package dev.tether.store;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -20,9 +22,14 @@ public final class SessionState {
 
     /** Hash of each attribute's bytes as last written; guarded by {@code this}. */
     final Map<String, Long> savedHashes = new HashMap<>();
-    final Set<String> setNames = ConcurrentHashMap.newKeySet();
-    final Set<String> readNames = ConcurrentHashMap.newKeySet();
-    final Set<String> removedNames = ConcurrentHashMap.newKeySet();
+    /**
+     * Names set, read (mutable values) and removed since the last write. Each set is made on first
+     * use: most sessions never read a mutable value or remove an attribute, and each empty set
+     * would cost about 90 bytes of heap per session.
+     */
+    private volatile Set<String> setNames;
+    private volatile Set<String> readNames;
+    private volatile Set<String> removedNames;
     final AtomicInteger activeRequests = new AtomicInteger();
 
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
@@ -77,20 +84,69 @@ public final class SessionState {
     }
 
     public void attributeSet(String name) {
-        setNames.add(name);
-        removedNames.remove(name);
+        changeSet(SET_NAMES).add(name);
+        orEmpty(removedNames).remove(name);
     }
 
     /** A read of a mutable value: it may be changed in place, so it is re-checked at commit. */
     public void attributeRead(String name, Object value) {
         if (value != null && !AttributeCodec.isImmutable(value)) {
-            readNames.add(name);
+            changeSet(READ_NAMES).add(name);
         }
     }
 
     public void attributeRemoved(String name) {
-        removedNames.add(name);
-        setNames.remove(name);
+        changeSet(REMOVED_NAMES).add(name);
+        orEmpty(setNames).remove(name);
+    }
+
+    /** An attribute whose stored bytes were refused: the next write deletes it from the record. */
+    void forgetStored(String name) {
+        changeSet(REMOVED_NAMES).add(name);
+    }
+
+    Set<String> setNames() {
+        return orEmpty(setNames);
+    }
+
+    Set<String> readNames() {
+        return orEmpty(readNames);
+    }
+
+    Set<String> removedNames() {
+        return orEmpty(removedNames);
+    }
+
+    /** An empty set for one not made yet: reading it or removing from it needs no allocation. */
+    private static Set<String> orEmpty(Set<String> names) {
+        return names == null ? EMPTY : names;
+    }
+
+    private static final Set<String> EMPTY = java.util.Collections.emptySet();
+
+    @SuppressWarnings("unchecked")
+    private Set<String> changeSet(VarHandle field) {
+        Set<String> names = (Set<String>) field.getVolatile(this);
+        if (names == null) {
+            Set<String> made = ConcurrentHashMap.newKeySet();
+            names = field.compareAndSet(this, null, made) ? made : (Set<String>) field.getVolatile(this);
+        }
+        return names;
+    }
+
+    private static final VarHandle SET_NAMES;
+    private static final VarHandle READ_NAMES;
+    private static final VarHandle REMOVED_NAMES;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            SET_NAMES = lookup.findVarHandle(SessionState.class, "setNames", Set.class);
+            READ_NAMES = lookup.findVarHandle(SessionState.class, "readNames", Set.class);
+            REMOVED_NAMES = lookup.findVarHandle(SessionState.class, "removedNames", Set.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /** A request using this session began; pair with {@link RedisSessionStore#commit}. */
