@@ -345,6 +345,9 @@ public final class RedisSessionStore implements AutoCloseable {
                 return unchanged(s);
             }
             boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactive != s.lastWrittenMaxInactive;
+            // The TTL (max-inactive + 2 touch intervals) needs setting at most once per touch interval:
+            // one command less inside Redis for most writes of a busy session.
+            boolean setTtl = full || maxInactive != s.lastWrittenMaxInactive || now - s.lastExpireMillis >= touchMillis;
             meta(sets, "lastAccessed", Long.toString(accessed));
             meta(sets, "lastSaved", Long.toString(now));
             if (maxInactive != s.lastWrittenMaxInactive || full) {
@@ -373,7 +376,10 @@ public final class RedisSessionStore implements AutoCloseable {
             // write may still be in flight, and attributes removed since must not survive it.
             char mode = full ? 'f' : 'd';
             s.needsFull = false;
-            CompletableFuture<WriteOutcome> result = dispatchSave(s, mode, ttlSeconds(maxInactive), sets, dels);
+            if (setTtl) {
+                s.lastExpireMillis = now;
+            }
+            CompletableFuture<WriteOutcome> result = dispatchSave(s, mode, setTtl ? ttlSeconds(maxInactive) : 0, sets, dels);
             if (waitForIt) {
                 s.inFlight = result;
                 return result;

@@ -12,7 +12,7 @@ final class Scripts {
 
     /**
      * Write a delta, a full state, or a new record.
-     * KEYS: record, tombstone. ARGV: owner, epoch, mode (d|f|c), ttl seconds, #sets, #dels, sets as
+     * KEYS: record, tombstone. ARGV: owner, epoch, mode (d|f|c), ttl seconds (0: keep the TTL, -1: none), #sets, #dels, sets as
      * field/value pairs, then fields to delete.
      * Returns OK, FENCED (someone else owns it), GONE (deleted on purpose), or MISSING (the record
      * vanished without a tombstone, e.g. Redis lost its data: resend the full state).
@@ -42,7 +42,8 @@ final class Scripts {
               redis.call('HDEL', KEYS[1], unpack(ARGV, i, stop))
               i = stop + 1
             end
-            if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end
+            local ttl = tonumber(ARGV[4])
+            if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
             return 'OK'
             """;
 

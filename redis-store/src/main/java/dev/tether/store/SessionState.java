@@ -40,6 +40,8 @@ public final class SessionState {
     /** The last write whose completion a request must wait for; see RedisSessionStore#unchanged. */
     volatile java.util.concurrent.CompletableFuture<WriteOutcome> inFlight;
     volatile long lastWriteMillis;
+    /** When a write last set the record's TTL; a delta leaves it alone for up to one touch interval. */
+    volatile long lastExpireMillis;
     volatile long lastWrittenAccess;
     volatile int lastWrittenMaxInactive = Integer.MIN_VALUE;
 

@@ -139,6 +139,34 @@ class TtlAndTouchTest {
     }
 
     @Test
+    void deltasSetTheTtlAtMostOncePerTouchInterval() {
+        open(Duration.ofSeconds(1));
+        TestSession live = new TestSession(System.currentTimeMillis(), 1800);
+        SessionState s = created(live);
+        long writtenAt = System.currentTimeMillis();
+        String key = store.recordKey(s.baseId());
+        redis.command("EXPIRE", key, "100"); // a lower TTL shows whether a delta set it again
+
+        long expires = redis.commandCalls("expire");
+        for (int i = 1; i <= 5; i++) {
+            int v = i;
+            assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "n", v)));
+        }
+        assertTrue(System.currentTimeMillis() - writtenAt < 1000, "test too slow to check the throttle");
+        assertEquals("I5", field(redis, key, "a:n"));
+        assertEquals(expires, redis.commandCalls("expire"), "deltas within the touch interval leave the TTL alone");
+        assertTtl(100, ttl(redis, key));
+
+        // The first delta after the interval sets it again: the record outlives the last access by
+        // max-inactive plus at least one touch interval.
+        long due = writtenAt + 1000 + 20;
+        Stores.await("the touch interval passes", Duration.ofSeconds(3), () -> System.currentTimeMillis() >= due);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "n", 6)));
+        assertEquals(expires + 1, redis.commandCalls("expire"));
+        assertTtl(1802, ttl(redis, key));
+    }
+
+    @Test
     void flushWritesThrottledAccesses() {
         open(Duration.ofSeconds(30));
         TestSession live = new TestSession(System.currentTimeMillis(), 1800);
