@@ -339,36 +339,38 @@ public final class RedisSessionStore implements AutoCloseable {
             }
             long accessed = live.lastAccessedTime();
             int maxInactive = live.maxInactiveSeconds();
+            boolean maxInactiveChanged = maxInactive != s.lastWrittenMaxInactive;
+            Map<String, String> notes = live.notes(); // an adapter may build this map on each call
             boolean touchDue = accessed != s.lastWrittenAccess && (forceTouch || now - s.lastWriteMillis >= touchMillis);
-            boolean notesChanged = s.notesChanged(live.notes());
-            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && maxInactive == s.lastWrittenMaxInactive) {
+            boolean notesChanged = s.notesChanged(notes);
+            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged) {
                 return unchanged(s);
             }
-            boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactive != s.lastWrittenMaxInactive;
+            boolean waitForIt = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged;
             // The TTL (max-inactive + 2 touch intervals) needs setting at most once per touch interval:
             // one command less inside Redis for most writes of a busy session.
-            boolean setTtl = full || maxInactive != s.lastWrittenMaxInactive || now - s.lastExpireMillis >= touchMillis;
+            boolean setTtl = full || maxInactiveChanged || now - s.lastExpireMillis >= touchMillis;
             meta(sets, "lastAccessed", Long.toString(accessed));
             meta(sets, "lastSaved", Long.toString(now));
-            if (maxInactive != s.lastWrittenMaxInactive || full) {
+            if (maxInactiveChanged || full) {
                 meta(sets, "maxInactive", Integer.toString(maxInactive));
             }
             if (full) {
                 meta(sets, "created", Long.toString(live.creationTime()));
                 meta(sets, "owner", s.owner);
                 meta(sets, "epoch", Long.toString(s.epoch));
-                for (Map.Entry<String, String> n : live.notes().entrySet()) {
+            }
+            if (full || notesChanged) {
+                for (Map.Entry<String, String> n : notes.entrySet()) {
                     meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
                 }
-            } else if (notesChanged) {
-                for (Map.Entry<String, String> n : live.notes().entrySet()) {
-                    meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
-                }
-                for (String gone : s.removedNotes(live.notes())) {
+            }
+            if (!full && notesChanged) {
+                for (String gone : s.removedNotes(notes)) {
                     dels.add(bytes(NOTE_PREFIX + gone));
                 }
             }
-            s.rememberNotes(live.notes());
+            s.rememberNotes(notes);
             s.lastWriteMillis = now;
             s.lastWrittenAccess = accessed;
             s.lastWrittenMaxInactive = maxInactive;
