@@ -49,7 +49,7 @@ final class TomcatNode extends Node {
             case MEMORY -> manager = "<!-- StandardManager, Tomcat's default -->";
             case FLOOR_LETTUCE, FLOOR_SOCKET -> {
                 manager = "<!-- StandardManager; the bench servlet makes one Redis round trip per write -->";
-                jvmOpts += " -Dbench.floor=" + (variant.impl == Variant.Impl.FLOOR_LETTUCE ? "lettuce" : "socket")
+                jvmOpts += " -Dbench.floor=" + variant.floorKind()
                         + " -Dbench.floor.redis=" + redisUri.replaceFirst("^redis://", "");
             }
             case TETHER -> {
@@ -84,7 +84,7 @@ final class TomcatNode extends Node {
     static String managerFor(Variant v) {
         return switch (v.impl) {
             case MEMORY -> "(none: StandardManager, the default)";
-            case FLOOR_LETTUCE, FLOOR_SOCKET -> "(none: StandardManager) + -Dbench.floor=" + (v.impl == Variant.Impl.FLOOR_LETTUCE ? "lettuce" : "socket")
+            case FLOOR_LETTUCE, FLOOR_SOCKET -> "(none: StandardManager) + -Dbench.floor=" + v.floorKind()
                     + " -Dbench.floor.redis=127.0.0.1:PORT: the bench servlet SETs the counter in Redis on each write and waits for the answer";
             case TETHER -> "<Manager className=\"dev.tether.tomcat.RedisSessionManager\" redisUri=\"redis://127.0.0.1:PORT\"/>";
             case REDISSON -> "<Manager className=\"org.redisson.tomcat.RedissonSessionManager\" configPath=\".../redisson.yaml\""

@@ -55,6 +55,11 @@ enum Variant {
         return impl == Impl.FLOOR_LETTUCE || impl == Impl.FLOOR_SOCKET;
     }
 
+    /** The bench servlet's -Dbench.floor value for a floor variant. */
+    String floorKind() {
+        return impl == Impl.FLOOR_LETTUCE ? "lettuce" : "socket";
+    }
+
     /** The in-memory variant on the same server: what ratios are taken against. */
     Variant baseline() {
         return server == Server.TOMCAT ? TOMCAT_MEMORY : JETTY_MEMORY;
