@@ -36,6 +36,15 @@ interface Backend extends AutoCloseable {
         return nodes().stream().filter(n -> n.port() == port).findFirst().orElse(null);
     }
 
+    /** kill -9 of every node (best effort: a node may be dead already). */
     @Override
-    void close();
+    default void close() {
+        for (Node n : nodes()) {
+            try {
+                n.kill9();
+            } catch (Exception ignored) {
+                // best effort
+            }
+        }
+    }
 }

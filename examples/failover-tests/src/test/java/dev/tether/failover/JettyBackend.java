@@ -126,17 +126,6 @@ final class JettyBackend implements Backend {
         return nodes;
     }
 
-    @Override
-    public void close() {
-        for (Node n : nodes) {
-            try {
-                n.kill9();
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
-    }
-
     private record JettyAdapter(JettyNode node) implements Node {
         @Override
         public String name() {

@@ -66,17 +66,6 @@ final class TomcatBackend implements Backend {
         return nodes;
     }
 
-    @Override
-    public void close() {
-        for (Node n : nodes) {
-            try {
-                n.kill9();
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
-    }
-
     private record TomcatAdapter(TomcatNode node) implements Node {
         @Override
         public String name() {
