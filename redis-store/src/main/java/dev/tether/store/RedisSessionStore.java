@@ -41,6 +41,23 @@ public final class RedisSessionStore implements AutoCloseable {
     static final String NOTE_PREFIX = "n:";
     private static final byte[] OK = "OK".getBytes(StandardCharsets.US_ASCII);
     private static final CompletableFuture<WriteOutcome> UNCHANGED = CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+    private static final byte[] LAST_ACCESSED = bytes("lastAccessed");
+    private static final byte[] LAST_SAVED = bytes("lastSaved");
+    private static final byte[] MAX_INACTIVE = bytes("maxInactive");
+    private static final byte[] CREATED = bytes("created");
+    private static final byte[] OWNER = bytes("owner");
+    private static final byte[] EPOCH = bytes("epoch");
+    private static final byte[] GONE = bytes(":gone");
+    private static final byte[] FULL = {'f'};
+    private static final byte[] DELTA = {'d'};
+    private static final byte[][] SMALL_NUMBERS = new byte[256][];
+    private static final int FIELD_CACHE_LIMIT = 1024;
+
+    static {
+        for (int i = 0; i < SMALL_NUMBERS.length; i++) {
+            SMALL_NUMBERS[i] = bytes(Integer.toString(i));
+        }
+    }
 
     private final SessionStoreOptions options;
     private final String route;
@@ -51,6 +68,10 @@ public final class RedisSessionStore implements AutoCloseable {
     private final String takeOverSha = sha1(Scripts.TAKE_OVER);
     private final String deleteSha = sha1(Scripts.DELETE);
     private final long touchMillis;
+    private final byte[] prefixBytes;
+    private final byte[] routeBytes;
+    private final Map<String, byte[]> attributeFields = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> noteFields = new ConcurrentHashMap<>();
     /** Whether Redis was reachable before: the next time it becomes reachable is a recovery. */
     private volatile boolean connectedBefore;
     /** Tests set this to play a node cut off from announcements (pub/sub lost in a partition). */
@@ -81,6 +102,8 @@ public final class RedisSessionStore implements AutoCloseable {
         this.route = route == null || route.isEmpty() ? "-" : route;
         this.codec = new AttributeCodec(new ClassFilter(options), options.maxAttributeBytes());
         this.touchMillis = options.touchInterval().toMillis();
+        this.prefixBytes = bytes(options.keyPrefix());
+        this.routeBytes = bytes(this.route);
         this.channel = options.keyPrefix() + "ownership";
         this.redis = new RedisConnection(options, channel, new RedisConnection.Listener() {
             @Override
@@ -146,11 +169,31 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     private byte[] recordKeyBytes(String baseId) {
-        return recordKey(baseId).getBytes(StandardCharsets.UTF_8);
+        return keyBytes(baseId, false);
     }
 
     private byte[] tombstoneKeyBytes(String baseId) {
-        return (recordKey(baseId) + ":gone").getBytes(StandardCharsets.UTF_8);
+        return keyBytes(baseId, true);
+    }
+
+    /** {@code <prefix>{<base>}} (+ {@code :gone}) as bytes, with one copy of each part. */
+    private byte[] keyBytes(String baseId, boolean tombstone) {
+        byte[] base = bytes(baseId);
+        byte[] out = new byte[prefixBytes.length + base.length + 2 + (tombstone ? GONE.length : 0)];
+        System.arraycopy(prefixBytes, 0, out, 0, prefixBytes.length);
+        int at = prefixBytes.length;
+        out[at++] = '{';
+        System.arraycopy(base, 0, out, at, base.length);
+        at += base.length;
+        out[at++] = '}';
+        if (tombstone) {
+            System.arraycopy(GONE, 0, out, at, GONE.length);
+        }
+        return out;
+    }
+
+    private byte[] ownerBytes(SessionState s) {
+        return s.owner.equals(route) ? routeBytes : bytes(s.owner);
     }
 
     // ---------------------------------------------------------------- create and load
@@ -307,35 +350,7 @@ public final class RedisSessionStore implements AutoCloseable {
                     encodeInto(s, e.getKey(), e.getValue(), true, sets, dels);
                 }
             } else {
-                Set<String> names = new java.util.HashSet<>(s.setNames());
-                s.setNames().removeAll(names);
-                Set<String> explicit = Set.copyOf(names);
-                if (options.saveMode() != SaveMode.ON_SET_ATTRIBUTE) {
-                    names.addAll(s.readNames());
-                    if (drainReads) {
-                        s.readNames().clear();
-                    }
-                }
-                if (options.saveMode() == SaveMode.ALWAYS) {
-                    names.addAll(attributes.keySet());
-                }
-                for (String name : names) {
-                    Object value = attributes.get(name);
-                    if (value == null) {
-                        if (s.savedHashes.remove(name) != null) {
-                            dels.add(bytes(ATTRIBUTE_PREFIX + name));
-                        }
-                    } else {
-                        encodeInto(s, name, value, explicit.contains(name), sets, dels);
-                    }
-                }
-                for (String name : List.copyOf(s.removedNames())) {
-                    s.removedNames().remove(name);
-                    if (!attributes.containsKey(name)) {
-                        s.savedHashes.remove(name);
-                        dels.add(bytes(ATTRIBUTE_PREFIX + name));
-                    }
-                }
+                collectDelta(s, attributes, drainReads, sets, dels);
             }
             long accessed = live.lastAccessedTime();
             int maxInactive = live.maxInactiveSeconds();
@@ -350,24 +365,24 @@ public final class RedisSessionStore implements AutoCloseable {
             // The TTL (max-inactive + 2 touch intervals) needs setting at most once per touch interval:
             // one command less inside Redis for most writes of a busy session.
             boolean setTtl = full || maxInactiveChanged || now - s.lastExpireMillis >= touchMillis;
-            meta(sets, "lastAccessed", Long.toString(accessed));
-            meta(sets, "lastSaved", Long.toString(now));
+            meta(sets, LAST_ACCESSED, ascii(accessed));
+            meta(sets, LAST_SAVED, ascii(now));
             if (maxInactiveChanged || full) {
-                meta(sets, "maxInactive", Integer.toString(maxInactive));
+                meta(sets, MAX_INACTIVE, ascii(maxInactive));
             }
             if (full) {
-                meta(sets, "created", Long.toString(live.creationTime()));
-                meta(sets, "owner", s.owner);
-                meta(sets, "epoch", Long.toString(s.epoch));
+                meta(sets, CREATED, ascii(live.creationTime()));
+                meta(sets, OWNER, ownerBytes(s));
+                meta(sets, EPOCH, ascii(s.epoch));
             }
             if (full || notesChanged) {
                 for (Map.Entry<String, String> n : notes.entrySet()) {
-                    meta(sets, NOTE_PREFIX + n.getKey(), n.getValue());
+                    meta(sets, fieldBytes(NOTE_PREFIX, n.getKey()), bytes(n.getValue()));
                 }
             }
             if (!full && notesChanged) {
                 for (String gone : s.removedNotes(notes)) {
-                    dels.add(bytes(NOTE_PREFIX + gone));
+                    dels.add(fieldBytes(NOTE_PREFIX, gone));
                 }
             }
             s.rememberNotes(notes);
@@ -376,7 +391,7 @@ public final class RedisSessionStore implements AutoCloseable {
             s.lastWrittenMaxInactive = maxInactive;
             // A full write always replaces the record ('f'), a session's first ones too: an earlier first
             // write may still be in flight, and attributes removed since must not survive it.
-            char mode = full ? 'f' : 'd';
+            byte[] mode = full ? FULL : DELTA;
             s.needsFull = false;
             if (setTtl) {
                 s.lastExpireMillis = now;
@@ -421,6 +436,64 @@ public final class RedisSessionStore implements AutoCloseable {
         return live.maxInactiveSeconds() == s.lastWrittenMaxInactive && !s.notesChanged(live.notes());
     }
 
+    /**
+     * A delta: the names the application set (always encoded), the mutable values it read (encoded,
+     * written only if their bytes changed), every attribute in {@link SaveMode#ALWAYS}, and removals.
+     * Each name is taken out of its set before its value is read, so a change racing this commit is
+     * either written now or left for the next one; no copies of the sets are made on the hot path.
+     */
+    private void collectDelta(SessionState s, Map<String, Object> attributes, boolean drainReads, List<byte[]> sets, List<byte[]> dels) {
+        java.util.Collection<String> explicit = List.of();
+        Set<String> setNames = s.setNames();
+        if (!setNames.isEmpty()) {
+            List<String> taken = new ArrayList<>(4);
+            for (java.util.Iterator<String> it = setNames.iterator(); it.hasNext(); ) {
+                String name = it.next();
+                it.remove();
+                taken.add(name);
+                encodeCurrent(s, name, attributes.get(name), true, sets, dels);
+            }
+            explicit = taken.size() > 8 ? new java.util.HashSet<>(taken) : taken;
+        }
+        SaveMode mode = options.saveMode();
+        if (mode != SaveMode.ON_SET_ATTRIBUTE) {
+            for (java.util.Iterator<String> it = s.readNames().iterator(); it.hasNext(); ) {
+                String name = it.next();
+                if (drainReads) {
+                    it.remove();
+                }
+                Object value = attributes.get(name);
+                if (!explicit.contains(name) && (value == null || mode != SaveMode.ALWAYS)) {
+                    encodeCurrent(s, name, value, false, sets, dels);
+                }
+            }
+        }
+        if (mode == SaveMode.ALWAYS) {
+            for (Map.Entry<String, Object> e : attributes.entrySet()) {
+                if (!explicit.contains(e.getKey())) {
+                    encodeInto(s, e.getKey(), e.getValue(), false, sets, dels);
+                }
+            }
+        }
+        for (java.util.Iterator<String> it = s.removedNames().iterator(); it.hasNext(); ) {
+            String name = it.next();
+            it.remove();
+            if (!attributes.containsKey(name)) {
+                s.savedHashes.remove(name);
+                dels.add(fieldBytes(ATTRIBUTE_PREFIX, name));
+            }
+        }
+    }
+
+    /** One attribute of a delta: its current value, or its deletion when it has none any more. */
+    private void encodeCurrent(SessionState s, String name, Object value, boolean explicit, List<byte[]> sets, List<byte[]> dels) {
+        if (value != null) {
+            encodeInto(s, name, value, explicit, sets, dels);
+        } else if (s.savedHashes.remove(name) != null) {
+            dels.add(fieldBytes(ATTRIBUTE_PREFIX, name));
+        }
+    }
+
     private void encodeInto(SessionState s, String name, Object value, boolean explicit, List<byte[]> sets, List<byte[]> dels) {
         Long saved = s.savedHashes.get(name);
         if (saved != null && !explicit && AttributeCodec.isImmutable(value)) {
@@ -454,20 +527,45 @@ public final class RedisSessionStore implements AutoCloseable {
             return;
         }
         s.savedHashes.put(name, h);
-        sets.add(bytes(ATTRIBUTE_PREFIX + name));
+        sets.add(fieldBytes(ATTRIBUTE_PREFIX, name));
         sets.add(encoded);
     }
 
     /** An attribute that can no longer be written must not survive in Redis with an older value. */
-    private static void forget(SessionState s, String name, List<byte[]> dels) {
+    private void forget(SessionState s, String name, List<byte[]> dels) {
         if (s.savedHashes.remove(name) != null || !s.persisted) {
-            dels.add(bytes(ATTRIBUTE_PREFIX + name));
+            dels.add(fieldBytes(ATTRIBUTE_PREFIX, name));
         }
     }
 
-    private static void meta(List<byte[]> sets, String field, String value) {
-        sets.add(bytes(field));
-        sets.add(bytes(value));
+    private static void meta(List<byte[]> sets, byte[] field, byte[] value) {
+        sets.add(field);
+        sets.add(value);
+    }
+
+    /**
+     * The bytes of an {@code a:} or {@code n:} field name. Applications use a handful of attribute
+     * names over and over, so they are made once; the cache stops growing at a bound, past which
+     * (an application inventing names per request) they are made on each use.
+     */
+    private byte[] fieldBytes(String prefix, String name) {
+        Map<String, byte[]> cache = prefix == ATTRIBUTE_PREFIX ? attributeFields : noteFields;
+        byte[] b = cache.get(name);
+        if (b == null) {
+            b = bytes(prefix + name);
+            if (cache.size() < FIELD_CACHE_LIMIT) {
+                cache.put(name, b);
+            }
+        }
+        return b;
+    }
+
+    /** A number as Redis reads it; the small ones (counts, epochs, modes) made once. */
+    static byte[] ascii(long v) {
+        if (v >= 0 && v < SMALL_NUMBERS.length) {
+            return SMALL_NUMBERS[(int) v];
+        }
+        return Long.toString(v).getBytes(StandardCharsets.ISO_8859_1); // Long.toString is the JDK's fastest path to digits
     }
 
     /** Records outlive the local session by two touch intervals, so a throttled touch is never late. */
@@ -475,18 +573,18 @@ public final class RedisSessionStore implements AutoCloseable {
         return maxInactive <= 0 ? -1 : maxInactive + 2 * Math.max(1, touchMillis / 1000);
     }
 
-    private CompletableFuture<WriteOutcome> dispatchSave(SessionState s, char mode, long ttl, List<byte[]> sets, List<byte[]> dels) {
+    private CompletableFuture<WriteOutcome> dispatchSave(SessionState s, byte[] mode, long ttl, List<byte[]> sets, List<byte[]> dels) {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp()) {
             return CompletableFuture.completedFuture(queue(s));
         }
         byte[][] args = new byte[6 + sets.size() + dels.size()][];
-        args[0] = bytes(s.owner);
-        args[1] = bytes(Long.toString(s.epoch));
-        args[2] = new byte[] {(byte) mode};
-        args[3] = bytes(Long.toString(ttl));
-        args[4] = bytes(Integer.toString(sets.size() / 2));
-        args[5] = bytes(Integer.toString(dels.size()));
+        args[0] = ownerBytes(s);
+        args[1] = ascii(s.epoch);
+        args[2] = mode;
+        args[3] = ascii(ttl);
+        args[4] = ascii(sets.size() / 2);
+        args[5] = ascii(dels.size());
         int i = 6;
         for (byte[] b : sets) {
             args[i++] = b;
@@ -504,36 +602,51 @@ public final class RedisSessionStore implements AutoCloseable {
             failed(e);
             return CompletableFuture.completedFuture(queue(s));
         }
-        return f.handle((reply, error) -> {
-            if (error != null) {
-                failed(error);
-                return CompletableFuture.completedFuture(queue(s));
+        CompletableFuture<WriteOutcome> result = new CompletableFuture<>();
+        f.whenComplete((reply, error) -> {
+            try {
+                saveAnswered(s, base, reply, error, started, result);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e); // never leave a request waiting on a future nobody completes
             }
-            stats.writeNanos(System.nanoTime() - started);
-            String status = string(reply);
-            switch (status) {
-                case "OK":
-                    synchronized (s) {
-                        s.persisted = true;
-                    }
-                    stats.writes.increment();
-                    if (options.waitReplicas() > 0) {
-                        return awaitReplicas(base).thenApply(x -> WriteOutcome.SAVED);
-                    }
-                    return CompletableFuture.completedFuture(WriteOutcome.SAVED);
-                case "MISSING":
-                    // Redis lost the record (restarted empty, or evicted it): write everything again.
-                    s.needsFull = true;
-                    return write(s, false, true);
-                case "GONE":
-                    lose(s, "was invalidated on another node");
-                    return CompletableFuture.completedFuture(WriteOutcome.GONE);
-                default:
-                    stats.fenced.increment();
-                    lose(s, "is owned by another node now");
-                    return CompletableFuture.completedFuture(WriteOutcome.FENCED);
+        });
+        return result;
+    }
+
+    private void saveAnswered(SessionState s, String base, byte[] reply, Throwable error, long started, CompletableFuture<WriteOutcome> result) {
+        if (error != null) {
+            failed(error);
+            result.complete(queue(s));
+            return;
+        }
+        stats.writeNanos(System.nanoTime() - started);
+        if (java.util.Arrays.equals(reply, OK)) {
+            synchronized (s) {
+                s.persisted = true;
             }
-        }).thenCompose(x -> x);
+            stats.writes.increment();
+            if (options.waitReplicas() > 0) {
+                awaitReplicas(base).whenComplete((x, e) -> result.complete(WriteOutcome.SAVED));
+            } else {
+                result.complete(WriteOutcome.SAVED);
+            }
+            return;
+        }
+        switch (String.valueOf(string(reply))) {
+            case "MISSING":
+                // Redis lost the record (restarted empty, or evicted it): write everything again.
+                s.needsFull = true;
+                write(s, false, true).whenComplete((o, e) -> result.complete(e == null ? o : WriteOutcome.QUEUED));
+                break;
+            case "GONE":
+                lose(s, "was invalidated on another node");
+                result.complete(WriteOutcome.GONE);
+                break;
+            default:
+                stats.fenced.increment();
+                lose(s, "is owned by another node now");
+                result.complete(WriteOutcome.FENCED);
+        }
     }
 
     /**
@@ -854,15 +967,27 @@ public final class RedisSessionStore implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private static <T> CompletableFuture<T> eval(RedisClusterAsyncCommands<byte[], byte[]> cmd, String sha, String script,
             ScriptOutputType type, byte[][] keys, byte[]... args) {
-        CompletableFuture<T> first = cmd.<T>evalsha(sha, type, keys, args).toCompletableFuture();
-        return first.handle((v, e) -> {
+        // One dependent stage per script call: this sits on every write's path.
+        CompletableFuture<T> result = new CompletableFuture<>();
+        cmd.<T>evalsha(sha, type, keys, args).whenComplete((v, e) -> {
             Throwable cause = e instanceof CompletionException ? e.getCause() : e;
-            if (cause instanceof RedisNoScriptException
+            if (cause == null) {
+                result.complete(v);
+            } else if (cause instanceof RedisNoScriptException
                     || (cause instanceof RedisCommandExecutionException && String.valueOf(cause.getMessage()).startsWith("NOSCRIPT"))) {
-                return cmd.<T>eval(script, type, keys, args).toCompletableFuture();
+                // Redis restarted or flushed its script cache: send the script itself, once.
+                cmd.<T>eval(script, type, keys, args).whenComplete((v2, e2) -> {
+                    if (e2 == null) {
+                        result.complete(v2);
+                    } else {
+                        result.completeExceptionally(e2 instanceof CompletionException ? e2.getCause() : e2);
+                    }
+                });
+            } else {
+                result.completeExceptionally(cause);
             }
-            return e == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(cause);
-        }).thenCompose(x -> x);
+        });
+        return result;
     }
 
     private static String sha1(String script) {

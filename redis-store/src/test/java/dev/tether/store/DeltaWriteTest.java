@@ -279,6 +279,63 @@ class DeltaWriteTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void oneRequestThatSetsReadsAndRemovesSendsEachChangeOnce() {
+        for (SaveMode mode : SaveMode.values()) {
+            open(mode);
+            TestSession live = new TestSession();
+            live.attributes.put("gone", "soon");
+            live.attributes.put("copy", new ArrayList<>(List.of("x")));
+            SessionState state = sessionWithCart(live);
+            String key = store.recordKey(state.baseId());
+            redis.command("SLOWLOG", "RESET");
+
+            assertEquals(WriteOutcome.SAVED, request(store, state, () -> {
+                live.set(state, "name", "m");                                // set, and read back in the same request
+                live.get(state, "name");
+                ((List<String>) live.get(state, "cart")).add("pear");        // read, then set after the read
+                live.set(state, "cart", live.attributes.get("cart"));
+                live.get(state, "copy");                                     // read, unchanged
+                live.remove(state, "gone");
+            }));
+            List<List<String>> writes = recordWrites();
+            assertEquals(Set.of("a:name", "a:cart", "lastAccessed", "lastSaved"), fieldsWritten(writes, "HSET"), mode.name());
+            assertEquals(Set.of("a:gone"), fieldsWritten(writes, "HDEL"), mode.name());
+            assertEquals(1, writes.stream().filter(c -> c.get(0).equalsIgnoreCase("HSET")).count(), mode + ": one HSET");
+            assertEquals("Sm", field(redis, key, "a:name"));
+            assertEquals(List.of("apple", "pear"), javaDecoded(fieldBytes(redis, key, "a:cart")));
+            assertNull(field(redis, key, "a:gone"));
+
+            // Everything was drained: the next request with no change sends nothing.
+            long before = redis.commandCalls("evalsha");
+            assertEquals(WriteOutcome.UNCHANGED, request(store, state, () -> { }));
+            assertEquals(before, redis.commandCalls("evalsha"), mode.name());
+            store.close();
+            store = null;
+        }
+    }
+
+    @Test
+    void aWriteAfterRedisForgotItsScriptsStillLands() {
+        open(SaveMode.ON_GET_ATTRIBUTE);
+        TestSession live = new TestSession();
+        SessionState state = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, state, () -> live.set(state, "n", 1)));
+        redis.command("SCRIPT", "FLUSH"); // as after a Redis restart or failover to a fresh replica
+
+        assertEquals(WriteOutcome.SAVED, request(store, state, () -> live.set(state, "n", 2)));
+        assertEquals("I2", field(redis, store.recordKey(state.baseId()), "a:n"));
+        assertEquals(1, redis.commandCalls("eval"), "the script itself was sent once, after NOSCRIPT");
+    }
+
+    @Test
+    void numbersAreWrittenAsRedisReadsThem() {
+        for (long v : new long[] {0, 7, 255, 256, 1800, -1, -10, 1763770000000L, Long.MAX_VALUE, Long.MIN_VALUE}) {
+            assertEquals(Long.toString(v), new String(RedisSessionStore.ascii(v), java.nio.charset.StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
     void notesAreWrittenAndRemoved() {
         open(SaveMode.ON_GET_ATTRIBUTE);
         TestSession live = new TestSession();
