@@ -2,8 +2,10 @@ package dev.tether.store;
 
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
@@ -17,7 +19,6 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.event.connection.DisconnectedEvent;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
@@ -44,6 +45,7 @@ final class RedisConnection implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger("dev.tether.store");
     private static final long PROBE_MILLIS = 250;
+    private static final long SUBSCRIBE_RETRY_MILLIS = 1000;
 
     interface Listener {
         /**
@@ -72,6 +74,8 @@ final class RedisConnection implements AutoCloseable {
     private volatile boolean closed;
     private volatile long downSince;
     private volatile boolean everConnected;
+    private boolean subscribeFailed; // probe thread only
+    private boolean subscribeRetrying; // probe thread only
     private int failedConnects; // probe thread only
     private final java.util.Map<StatefulRedisConnection<byte[], byte[]>, WaitGroup> waitGroups = new java.util.WeakHashMap<>();
 
@@ -115,9 +119,13 @@ final class RedisConnection implements AutoCloseable {
         }
         // Notice a lost connection even when no command is in flight (Redis restarted empty while
         // the site was idle): the probe then replays every owned session once Redis answers.
-        resources.eventBus().get().subscribe(event -> {
-            if (event instanceof DisconnectedEvent && !closed && everConnected && !topology.isCluster()) {
-                reportFailure(new RedisConnectionException("connection to " + where() + " lost"));
+        // Only the shared connection counts: the subscription's connection closing says nothing of it.
+        client.addListener(new RedisConnectionStateListener() {
+            @Override
+            public void onRedisDisconnected(RedisChannelHandler<?, ?> lost) {
+                if (lost == connection && !closed && everConnected && !topology.isCluster()) {
+                    reportFailure(new RedisConnectionException("connection to " + where() + " lost"));
+                }
             }
         });
         this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -339,14 +347,16 @@ final class RedisConnection implements AutoCloseable {
 
     /**
      * Ownership messages only make stale copies go away sooner; fencing alone keeps data safe, so
-     * a missing subscription is retried quietly and never blocks anything.
+     * a missing subscription never blocks anything. It is retried every second until it works
+     * (a timeout on a busy host at start-up, or an ACL without the channel), with one warning.
      */
     private void subscribe() {
-        if (pubSub != null) {
+        if (pubSub != null || closed) {
             return;
         }
+        StatefulRedisPubSubConnection<byte[], byte[]> p = null;
         try {
-            StatefulRedisPubSubConnection<byte[], byte[]> p = client instanceof RedisClusterClient cluster
+            p = client instanceof RedisClusterClient cluster
                     ? cluster.connectPubSub(ByteArrayCodec.INSTANCE)
                     : ((RedisClient) client).connectPubSub(ByteArrayCodec.INSTANCE, topology.uris().get(0));
             p.addListener(new RedisPubSubAdapter<>() {
@@ -357,8 +367,30 @@ final class RedisConnection implements AutoCloseable {
             });
             p.sync().subscribe(channel);
             pubSub = p;
+            if (subscribeFailed) {
+                LOG.info("Tether: subscribed to the ownership channel " + new String(channel, StandardCharsets.UTF_8)
+                        + " now; stale copies are dropped as soon as another node takes a session over");
+            }
         } catch (RuntimeException e) {
-            LOG.log(Level.FINE, "Tether: ownership channel not subscribed yet", e);
+            if (p != null) {
+                p.closeAsync();
+            }
+            String name = new String(channel, StandardCharsets.UTF_8);
+            if (!subscribeFailed) {
+                subscribeFailed = true;
+                String cause = describe(e);
+                LOG.warning("Tether: cannot subscribe to the ownership channel " + name + " at " + where() + " (" + cause
+                        + "); sessions stay safe, as a stale copy's writes are refused, but a node may serve a session"
+                        + " another node took over until its next write; retrying every second"
+                        + (cause.contains("NOPERM") ? ". Allow the channel in the ACL: &" + name : ""));
+            }
+            if (!subscribeRetrying) {
+                subscribeRetrying = true;
+                later(() -> {
+                    subscribeRetrying = false;
+                    subscribe();
+                }, SUBSCRIBE_RETRY_MILLIS);
+            }
         }
     }
 

@@ -12,9 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tether.store.testing.RedisProcess;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -138,6 +140,36 @@ class FencingTest {
         assertEquals(3, back.state().epoch());
         Stores.await("B drops its copy", java.time.Duration.ofSeconds(3), () -> liveB.ownershipLost.get() == 1);
         assertTrue(loaded.state().isLost());
+    }
+
+    @Test
+    void aRefusedSubscriptionIsRetriedUntilTheChannelIsAllowed() throws InterruptedException {
+        // An ACL user without the ownership channel: the store works, warns once, and keeps trying.
+        redis.command("ACL", "SETUSER", "nochannel", "on", ">secret", "~*", "+@all", "resetchannels");
+        String uri = "redis://nochannel:secret@127.0.0.1:" + redis.port();
+        try (LogCapture log = new LogCapture();
+                RedisSessionStore refused = Stores.openUp(Stores.options(uri).build(), "node3")) {
+            Stores.await("a warning about the channel", Duration.ofSeconds(5), () -> !log.warnings().isEmpty());
+            assertEquals(1, log.warnings().size(), log.warnings()::toString);
+            String warning = log.warnings().get(0);
+            assertTrue(warning.contains("NOPERM") && warning.contains("&tt:ownership"), warning);
+            assertFalse(warning.contains("secret"), "never the password: " + warning);
+
+            TestSession liveC = new TestSession();
+            SessionState stateC = refused.create(Stores.newBase(), liveC);
+            assertEquals(WriteOutcome.SAVED, request(refused, stateC, () -> liveC.set(stateC, "user", "carol")));
+            Thread.sleep(2500); // a few retries, still refused: no further warning
+            assertEquals(1, log.warnings().size(), log.warnings()::toString);
+
+            redis.command("ACL", "SETUSER", "nochannel", "&tt:ownership");
+            Stores.await("the retry subscribes", Duration.ofSeconds(5),
+                    () -> log.messages(Level.INFO).stream().anyMatch(m -> m.contains("subscribed to the ownership channel")));
+            assertNotNull(b.takeOver(stateC.baseId(), loader));
+            Stores.await("the copy is dropped on the announcement", Duration.ofSeconds(3), () -> liveC.ownershipLost.get() == 1);
+            assertTrue(stateC.isLost());
+        } finally {
+            redis.command("ACL", "DELUSER", "nochannel");
+        }
     }
 
     @Test
