@@ -4,7 +4,7 @@
 # distributions, with the same WAR, JVM flags and wrk load; reports throughput, p50/p99 latency,
 # Redis commands per request, failover takeover latency and memory per 10,000 sessions.
 #
-#   examples/benchmark/run.sh           the benchmark: 3 rounds of 10 s runs (~18 min)    -> examples/benchmark/results/
+#   examples/benchmark/run.sh           the benchmark: 5 rounds of 6 s runs (~25 min)      -> examples/benchmark/results/
 #   examples/benchmark/run.sh --quick   1 round of 2 s runs, rough numbers (~5 min)      -> examples/benchmark/target/results-quick/
 #   examples/benchmark/run.sh --smoke   1 s runs, for CI: every row, numbers meaningless -> examples/benchmark/target/results-smoke/
 #
@@ -12,9 +12,11 @@
 #          --variants=tomcat-memory,tomcat-tether,tomcat-redisson,jetty-memory,jetty-tether
 #          --workloads=read,write,mix (default: all three)
 #          --profile=VARIANTS|none (JFR during an extra write run; full mode: tomcat-tether,jetty-tether)
+#          --breakdown=VARIANTS|none (async-profiler: CPU per write request side by side; full mode: the Tomcat
+#            in-memory, Lettuce floor and Tether variants, Jetty in-memory and Tether)
 #          --rounds=N --duration=S --warmup=S --warmup-max=S --threads=N --connections=N --sessions=N --memory-sessions=N --failover-sessions=N
 # Environment: BENCH_JVM_OPTS (server JVM flags, default -Xms512m -Xmx512m -XX:+UseG1GC),
-#              TOMCAT_VERSION, JETTY_VERSION, REDISSON_VERSION (defaults: the versions in the poms).
+#              TOMCAT_VERSION, JETTY_VERSION, REDISSON_VERSION, ASYNC_PROFILER_VERSION (defaults: the versions in the poms).
 #
 # Needs JDK 17, Maven, redis-server and wrk (Debian: apt-get install redis-server wrk). Starts its own
 # redis-server on a free loopback port without persistence; everything it starts ends with it.
@@ -22,7 +24,7 @@
 #
 set -euo pipefail
 
-usage() { sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/../.." && pwd)
@@ -41,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     --work) WORK=$2; shift ;;
     --work=*) WORK=${1#--work=} ;;
     -h|--help) usage; exit 0 ;;
-    --variants=*|--workloads=*|--profile=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
+    --variants=*|--workloads=*|--profile=*|--breakdown=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
       PASS+=("$1") ;;
     *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -107,6 +109,11 @@ fetch "org.apache.tomcat:tomcat:$TOMCAT_VERSION:tar.gz" "tomcat-$TOMCAT_VERSION.
 fetch "org.eclipse.jetty:jetty-home:$JETTY_VERSION:tar.gz" "jetty-home-$JETTY_VERSION.tar.gz"
 fetch "org.redisson:redisson-all:$REDISSON_VERSION" "redisson-all-$REDISSON_VERSION.jar"
 fetch "org.redisson:redisson-tomcat-10:$REDISSON_VERSION" "redisson-tomcat-10-$REDISSON_VERSION.jar"
+# The profiler for the CPU breakdown: optional, the benchmark runs without it.
+ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-$(pom_prop "$BENCH/pom.xml" async-profiler.version)}
+ASYNC_PROFILER_JAR=$DL/async-profiler-$ASYNC_PROFILER_VERSION.jar
+(fetch "tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION" "async-profiler-$ASYNC_PROFILER_VERSION.jar") 2>/dev/null \
+  || say "async-profiler $ASYNC_PROFILER_VERSION could not be fetched: no CPU breakdown in profile.md"
 TOMCAT_HOME=$DL/apache-tomcat-$TOMCAT_VERSION
 JETTY_HOME=$DL/jetty-home-$JETTY_VERSION
 [[ -x $TOMCAT_HOME/bin/catalina.sh ]] || tar xzf "$DL/tomcat-$TOMCAT_VERSION.tar.gz" -C "$DL"
@@ -121,6 +128,7 @@ ARGS=(--mode="$MODE" --out="$OUT" --work="$WORK"
   --war="$WAR" --lua="$BENCH/src/main/wrk/sessions.lua"
   --redisson-jars="$DL/redisson-all-$REDISSON_VERSION.jar,$DL/redisson-tomcat-10-$REDISSON_VERSION.jar"
   --redis-server="$(command -v redis-server)" --wrk="$(command -v wrk)"
-  --tomcat-version="$TOMCAT_VERSION" --jetty-version="$JETTY_VERSION" --redisson-version="$REDISSON_VERSION")
+  --tomcat-version="$TOMCAT_VERSION" --jetty-version="$JETTY_VERSION" --redisson-version="$REDISSON_VERSION"
+  --async-profiler="$([[ -s $ASYNC_PROFILER_JAR ]] && echo "$ASYNC_PROFILER_JAR")")
 [[ -n ${BENCH_JVM_OPTS:-} ]] && ARGS+=(--jvm-opts="$BENCH_JVM_OPTS")
 exec "$JAVA" -Xmx512m -cp "$CLASSES" dev.tether.bench.harness.Main "${ARGS[@]}" ${PASS[@]+"${PASS[@]}"}

@@ -35,7 +35,7 @@ class BenchmarkSmokeIT {
         Path out = Path.of(System.getProperty("bench.smoke.out", bench.resolve("target/smoke-results").toString()));
         Path work = Path.of(System.getProperty("bench.smoke.work", bench.resolve("target/smoke-run").toString()));
         Files.createDirectories(work);
-        for (String f : List.of("results.md", "results.json", "results.csv", "throughput.svg")) {
+        for (String f : List.of("results.md", "results.json", "results.csv", "throughput.svg", "profile.md")) {
             Files.deleteIfExists(out.resolve(f));
         }
         List<String> cmd = new ArrayList<>(List.of("bash", bench.resolve("run.sh").toString(), "--smoke", "--out", out.toString(),
@@ -103,6 +103,17 @@ class BenchmarkSmokeIT {
         List<String> csv = Files.readAllLines(out.resolve("results.csv"));
         assertEquals(22, csv.size(), "results.csv: a header and 21 runs, got:\n" + String.join("\n", csv));
         assertTrue(Files.readString(out.resolve("results.json")).contains("\"runs\""), "results.json has no runs");
+
+        // The CPU breakdown (async-profiler attached to the real servers): made, unless run.sh could not fetch the profiler.
+        String profile = Files.readString(out.resolve("profile.md"));
+        String breakdown = section(profile, "## CPU per write request, side by side");
+        if (breakdown.contains("Not made: async-profiler's jar was not available")) {
+            System.out.println("SKIPPED: CPU breakdown: async-profiler could not be fetched from Maven Central");
+        } else {
+            assertRow(breakdown, "^\\| Java: Tether \\(store \\+ adapter\\) \\| [0-9.]+ \\| [0-9.]+ \\|");
+            assertRow(breakdown, "^\\| \\*\\*total\\*\\* \\| \\*\\*[0-9.]+\\*\\* \\| \\*\\*[0-9.]+\\*\\* \\|");
+            assertTrue(breakdown.contains("what Tether adds to a write request (Tether − in-memory)"), breakdown);
+        }
     }
 
     private static void row(String section, String server, String variant, String workload) {

@@ -31,6 +31,26 @@ final class Machine {
         r.machine.put("load average at start", loadAverage());
     }
 
+    /** Total and steal jiffies of all CPUs from /proc/stat; {0, 0} where there is none. */
+    static long[] cpuJiffies() {
+        String line = read(Path.of("/proc/stat")).lines().findFirst().orElse("");
+        String[] p = line.trim().split("\\s+");
+        if (p.length < 9 || !p[0].equals("cpu")) {
+            return new long[2];
+        }
+        long total = 0;
+        for (int i = 1; i < p.length && i <= 8; i++) {
+            total += Long.parseLong(p[i]);
+        }
+        return new long[] {total, Long.parseLong(p[8])};
+    }
+
+    /** The share of CPU time the hypervisor gave to others between two readings: a noisy host shows here. */
+    static String stealShare(long[] from, long[] to) {
+        long total = to[0] - from[0];
+        return total <= 0 ? "?" : String.format(java.util.Locale.ROOT, "%.1f %% of all CPU time", 100.0 * (to[1] - from[1]) / total);
+    }
+
     static String loadAverage() {
         String l = read(Path.of("/proc/loadavg"));
         String[] p = l.split("\\s+");

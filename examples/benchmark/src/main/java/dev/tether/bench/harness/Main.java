@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       N sessions of the benchmark's shape;</li>
  *   <li>throughput: S sessions created (their cookies go to a file wrk cycles through); per workload
  *       a warm-up wrk run (discarded), CONFIG RESETSTAT, the measured wrk run, INFO commandstats;</li>
+ *   <li>optionally one more write run per variant under async-profiler, sorted into CPU per request by category,
+ *       side by side ({@link CpuBreakdown});</li>
  *   <li>optionally one more write run under JFR, analysed into a profile summary;</li>
  * </ol>
  * then failover on Tomcat (Tether and Redisson): two nodes, sessions made on node1, kill -9 node1,
@@ -52,14 +54,17 @@ public final class Main {
         try (Redis redis = Redis.start(o.redisServer, o.workDir.resolve("redis"))) {
             Log.info("redis-server %s on port %d (no persistence)", redis.version(), redis.port());
             Machine.describe(o, redis, r);
+            long[] jiffies0 = Machine.cpuJiffies();
             settings(o, wrk, r);
             throughputAndMemory(o, redis, wrk, r);
+            noiseNotes(r);
             for (Variant v : List.of(Variant.TOMCAT_TETHER, Variant.TOMCAT_REDISSON)) {
                 if (o.has(v) && o.failoverSessions > 0) {
                     failover(o, redis, wrk, v, r);
                 }
             }
             r.machine.put("load average at end", Machine.loadAverage());
+            r.machine.put("CPU steal during the run (VM host busy elsewhere)", Machine.stealShare(jiffies0, Machine.cpuJiffies()));
         }
         r.settings.put("harness wall time", String.format("%.0f s", (System.nanoTime() - t0) / 1e9));
         Report.write(o, r);
@@ -191,6 +196,7 @@ public final class Main {
                     r.runs.add(run);
                 }
             }
+            breakdown(o, wrk, live, r);
             for (Live l : live) {
                 if (o.profile.contains(l.variant())) {
                     profile(o, wrk, l.node(), l.cookies(), l.variant(), r);
@@ -198,6 +204,27 @@ public final class Main {
             }
         } finally {
             live.forEach(l -> l.node().kill());
+        }
+    }
+
+    /**
+     * Says so when the machine itself was unsteady: the in-memory baselines do the same work in every
+     * round, so their spread across rounds is the run's noise, against which differences between
+     * variants must be read.
+     */
+    private static void noiseNotes(Results r) {
+        for (Results.Run run : r.runs) {
+            if (run.variant().impl != Variant.Impl.MEMORY || run.rounds().size() < 3) {
+                continue;
+            }
+            double min = run.rounds().stream().mapToDouble(Wrk.Result::rps).min().orElse(0);
+            double max = run.rounds().stream().mapToDouble(Wrk.Result::rps).max().orElse(0);
+            if (min > 0 && max / min > 1.25) {
+                r.notes.add(String.format(java.util.Locale.ROOT, "Noisy machine: %s in-memory, %s, did the same work in every round at"
+                        + " %.0f to %.0f req/s (%.2f×). Ratios are medians of per-round ratios, but differences between variants"
+                        + " smaller than this spread are within the noise of this run.", run.variant().server.label, run.workload().label,
+                        min, max, max / min));
+            }
         }
     }
 
@@ -332,6 +359,47 @@ public final class Main {
         Profile.Summary s = Profile.analyze(jfr, from, v, o.duration, settings.equals("profile") ? "10 ms" : "1 ms", caveat, perfReport);
         r.profiles.put(v, s);
         Log.info("  %d JFR execution samples, %s", s.samples(), jfr);
+    }
+
+    /**
+     * async-profiler on one more write run of each variant asked for, in the order asked, before JFR
+     * (whose start throws compiled code away): a short warm-up first, then the profiled run.
+     */
+    private static void breakdown(Options o, Wrk wrk, List<Live> live, Results r) throws Exception {
+        List<Live> asked = new ArrayList<>();
+        for (Variant v : o.breakdown) {
+            live.stream().filter(l -> l.variant() == v).findFirst().ifPresent(asked::add);
+        }
+        if (asked.isEmpty()) {
+            return;
+        }
+        if (o.asyncProfiler == null || !Files.isRegularFile(o.asyncProfiler)) {
+            r.breakdownSkipped = "async-profiler's jar was not available (run.sh fetches tools.profiler:async-profiler from Maven Central).";
+            Log.info("  CPU breakdown skipped: %s", r.breakdownSkipped);
+            return;
+        }
+        Path lib = CpuBreakdown.library(o.asyncProfiler, o.workDir);
+        if (lib == null) {
+            r.breakdownSkipped = "async-profiler has no library for this machine (" + System.getProperty("os.name") + "/"
+                    + System.getProperty("os.arch") + ").";
+            return;
+        }
+        for (Live l : asked) {
+            Log.info("=== CPU breakdown %s, write-every-request, %d s (async-profiler)", l.variant().id, o.duration);
+            warmUp(wrk, null, l.node(), l.cookies(), Workload.WRITE, Math.min(2, o.warmupMax), Math.min(2, o.warmupMax), false,
+                    o.workDir.resolve("raw").resolve(l.variant().id + "-write-cpu-warmup"));
+            try {
+                CpuBreakdown.Result b = CpuBreakdown.measure(lib, wrk, l.node(), l.cookies(), l.variant(), o.duration, o.workDir);
+                r.breakdown.add(b);
+                Log.info("  %.0f us of server CPU per request in %d samples (%s)", b.totalMicrosPerRequest(), b.total(),
+                        b.kernelStacks() ? "with kernel stacks" : "no kernel stacks");
+            } catch (Exception | LinkageError e) {
+                r.breakdownSkipped = "async-profiler could not profile " + l.variant().id + ": " + e;
+                Log.info("  CPU breakdown of %s failed: %s", l.variant().id, e);
+                r.breakdown.clear();
+                return;
+            }
+        }
     }
 
     private static boolean onPath(String tool) {

@@ -33,6 +33,9 @@ final class Options {
     String jvmOpts = "-Xms512m -Xmx512m -XX:+UseG1GC";
     List<Variant> variants = new ArrayList<>(List.of(Variant.values()));
     List<Variant> profile = new ArrayList<>();
+    /** Variants whose write requests async-profiler breaks down side by side (needs asyncProfiler). */
+    List<Variant> breakdown = new ArrayList<>();
+    Path asyncProfiler;
 
     int rounds = 1;
     int duration;
@@ -60,13 +63,17 @@ final class Options {
         o.mode = a.getOrDefault("mode", "full");
         switch (o.mode) {
             case "full" -> {
-                o.duration = 10;
+                // Five short rounds rather than three long ones: on a noisy machine the median of five
+                // per-round ratios survives two disturbed rounds.
+                o.duration = 6;
                 o.warmup = 5;
                 o.warmupMax = 30;
-                o.rounds = 3;
+                o.rounds = 5;
                 o.failoverSessions = 50;
                 o.failoverWarmupRound = true;
                 o.profile = new ArrayList<>(List.of(Variant.TOMCAT_TETHER, Variant.JETTY_TETHER));
+                o.breakdown = new ArrayList<>(List.of(Variant.TOMCAT_MEMORY, Variant.TOMCAT_FLOOR_LETTUCE, Variant.TOMCAT_TETHER,
+                        Variant.JETTY_MEMORY, Variant.JETTY_TETHER));
             }
             case "quick" -> {
                 o.duration = 2;
@@ -84,6 +91,7 @@ final class Options {
                 o.failoverSessions = 5;
                 o.failoverWarmupRound = false;
                 o.memorySessions = 1000;
+                o.breakdown = new ArrayList<>(List.of(Variant.TOMCAT_MEMORY, Variant.TOMCAT_TETHER)); // proves the tooling works
             }
             default -> throw new IllegalArgumentException("--mode is full, quick or smoke, not " + o.mode);
         }
@@ -115,6 +123,14 @@ final class Options {
         }
         if (a.containsKey("workloads")) {
             o.workloads = new ArrayList<>(Arrays.stream(a.get("workloads").split(",")).map(Workload::byMode).toList());
+        }
+        if (a.containsKey("breakdown")) {
+            String b = a.get("breakdown");
+            o.breakdown = b.equals("none") || b.isBlank() ? new ArrayList<>()
+                    : new ArrayList<>(Arrays.stream(b.split(",")).map(Variant::byId).toList());
+        }
+        if (a.containsKey("async-profiler") && !a.get("async-profiler").isBlank()) {
+            o.asyncProfiler = Path.of(a.get("async-profiler")).toAbsolutePath();
         }
         if (a.containsKey("profile")) {
             String p = a.get("profile");

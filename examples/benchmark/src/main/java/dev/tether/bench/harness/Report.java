@@ -22,10 +22,15 @@ final class Report {
         Files.writeString(o.outDir.resolve("results.json"), Json.write(json(o, r)));
         Files.writeString(o.outDir.resolve("throughput.svg"), Svg.throughput(o, r));
         Files.deleteIfExists(o.outDir.resolve("profile.md"));
-        if (!r.profiles.isEmpty()) {
-            StringBuilder sb = new StringBuilder("# Where Tether's time goes (JFR)\n\n");
-            sb.append("Recorded by `examples/benchmark/run.sh` on ").append(r.machine.get("date")).append(", during one extra write-every-request")
-                    .append(" run after the measured one (so the recording does not touch the table's numbers). See results.md for the machine.\n\n");
+        if (!r.profiles.isEmpty() || !r.breakdown.isEmpty() || r.breakdownSkipped != null) {
+            StringBuilder sb = new StringBuilder("# Where the time goes (async-profiler, JFR)\n\n");
+            sb.append("Recorded by `examples/benchmark/run.sh` on ").append(r.machine.get("date")).append(", during extra write-every-request")
+                    .append(" runs after the measured ones (so the profilers do not touch the table's numbers). See results.md for the machine.\n\n");
+            if (!r.breakdown.isEmpty()) {
+                sb.append(CpuBreakdown.markdown(r.breakdown));
+            } else if (r.breakdownSkipped != null) {
+                sb.append("## CPU per write request, side by side (async-profiler)\n\nNot made: ").append(r.breakdownSkipped).append("\n\n");
+            }
             r.profiles.values().forEach(p -> sb.append(p.markdown()));
             Files.writeString(o.outDir.resolve("profile.md"), sb.toString());
         }
@@ -51,18 +56,34 @@ final class Report {
     }
 
     static double rpsRatio(Results r, Results.Run run) {
-        Results.Run base = r.run(run.variant().baseline(), run.workload());
-        return base == null ? Double.NaN : run.wrk().rps() / base.wrk().rps();
+        return ratio(run, r.run(run.variant().baseline(), run.workload()), Wrk.Result::rps);
     }
 
     static double p50Ratio(Results r, Results.Run run) {
-        Results.Run base = r.run(run.variant().baseline(), run.workload());
-        return base == null ? Double.NaN : run.wrk().p50Ms() / base.wrk().p50Ms();
+        return ratio(run, r.run(run.variant().baseline(), run.workload()), Wrk.Result::p50Ms);
     }
 
     static double p99Ratio(Results r, Results.Run run) {
-        Results.Run base = r.run(run.variant().baseline(), run.workload());
-        return base == null ? Double.NaN : run.wrk().p99Ms() / base.wrk().p99Ms();
+        return ratio(run, r.run(run.variant().baseline(), run.workload()), Wrk.Result::p99Ms);
+    }
+
+    /**
+     * a ÷ b for one metric: the median of the per-round ratios, each taken between runs of the same
+     * round (a few minutes apart at most), so that a slow spell of a noisy machine that hits one
+     * round hits both sides of its ratio; with unequal rounds, the ratio of the medians.
+     */
+    static double ratio(Results.Run a, Results.Run b, java.util.function.ToDoubleFunction<Wrk.Result> metric) {
+        if (a == null || b == null) {
+            return Double.NaN;
+        }
+        if (a.rounds() == null || b.rounds() == null || a.rounds().size() != b.rounds().size() || a.rounds().isEmpty()) {
+            return metric.applyAsDouble(a.wrk()) / metric.applyAsDouble(b.wrk());
+        }
+        List<Double> perRound = new ArrayList<>();
+        for (int i = 0; i < a.rounds().size(); i++) {
+            perRound.add(metric.applyAsDouble(a.rounds().get(i)) / metric.applyAsDouble(b.rounds().get(i)));
+        }
+        return Stats.percentile(perRound, 50);
     }
 
     /** Runs in report order: server, workload, variant. */
@@ -104,7 +125,9 @@ final class Report {
         }
         sb.append("\n![throughput relative to in-memory](throughput.svg)\n\n");
         if (o.rounds > 1) {
-            sb.append("Medians over ").append(o.rounds).append(" rounds; each round's numbers are in results.json. ");
+            sb.append("Medians over ").append(o.rounds).append(" rounds; each round's numbers are in results.json. Ratios are the medians")
+                    .append(" of the per-round ratios (both sides measured in the same round, minutes apart), which a slow spell of the")
+                    .append(" machine in one round cannot tilt; req/s and latency columns are the medians of the rounds. ");
         }
         sb.append("Latency as wrk measures it (from sending a request to its response, per connection, closed loop).")
                 .append(" errors: connect/read/write errors, timeouts and non-2xx answers (a lost session answers 410 or 500).\n\n");
@@ -140,7 +163,7 @@ final class Report {
                     continue;
                 }
                 sb.append("| ").append(w.label).append(" | ").append(f(t.wrk().rps(), 0)).append(" | ").append(f(d.wrk().rps(), 0))
-                        .append(" | ").append(ratio(t.wrk().rps() / d.wrk().rps())).append(" | ").append(f(t.wrk().p99Ms(), 2))
+                        .append(" | ").append(ratio(ratio(t, d, Wrk.Result::rps))).append(" | ").append(f(t.wrk().p99Ms(), 2))
                         .append(" | ").append(f(d.wrk().p99Ms(), 2)).append(" | ").append(f(t.redisCommandsPerRequest(), 3))
                         .append(" | ").append(f(d.redisCommandsPerRequest(), 3)).append(" |\n");
             }
@@ -254,7 +277,7 @@ final class Report {
             Results.Run k = r.run(socket, w);
             sb.append("| ").append(w.label).append(" | ").append(ratio(rpsRatio(r, t))).append(" | ")
                     .append(l == null ? "n/a" : ratio(rpsRatio(r, l))).append(" | ").append(k == null ? "n/a" : ratio(rpsRatio(r, k)))
-                    .append(" | ").append(l == null ? "n/a" : ratio(t.wrk().rps() / l.wrk().rps())).append(" | ");
+                    .append(" | ").append(l == null ? "n/a" : ratio(ratio(t, l, Wrk.Result::rps))).append(" | ");
             List<String> cs = new ArrayList<>();
             for (Results.Run x : new Results.Run[] {m, t, l, k}) {
                 cs.add(x == null ? "n/a" : f(x.serverContextSwitchesPerRequest(), 2));
@@ -264,6 +287,10 @@ final class Report {
         sb.append("\nOn a machine where the server, Redis and the load generator share two cores, a request that waits for Redis")
                 .append(" costs its thread a sleep and a wake-up (and Lettuce's event loop one more of each) on top of the round trip itself;")
                 .append(" the context-switch column shows them. A throughput ratio the floors do not reach is out of reach for Tether too.\n\n");
+        if (!r.breakdown.isEmpty()) {
+            sb.append("Where the server's CPU per write request goes, measured with async-profiler side by side, is in")
+                    .append(" [profile.md](profile.md#cpu-per-write-request-side-by-side-async-profiler).\n\n");
+        }
     }
 
     /** {target, measured, met} rows. */
@@ -300,8 +327,8 @@ final class Report {
         for (Workload w : Workload.values()) {
             Results.Run a = r.run(Variant.TOMCAT_TETHER, w);
             Results.Run b = r.run(Variant.TOMCAT_REDISSON, w);
-            if (a != null && b != null && a.wrk().rps() / b.wrk().rps() < worst) {
-                worst = a.wrk().rps() / b.wrk().rps();
+            if (a != null && b != null && ratio(a, b, Wrk.Result::rps) < worst) {
+                worst = ratio(a, b, Wrk.Result::rps);
                 where = w.label;
             }
         }
@@ -453,6 +480,9 @@ final class Report {
         List<Object> profiles = new ArrayList<>();
         r.profiles.values().forEach(p -> profiles.add(p.json()));
         root.put("profiles", profiles);
+        List<Object> breakdown = new ArrayList<>();
+        r.breakdown.forEach(b -> breakdown.add(b.json()));
+        root.put("cpuBreakdown", breakdown);
         root.put("notes", r.notes);
         return root;
     }

@@ -104,6 +104,9 @@ final class Results {
     final List<Memory> memory = new ArrayList<>();
     final List<Failover> failovers = new ArrayList<>();
     final Map<Variant, Profile.Summary> profiles = new LinkedHashMap<>();
+    final List<CpuBreakdown.Result> breakdown = new ArrayList<>();
+    /** Why the CPU breakdown is missing, when it was asked for and could not be made. */
+    String breakdownSkipped;
     final Map<String, String> machine = new LinkedHashMap<>();
     final Map<String, String> settings = new LinkedHashMap<>();
     final List<String> notes = new ArrayList<>();
