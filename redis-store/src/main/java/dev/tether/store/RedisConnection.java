@@ -65,6 +65,7 @@ final class RedisConnection implements AutoCloseable {
     private final ScheduledExecutorService probe;
     private final Listener listener;
     private final byte[] channel;
+    private final String channelName;
     private final AtomicBoolean up = new AtomicBoolean(false);
     private final AtomicBoolean probing = new AtomicBoolean(false);
     private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
@@ -82,6 +83,7 @@ final class RedisConnection implements AutoCloseable {
     RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
         this.listener = listener;
         this.channel = channel.getBytes(StandardCharsets.UTF_8);
+        this.channelName = channel;
         // The URI's timeout bounds the connection handshake (HELLO/AUTH/PING), which on a busy host
         // at start-up can take longer than a command may; commands get commandTimeout below.
         Duration handshake = options.connectTimeout().compareTo(options.commandTimeout()) > 0 ? options.connectTimeout() : options.commandTimeout();
@@ -368,21 +370,20 @@ final class RedisConnection implements AutoCloseable {
             p.sync().subscribe(channel);
             pubSub = p;
             if (subscribeFailed) {
-                LOG.info("Tether: subscribed to the ownership channel " + new String(channel, StandardCharsets.UTF_8)
+                LOG.info("Tether: subscribed to the ownership channel " + channelName
                         + " now; stale copies are dropped as soon as another node takes a session over");
             }
         } catch (RuntimeException e) {
             if (p != null) {
                 p.closeAsync();
             }
-            String name = new String(channel, StandardCharsets.UTF_8);
             if (!subscribeFailed) {
                 subscribeFailed = true;
                 String cause = describe(e);
-                LOG.warning("Tether: cannot subscribe to the ownership channel " + name + " at " + where() + " (" + cause
+                LOG.warning("Tether: cannot subscribe to the ownership channel " + channelName + " at " + where() + " (" + cause
                         + "); sessions stay safe, as a stale copy's writes are refused, but a node may serve a session"
                         + " another node took over until its next write; retrying every second"
-                        + (cause.contains("NOPERM") ? ". Allow the channel in the ACL: &" + name : ""));
+                        + (cause.contains("NOPERM") ? ". Allow the channel in the ACL: &" + channelName : ""));
             }
             if (!subscribeRetrying) {
                 subscribeRetrying = true;

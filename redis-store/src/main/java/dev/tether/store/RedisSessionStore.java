@@ -867,7 +867,7 @@ public final class RedisSessionStore implements AutoCloseable {
     // ---------------------------------------------------------------- outage handling
 
     private void failed(Throwable error) {
-        Throwable e = error instanceof CompletionException || error instanceof ExecutionException ? error.getCause() : error;
+        Throwable e = unwrap(error);
         if (e instanceof RedisCommandExecutionException && String.valueOf(e.getMessage()).startsWith("TRYAGAIN")) {
             // Redis Cluster is moving this session's slot (resharding): for a moment its record and
             // tombstone keys are on different nodes. No outage: the write is queued and retried soon.
@@ -970,7 +970,7 @@ public final class RedisSessionStore implements AutoCloseable {
         // One dependent stage per script call: this sits on every write's path.
         CompletableFuture<T> result = new CompletableFuture<>();
         cmd.<T>evalsha(sha, type, keys, args).whenComplete((v, e) -> {
-            Throwable cause = e instanceof CompletionException ? e.getCause() : e;
+            Throwable cause = unwrap(e);
             if (cause == null) {
                 result.complete(v);
             } else if (cause instanceof RedisNoScriptException
@@ -980,7 +980,7 @@ public final class RedisSessionStore implements AutoCloseable {
                     if (e2 == null) {
                         result.complete(v2);
                     } else {
-                        result.completeExceptionally(e2 instanceof CompletionException ? e2.getCause() : e2);
+                        result.completeExceptionally(unwrap(e2));
                     }
                 });
             } else {
@@ -988,6 +988,11 @@ public final class RedisSessionStore implements AutoCloseable {
             }
         });
         return result;
+    }
+
+    /** The failure itself, not the future's wrapper around it. */
+    private static Throwable unwrap(Throwable error) {
+        return error instanceof CompletionException || error instanceof ExecutionException ? error.getCause() : error;
     }
 
     private static String sha1(String script) {
