@@ -504,8 +504,8 @@ EOF
 $(tail -n 20 "$base/logs/setup.log" | indent)"
   fi
   ini=$base/start.d/session-store-redis.ini
-  grep -q '^jetty.session.redis.uri=' "$ini" || fail "$ini has no jetty.session.redis.uri line"
-  sed "s#^jetty.session.redis.uri=.*#jetty.session.redis.uri=redis://127.0.0.1:$REDIS_PORT#" "$ini" >"$ini.new" && mv "$ini.new" "$ini"
+  grep -q '^jetty.session.redis.redisUri=' "$ini" || fail "$ini has no jetty.session.redis.redisUri line"
+  sed "s#^jetty.session.redis.redisUri=.*#jetty.session.redis.redisUri=redis://127.0.0.1:$REDIS_PORT#" "$ini" >"$ini.new" && mv "$ini.new" "$ini"
   echo "jetty.sessionIdManager.workerName=$name" >>"$base/start.d/sessions.ini"
   cp "$WAR" "$base/webapps/$CONTEXT.war"
 }
@@ -593,7 +593,7 @@ if [[ $CONTAINER == jetty ]]; then
   ok "node1: Jetty $JETTY_VERSION on http://127.0.0.1:$PORT1/$CONTEXT/ (pid $NODE1_PID, workerName node1)"
   ok "node2: Jetty $JETTY_VERSION on http://127.0.0.1:$PORT2/$CONTEXT/ (pid $NODE2_PID, workerName node2)"
   say "both: \$JETTY_BASE = the Tether archive + start.jar --add-modules=http,ee10-deploy,session-store-redis,shop-realm"
-  say "  start.d/session-store-redis.ini: jetty.session.redis.uri=redis://127.0.0.1:$REDIS_PORT"
+  say "  start.d/session-store-redis.ini: jetty.session.redis.redisUri=redis://127.0.0.1:$REDIS_PORT"
   say "  start.d/sessions.ini:            jetty.sessionIdManager.workerName=node1 (node2)"
 else
   ok "node1: Tomcat $TOMCAT_VERSION on http://127.0.0.1:$PORT1/$CONTEXT/ (pid $NODE1_PID, jvmRoute node1)"

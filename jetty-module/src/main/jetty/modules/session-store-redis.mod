@@ -29,49 +29,61 @@ etc/sessions/redis/session-store.xml
 jetty.session.flushOnResponseCommit?=true
 
 [ini-template]
-## Redis to use:
-##   redis://[user:password@]host:port[/db]        one server (rediss:// for TLS)
-##   redis-sentinel://host:port,host:port[/db]#mymaster   the master Sentinel names
-##   redis-cluster://host:port,host:port           Redis Cluster (seed nodes)
-jetty.session.redis.uri=redis://127.0.0.1:6379
+## Tether's settings: the same names, defaults and meaning as the Tomcat
+## <Manager> attributes (see the Tether README). Uncomment to change one.
 
-## Prefix of every Redis key. Default: tether:jetty:<vhost><contextPath>:
-## so that two web applications never share sessions.
+## where Redis is: redis://, rediss://, redis-sentinel://h:p,h:p#master or
+## redis-cluster://h:p,h:p
+jetty.session.redis.redisUri=redis://127.0.0.1:6379
+
+## prefix of every key; empty means tether:<container>:<host><context path>: so
+## two applications never share sessions
 #jetty.session.redis.keyPrefix=
 
-## Which attributes a request writes back: ON_SET_ATTRIBUTE, ON_GET_ATTRIBUTE
-## (default: also mutable attributes read and changed in place) or ALWAYS.
+## ON_SET_ATTRIBUTE writes only setAttribute/removeAttribute; ON_GET_ATTRIBUTE
+## also mutable attributes read and changed in place; ALWAYS every attribute
 #jetty.session.redis.saveMode=ON_GET_ATTRIBUTE
 
-## Redis command timeout and connect timeout, in milliseconds.
+## a Redis command taking longer counts as failed (Lettuce's own default is 60
+## s)
 #jetty.session.redis.commandTimeoutMillis=1000
+
+## longest a (re)connect to Redis may take
 #jetty.session.redis.connectTimeoutMillis=2000
 
-## Longest a read-only session's last-access time in Redis may lag (seconds).
-## Requests that change nothing send no command; at most one asynchronous
-## refresh per session per interval keeps the record's TTL alive.
+## read-only requests send nothing; at most one asynchronous refresh per
+## session per interval keeps its record alive
 #jetty.session.redis.touchIntervalSeconds=60
 
-## Sessions whose writes are kept for replay while Redis is unreachable.
+## sessions whose latest state is kept for replay while Redis is unreachable
 #jetty.session.redis.maxPendingSessions=10000
 
-## Largest serialized attribute written or read, in bytes.
+## larger serialized attributes stay in this node's memory only (logged)
 #jetty.session.redis.maxAttributeBytes=1048576
 
-## Deserialization filter: class patterns allowed (* = everything not denied)
-## and denied on top of Tether's built-in list of known gadget classes.
-## Patterns: a.b.Name, a.b.* (package), a.b.** (and sub-packages), prefix*.
+## class patterns readable from Redis (a.b.Name, a.b.*, a.b.**, prefix*); with
+## a narrower list java.lang/util/time/math stay allowed
 #jetty.session.redis.allowClasses=*
+
+## class patterns refused on top of the built-in list of known gadget classes
 #jetty.session.redis.denyClasses=
+
+## deepest object graph read from one attribute
 #jetty.session.redis.maxDepth=100
+
+## longest array read from one attribute
 #jetty.session.redis.maxArrayLength=1000000
+
+## most object references read from one attribute
 #jetty.session.redis.maxReferences=1000000
 
-## Durability: replicas that must acknowledge each session write (Redis WAIT),
-## and how long a write waits for them. 0 (default) does not wait.
+## replicas that must acknowledge each session write (Redis WAIT); 0 does not
+## wait
 #jetty.session.redis.waitReplicas=0
-#jetty.session.redis.waitTimeoutMillis=500
 
+## longest a write waits for those replicas; a shortfall is counted and logged
+## once, the write stands
+#jetty.session.redis.waitTimeoutMillis=500
 ## Jetty's own store settings.
 #jetty.session.gracePeriod.seconds=3600
 #jetty.session.savePeriod.seconds=0

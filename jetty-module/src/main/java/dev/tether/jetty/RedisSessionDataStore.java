@@ -1,9 +1,10 @@
 package dev.tether.jetty;
 
-import dev.tether.store.LoadedSession;
+import dev.tether.store.SessionRecord;
 import dev.tether.store.RedisSessionStore;
 import dev.tether.store.SessionId;
-import dev.tether.store.SessionState;
+import dev.tether.store.Settings;
+import dev.tether.store.TrackedSession;
 import dev.tether.store.SessionStoreOptions;
 import dev.tether.store.WriteOutcome;
 import java.util.HashSet;
@@ -17,7 +18,6 @@ import org.eclipse.jetty.session.ManagedSession;
 import org.eclipse.jetty.session.SessionCache;
 import org.eclipse.jetty.session.SessionData;
 import org.eclipse.jetty.session.SessionManager;
-import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +37,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     private final SessionStoreOptions configured;
     private final boolean prefixConfigured;
     private volatile RedisSessionStore store;
-    private ScheduledExecutorService evictions;
+    private ScheduledExecutorService drops;
 
     /**
      * @param options settings; when {@code prefixConfigured} is false the key prefix is derived from
@@ -51,32 +51,28 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     @Override
     protected void doStart() throws Exception {
         String worker = _context.getWorkerName();
-        if (worker != null && !worker.isEmpty() && !SessionId.isValidRoute(worker)) {
-            throw new IllegalStateException("Tether: workerName '" + worker + "' is not usable: it may only contain letters, digits,"
-                    + " '_' and '-' (balancers split the session id at the first dot)");
+        try {
+            RedisSessionStore.checkRoute("workerName", worker);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
         // The real context path, not Jetty's canonical one: that one is sanitized for file names
         // ("/a/b" and "/a_b" both become "_a_b"), so two web applications could share records.
         String contextPath = _context.getContext() == null ? null : _context.getContext().getContextPath();
         String prefix = prefixConfigured ? configured.keyPrefix() : defaultPrefix(_context.getVhost(), contextPath);
-        store = new RedisSessionStore(configured.toBuilder().keyPrefix(prefix).build(), worker);
+        RedisSessionStore s = new RedisSessionStore(configured.toBuilder().keyPrefix(prefix).build(), worker);
+        store = s;
+        addBean(s.stats()); // JMX through Jetty's MBeanContainer, when the jmx module is on
         // The connector opens right after the web applications: the first requests after a
         // restart must find their sessions. Bounded, so Jetty still starts when Redis is down.
-        store.awaitConnected();
-        evictions = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tether-jetty-evict");
-            t.setDaemon(true);
-            return t;
-        });
-        LOG.info("Tether: sessions of {} are kept in Redis under '{}{id}', workerName {}, save mode {}",
-                contextPath, prefix, worker, configured.saveMode());
+        s.awaitConnected();
+        drops = Executors.newSingleThreadScheduledExecutor(dev.tether.store.redis.SharedResources.threads("tether-jetty-drop"));
+        LOG.info(s.describe(contextPath, "workerName"));
         super.doStart();
     }
 
     static String defaultPrefix(String vhost, String contextPath) {
-        String host = vhost == null || vhost.isEmpty() ? "0.0.0.0" : vhost;
-        String path = contextPath == null || contextPath.isEmpty() ? "/" : contextPath;
-        return "tether:jetty:" + host + path + ":";
+        return Settings.defaultPrefix("jetty", vhost == null || vhost.isEmpty() ? "0.0.0.0" : vhost, contextPath);
     }
 
     @Override
@@ -84,12 +80,14 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         super.doStop();
         RedisSessionStore s = store;
         if (s != null) {
-            s.flush(Math.max(2000, configured.commandTimeout().toMillis() * 2));
+            s.flush();
+            removeBean(s.stats());
             s.close();
             store = null;
         }
-        if (evictions != null) {
-            evictions.shutdownNow();
+        if (drops != null) {
+            drops.shutdownNow();
+            drops.awaitTermination(2, TimeUnit.SECONDS);
         }
     }
 
@@ -97,15 +95,9 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         return store;
     }
 
-    @ManagedAttribute("whether Redis answers")
-    public boolean isRedisAvailable() {
-        RedisSessionStore s = store;
-        return s != null && s.isRedisAvailable();
-    }
-
     @Override
     public SessionData newSessionData(String id, long created, long accessed, long lastAccessed, long maxInactiveMs) {
-        RedisSessionData data = newData(id, created, accessed, lastAccessed, maxInactiveMs);
+        JettySessionData data = newData(id, created, accessed, lastAccessed, maxInactiveMs);
         RedisSessionStore s = store;
         if (s != null && SessionId.parse(id) != null) {
             data.attach(s.create(id, data));
@@ -113,9 +105,9 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         return data;
     }
 
-    private RedisSessionData newData(String id, long created, long accessed, long lastAccessed, long maxInactiveMs) {
-        return new RedisSessionData(id, _context.getCanonicalContextPath(), _context.getVhost(), created, accessed,
-                lastAccessed, maxInactiveMs, configured.saveMode(), this::evict);
+    private JettySessionData newData(String id, long created, long accessed, long lastAccessed, long maxInactiveMs) {
+        return new JettySessionData(id, _context.getCanonicalContextPath(), _context.getVhost(), created, accessed,
+                lastAccessed, maxInactiveMs, configured.saveMode(), this::drop);
     }
 
     @Override
@@ -125,30 +117,30 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         if (s == null || parsed == null || parsed.route() != null) {
             return null; // malformed ids never become keys
         }
-        LoadedSession loaded = s.takeOver(id, Thread.currentThread().getContextClassLoader());
+        SessionRecord loaded = s.takeOver(id, Thread.currentThread().getContextClassLoader());
         if (loaded == null) {
             return null;
         }
         Map<String, String> notes = loaded.notes();
-        long maxInactiveMs = parseLong(notes.get(RedisSessionData.NOTE_MAX_INACTIVE_MS),
+        long maxInactiveMs = parseLong(notes.get(JettySessionData.NOTE_MAX_INACTIVE_MS),
                 loaded.maxInactiveSeconds() <= 0 ? -1 : loaded.maxInactiveSeconds() * 1000L);
-        RedisSessionData data = newData(id, loaded.creationTime(), loaded.lastAccessedTime(), loaded.lastAccessedTime(), maxInactiveMs);
-        data.setCookieSet(parseLong(notes.get(RedisSessionData.NOTE_COOKIE_SET), 0));
+        JettySessionData data = newData(id, loaded.creationTime(), loaded.lastAccessedTime(), loaded.lastAccessedTime(), maxInactiveMs);
+        data.setCookieSet(parseLong(notes.get(JettySessionData.NOTE_COOKIE_SET), 0));
         data.setLastNode(loaded.previousOwner());
         data.setLastSaved(loaded.lastSaved() > 0 ? loaded.lastSaved() : System.currentTimeMillis());
         data.calcAndSetExpiry(loaded.lastAccessedTime());
         data.putAllAttributes(loaded.attributes());
-        data.attach(loaded.state());
+        data.attach(loaded.tracked());
         return data;
     }
 
     @Override
     public void doStore(String id, SessionData data, long lastSaveTime) throws Exception {
         RedisSessionStore s = store;
-        if (s == null || !(data instanceof RedisSessionData rd)) {
+        if (s == null || !(data instanceof JettySessionData rd)) {
             return;
         }
-        SessionState state = rd.state();
+        TrackedSession state = rd.tracked();
         // A state for another id: Jetty renewed the session id (fixation protection at login) by
         // deleting the old record and then storing the same data under the new id.
         if (state == null || !state.baseId().equals(id)) {
@@ -157,12 +149,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             }
             rd.attach(state = s.create(id, rd));
         }
-        WriteOutcome outcome;
-        try {
-            outcome = s.commit(state).toCompletableFuture().get(configured.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            outcome = WriteOutcome.QUEUED;
-        }
+        WriteOutcome outcome = s.await(s.commit(state, rd.snapshot()));
         if (LOG.isDebugEnabled()) {
             LOG.debug("Tether: stored {} -> {}", SessionId.redact(id), outcome);
         }
@@ -174,12 +161,11 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         if (s == null) {
             return false;
         }
-        SessionState state = s.owned(id);
+        TrackedSession state = s.owned(id);
         if (state == null) {
             return false; // not this node's to delete
         }
-        WriteOutcome outcome = s.delete(state).toCompletableFuture()
-                .get(configured.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        WriteOutcome outcome = s.await(s.delete(state));
         return outcome == WriteOutcome.SAVED || outcome == WriteOutcome.QUEUED;
     }
 
@@ -199,14 +185,14 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             return expired;
         }
         for (String id : candidates) {
-            SessionState state = s.owned(id);
+            TrackedSession state = s.owned(id);
             if (state == null) {
                 expired.add(id);
             } else if (s.stillOwned(state)) {
                 expired.add(id);
             } else {
-                s.release(state);
-                evict(id);
+                s.drop(state);
+                drop(id);
             }
         }
         return expired;
@@ -230,19 +216,19 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     }
 
     /** Another node owns the session now: drop it from this node's cache, without events. */
-    private void evict(RedisSessionData data) {
-        evict(data.getId());
+    private void drop(JettySessionData data) {
+        drop(data.getId());
     }
 
-    private void evict(String id) {
-        ScheduledExecutorService e = evictions;
+    private void drop(String id) {
+        ScheduledExecutorService e = drops;
         if (e == null || e.isShutdown()) {
             return;
         }
-        e.execute(() -> evictWhenIdle(e, id, 0));
+        e.execute(() -> dropWhenIdle(e, id, 0));
     }
 
-    private void evictWhenIdle(ScheduledExecutorService e, String id, int attempt) {
+    private void dropWhenIdle(ScheduledExecutorService e, String id, int attempt) {
         try {
             SessionManager manager = _context.getSessionManager();
             SessionCache cache = manager == null ? null : manager.getSessionCache();
@@ -265,12 +251,12 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             if (busy && attempt < 100 && !e.isShutdown()) {
                 // The request that found out is still running (its write at response commit was
                 // fenced); pulling the session from under it would fail that request's completion.
-                e.schedule(() -> evictWhenIdle(e, id, attempt + 1), 50, TimeUnit.MILLISECONDS);
+                e.schedule(() -> dropWhenIdle(e, id, attempt + 1), 50, TimeUnit.MILLISECONDS);
                 return;
             }
             cache.delete(id);
         } catch (Exception ex) {
-            LOG.debug("Tether: evicting a stale session failed", ex);
+            LOG.debug("Tether: dropping a stale session failed", ex);
         }
     }
 

@@ -1,12 +1,14 @@
 package dev.tether.store;
 
+import dev.tether.store.redis.RedisTopology;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Immutable settings of a {@link RedisSessionStore}. Build with {@link #builder(String)}; every
- * setting below names its default, and both container adapters expose each under the same name.
+ * Immutable settings of a {@link RedisSessionStore}. Build with {@link #builder(String)}; the
+ * defaults and the meaning of each setting are those of {@link Setting}, and nowhere else.
  */
 public final class SessionStoreOptions {
 
@@ -44,56 +46,50 @@ public final class SessionStoreOptions {
         this.waitTimeout = b.waitTimeout;
     }
 
+    /** A builder holding every default of {@link Setting}, with {@code redisUri} set. */
     public static Builder builder(String redisUri) {
-        return new Builder(redisUri);
+        return new Builder().redisUri(redisUri);
     }
 
-    /**
-     * Where Redis is. Required. {@code redis://[user:password@]host:port[/db]} ({@code rediss://} for
-     * TLS); {@code redis-sentinel://host:port,host:port[/db]#master}; or
-     * {@code redis-cluster://host:port,host:port} (seed nodes). See {@link RedisTopology}.
-     */
+    /** @see Setting#REDIS_URI */
     public String redisUri() { return redisUri; }
-    /** Prefix of every key; the adapters default it to include the container and context. */
+    /** @see Setting#KEY_PREFIX */
     public String keyPrefix() { return keyPrefix; }
-    /** Time a Redis command may take before it counts as failed. Default 1 s. */
+    /** @see Setting#COMMAND_TIMEOUT_MILLIS */
     public Duration commandTimeout() { return commandTimeout; }
-    /** Time a (re)connect may take. Default 2 s. */
+    /** @see Setting#CONNECT_TIMEOUT_MILLIS */
     public Duration connectTimeout() { return connectTimeout; }
-    /** Which attributes are written back after a request. Default {@link SaveMode#ON_GET_ATTRIBUTE}. */
+    /** @see Setting#SAVE_MODE */
     public SaveMode saveMode() { return saveMode; }
-    /**
-     * How stale the last-access time in Redis may get for a session whose requests change nothing.
-     * Such requests cost no synchronous command; at most one asynchronous TTL refresh per session per
-     * interval. Records live max-inactive-interval plus twice this. Default 60 s.
-     */
+    /** @see Setting#TOUCH_INTERVAL_SECONDS */
     public Duration touchInterval() { return touchInterval; }
-    /** Sessions whose writes are kept for replay while Redis is unreachable. Default 10000. */
+    /** @see Setting#MAX_PENDING_SESSIONS */
     public int maxPendingSessions() { return maxPendingSessions; }
-    /** Largest serialized attribute written or read; a larger one stays local and is logged. Default 1 MiB. */
+    /** @see Setting#MAX_ATTRIBUTE_BYTES */
     public int maxAttributeBytes() { return maxAttributeBytes; }
-    /** Class-name patterns allowed when reading attributes ({@code *} = all not denied). Default {@code *}. */
+    /** @see Setting#ALLOW_CLASSES */
     public List<String> allowClasses() { return allowClasses; }
-    /** Class-name patterns always refused, on top of the built-in list of known gadget classes. Default none. */
+    /** @see Setting#DENY_CLASSES */
     public List<String> denyClasses() { return denyClasses; }
-    /** Deepest object graph read. Default 100. */
+    /** @see Setting#MAX_DEPTH */
     public int maxDepth() { return maxDepth; }
-    /** Longest array read. Default 1,000,000 elements. */
+    /** @see Setting#MAX_ARRAY_LENGTH */
     public int maxArrayLength() { return maxArrayLength; }
-    /** Most object references in one attribute. Default 1,000,000. */
+    /** @see Setting#MAX_REFERENCES */
     public int maxReferences() { return maxReferences; }
-
-    /**
-     * Replicas that must acknowledge each session write before the request completes (Redis
-     * {@code WAIT}). 0, the default, does not wait: a master that dies before replicating loses its
-     * last writes.
-     */
+    /** @see Setting#WAIT_REPLICAS */
     public int waitReplicas() { return waitReplicas; }
-    /** Longest a write waits for {@link #waitReplicas()}; then it counts as written, with a log line. Default 500 ms. */
+    /** @see Setting#WAIT_TIMEOUT_MILLIS */
     public Duration waitTimeout() { return waitTimeout; }
 
+    /** The Redis URI for log lines: scheme and hosts, never a password. */
+    public String redactedUri() {
+        return RedisTopology.parse(redisUri, commandTimeout).describe();
+    }
+
     public Builder toBuilder() {
-        Builder b = new Builder(redisUri);
+        Builder b = new Builder();
+        b.redisUri = redisUri;
         b.keyPrefix = keyPrefix;
         b.commandTimeout = commandTimeout;
         b.connectTimeout = connectTimeout;
@@ -114,23 +110,64 @@ public final class SessionStoreOptions {
     /** Builder; setters validate eagerly so a bad setting fails at start with a clear message. */
     public static final class Builder {
         private String redisUri;
-        private String keyPrefix = "tether:";
-        private Duration commandTimeout = Duration.ofSeconds(1);
-        private Duration connectTimeout = Duration.ofSeconds(2);
-        private SaveMode saveMode = SaveMode.ON_GET_ATTRIBUTE;
-        private Duration touchInterval = Duration.ofSeconds(60);
-        private int maxPendingSessions = 10_000;
-        private int maxAttributeBytes = 1 << 20;
-        private List<String> allowClasses = List.of("*");
-        private List<String> denyClasses = List.of();
-        private int maxDepth = 100;
-        private int maxArrayLength = 1_000_000;
-        private int maxReferences = 1_000_000;
-        private int waitReplicas = 0;
-        private Duration waitTimeout = Duration.ofMillis(500);
+        private String keyPrefix;
+        private Duration commandTimeout;
+        private Duration connectTimeout;
+        private SaveMode saveMode;
+        private Duration touchInterval;
+        private int maxPendingSessions;
+        private int maxAttributeBytes;
+        private List<String> allowClasses;
+        private List<String> denyClasses;
+        private int maxDepth;
+        private int maxArrayLength;
+        private int maxReferences;
+        private int waitReplicas;
+        private Duration waitTimeout;
 
-        private Builder(String redisUri) {
-            redisUri(redisUri);
+        private Builder() {
+            for (Setting s : Setting.values()) {
+                set(s, s.defaultValue());
+            }
+        }
+
+        /**
+         * Sets one setting from its text, as an administrator writes it.
+         *
+         * @throws IllegalArgumentException naming the setting and what is wrong with the value
+         */
+        public Builder set(Setting setting, String value) {
+            String v = value == null ? setting.defaultValue() : value.trim();
+            try {
+                switch (setting) {
+                    case REDIS_URI -> redisUri(v);
+                    case KEY_PREFIX -> keyPrefix(v.isEmpty() ? "tether:" : v);
+                    case SAVE_MODE -> saveMode(SaveMode.parse(v));
+                    case COMMAND_TIMEOUT_MILLIS -> commandTimeout(Duration.ofMillis(number(v)));
+                    case CONNECT_TIMEOUT_MILLIS -> connectTimeout(Duration.ofMillis(number(v)));
+                    case TOUCH_INTERVAL_SECONDS -> touchInterval(Duration.ofSeconds(number(v)));
+                    case MAX_PENDING_SESSIONS -> maxPendingSessions((int) number(v));
+                    case MAX_ATTRIBUTE_BYTES -> maxAttributeBytes((int) number(v));
+                    case ALLOW_CLASSES -> allowClasses(splitPatterns(v));
+                    case DENY_CLASSES -> denyClasses(splitPatterns(v));
+                    case MAX_DEPTH -> maxDepth((int) number(v));
+                    case MAX_ARRAY_LENGTH -> maxArrayLength((int) number(v));
+                    case MAX_REFERENCES -> maxReferences((int) number(v));
+                    case WAIT_REPLICAS -> waitReplicas((int) number(v));
+                    case WAIT_TIMEOUT_MILLIS -> waitTimeout(Duration.ofMillis(Math.max(1, number(v))));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(setting.key() + "=" + value + ": " + e.getMessage(), e);
+            }
+            return this;
+        }
+
+        private static long number(String v) {
+            try {
+                return Long.parseLong(v.replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("not a whole number");
+            }
         }
 
         public Builder redisUri(String uri) {
@@ -139,7 +176,7 @@ public final class SessionStoreOptions {
                 throw new IllegalArgumentException("redisUri must start with redis://, rediss://, redis-sentinel://,"
                         + " rediss-sentinel://, redis-cluster:// or rediss-cluster://");
             }
-            RedisTopology.parse(uri, commandTimeout); // fails now, with the reason, rather than at first use
+            RedisTopology.parse(uri, Duration.ofSeconds(1)); // fails now, with the reason, rather than at first use
             this.redisUri = uri.trim();
             return this;
         }
@@ -196,6 +233,6 @@ public final class SessionStoreOptions {
         if (value == null || value.isBlank()) {
             return List.of();
         }
-        return java.util.Arrays.stream(value.split("[,;\\s]+")).filter(s -> !s.isEmpty()).toList();
+        return Arrays.stream(value.split("[,;\\s]+")).filter(s -> !s.isEmpty()).toList();
     }
 }

@@ -1,11 +1,15 @@
 package dev.tether.store;
 
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 
-/** Counters of one store, read by the adapters' management beans and by tests. */
-public final class StoreStats {
+/** Counters of one store; the adapters register this object as its JMX bean. */
+public final class StoreStats implements StoreStatsMBean {
     final LongAdder created = new LongAdder();
     final LongAdder loaded = new LongAdder();
     final LongAdder missed = new LongAdder();
@@ -18,18 +22,23 @@ public final class StoreStats {
     final LongAdder rejected = new LongAdder();
     final LongAdder notSerializable = new LongAdder();
     final LongAdder tooLarge = new LongAdder();
-    final LongAdder writeNanos = new LongAdder();
     final LongAdder replicaShortfalls = new LongAdder();
     /** Write latency in log-scale buckets: bucket i holds times below 2^(i/4) microseconds. */
-    private final java.util.concurrent.atomic.AtomicLongArray latency = new java.util.concurrent.atomic.AtomicLongArray(128);
+    private final AtomicLongArray latency = new AtomicLongArray(128);
     private final Map<String, LongAdder> takenOverFrom = new ConcurrentHashMap<>();
+    private final BooleanSupplier available;
+    private final IntSupplier pending;
+
+    StoreStats(BooleanSupplier available, IntSupplier pending) {
+        this.available = available;
+        this.pending = pending;
+    }
 
     void takenOver(String previousOwner) {
         takenOverFrom.computeIfAbsent(previousOwner, k -> new LongAdder()).increment();
     }
 
     void writeNanos(long nanos) {
-        writeNanos.add(nanos);
         long micros = Math.max(1, nanos / 1000);
         int bucket = Math.min(127, (int) Math.ceil(4 * Math.log(micros) / Math.log(2)));
         latency.incrementAndGet(Math.max(0, bucket));
@@ -55,45 +64,35 @@ public final class StoreStats {
         return Long.MAX_VALUE;
     }
 
-    public long sessionsCreated() { return created.sum(); }
-    /** Sessions loaded from Redis that this node had owned before (for example after its restart). */
-    public long sessionsLoaded() { return loaded.sum(); }
-    /** Ids looked up in Redis and not found. */
-    public long sessionsNotFound() { return missed.sum(); }
     /** Sessions taken over from another route, by that route. */
-    public Map<String, Long> sessionsTakenOver() {
-        Map<String, Long> out = new java.util.TreeMap<>();
+    public Map<String, Long> sessionsTakenOverByRoute() {
+        Map<String, Long> out = new TreeMap<>();
         takenOverFrom.forEach((k, v) -> out.put(k, v.sum()));
         return out;
     }
-    /** Sessions taken over from other routes, in total. */
-    public long sessionsTakenOverTotal() {
+
+    @Override public boolean isRedisAvailable() { return available.getAsBoolean(); }
+    @Override public long getSessionsCreated() { return created.sum(); }
+    @Override public long getSessionsLoaded() { return loaded.sum(); }
+    @Override public long getSessionsNotFound() { return missed.sum(); }
+    @Override public long getSessionsTakenOver() {
         long n = 0;
         for (LongAdder a : takenOverFrom.values()) {
             n += a.sum();
         }
         return n;
     }
-    /** {@link #sessionsTakenOver()} as {@code route=count,...}, for JMX. */
-    public String sessionsTakenOverByRoute() {
-        return sessionsTakenOver().toString().replaceAll("[{} ]", "");
-    }
-    public long writes() { return writes.sum(); }
-    public long deletes() { return deletes.sum(); }
-    /** Writes and deletes refused because another node owns the session. */
-    public long writesFenced() { return fenced.sum(); }
-    public long redisErrors() { return redisErrors.sum(); }
-    /** Writes queued while Redis was unreachable. */
-    public long writesQueued() { return queued.sum(); }
-    /** Attributes dropped on read: refused by the class filter, unknown class, or corrupt bytes. */
-    public long attributesRejected() { return rejected.sum(); }
-    public long attributesNotSerializable() { return notSerializable.sum(); }
-    public long attributesTooLarge() { return tooLarge.sum(); }
-    /** Writes that fewer than waitReplicas replicas acknowledged in time. */
-    public long replicaShortfalls() { return replicaShortfalls.sum(); }
-    /** Mean time from dispatch to Redis' answer of the writes so far, in microseconds. */
-    public double meanWriteMicros() {
-        long n = writes.sum();
-        return n == 0 ? 0 : writeNanos.sum() / 1000.0 / n;
-    }
+    @Override public String getSessionsTakenOverByRoute() { return sessionsTakenOverByRoute().toString().replaceAll("[{} ]", ""); }
+    @Override public long getWrites() { return writes.sum(); }
+    @Override public long getDeletes() { return deletes.sum(); }
+    @Override public long getWritesFenced() { return fenced.sum(); }
+    @Override public long getRedisErrors() { return redisErrors.sum(); }
+    @Override public long getWritesQueued() { return queued.sum(); }
+    @Override public long getWritesPending() { return pending.getAsInt(); }
+    @Override public long getAttributesRejected() { return rejected.sum(); }
+    @Override public long getAttributesNotSerializable() { return notSerializable.sum(); }
+    @Override public long getAttributesTooLarge() { return tooLarge.sum(); }
+    @Override public long getReplicaShortfalls() { return replicaShortfalls.sum(); }
+    @Override public long getWriteLatencyP50Micros() { return writeLatencyMicros(0.50); }
+    @Override public long getWriteLatencyP99Micros() { return writeLatencyMicros(0.99); }
 }

@@ -79,7 +79,7 @@ class ChangeIdTest {
         live.attributes.put("n", 3);
         live.notes.put("principal", "alice");
         String oldBase = Stores.newBase();
-        SessionState state = store.create(oldBase, live);
+        TrackedSession state = store.create(oldBase, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         String oldKey = store.recordKey(oldBase);
         Map<String, String> oldRecord = record(redis, oldKey);
@@ -113,7 +113,7 @@ class ChangeIdTest {
         // Another node finds the session under the new id, and nothing under the old one.
         try (RedisSessionStore other = Stores.openUp(Stores.options(redis).build(), "node2")) {
             assertEquals(null, other.takeOver(oldBase, getClass().getClassLoader()));
-            LoadedSession loaded = other.takeOver(newBase, getClass().getClassLoader());
+            SessionRecord loaded = other.takeOver(newBase, getClass().getClassLoader());
             assertNotNull(loaded);
             assertEquals(Map.of("user", "alice", "cart", List.of("apple"), "n", 4), loaded.attributes());
             assertEquals(Map.of("principal", "alice"), loaded.notes());
@@ -125,7 +125,7 @@ class ChangeIdTest {
         TestSession live = new TestSession();
         live.attributes.put("user", "bob");
         String oldBase = Stores.newBase();
-        SessionState state = store.create(oldBase, live);
+        TrackedSession state = store.create(oldBase, live);
         String newBase = baseInAnotherSlot(store.recordKey(oldBase));
 
         assertEquals(WriteOutcome.SAVED, outcome(store.changeId(state, newBase)));
@@ -138,7 +138,7 @@ class ChangeIdTest {
         TestSession live = new TestSession();
         live.attributes.put("user", "carol");
         String oldBase = Stores.newBase();
-        SessionState state = store.create(oldBase, live);
+        TrackedSession state = store.create(oldBase, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         try (RedisSessionStore other = Stores.openUp(Stores.options(redis).build(), "node2")) {
             assertNotNull(other.takeOver(oldBase, getClass().getClassLoader()));

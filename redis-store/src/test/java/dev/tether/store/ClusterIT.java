@@ -232,7 +232,7 @@ class ClusterIT {
         for (Traffic.Tracked t : traffic.sessions) {
             assertEquals("Suser-" + t.base().substring(0, 6), new String(read(store.recordKey(t.base())).get("a:user"), StandardCharsets.UTF_8));
         }
-        assertEquals(0, store.stats().redisErrors());
+        assertEquals(0, store.stats().getRedisErrors());
         System.out.println("[ClusterIT] 60 sessions over the masters: " + perMaster);
     }
 
@@ -246,13 +246,13 @@ class ClusterIT {
         RedisSessionStore store = open(options().waitReplicas(1).waitTimeout(Duration.ofMillis(250)).build(), "node1");
         TestSession live = new TestSession();
         live.attributes.put("user", "alice");
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         for (int i = 0; i < 5; i++) {
             int v = i;
             assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", v)));
         }
-        assertEquals(0, store.stats().replicaShortfalls(), "the replica acknowledges each write while it is up");
+        assertEquals(0, store.stats().getReplicaShortfalls(), "the replica acknowledges each write while it is up");
 
         Node master = masterNodeOf(Stores.slot(store.recordKey(s.baseId())));
         RedisProcess replica = proc(topology().stream().filter(n -> master.id().equals(n.masterId())).findFirst().orElseThrow().port());
@@ -266,12 +266,12 @@ class ClusterIT {
             replica.resume();
         }
         System.out.println("[ClusterIT] waitReplicas=1 with the shard's replica frozen: commit took " + took + " ms, replicaShortfalls="
-                + store.stats().replicaShortfalls());
-        assertEquals(1, store.stats().replicaShortfalls(), "a write the frozen replica cannot have acknowledged is a shortfall");
+                + store.stats().getReplicaShortfalls());
+        assertEquals(1, store.stats().getReplicaShortfalls(), "a write the frozen replica cannot have acknowledged is a shortfall");
         assertTrue(took >= 200, "the commit waited for the replica: " + took + " ms");
         await("the replica catches up", Duration.ofSeconds(5), () -> "I99".equals(text(replica.hgetallReadonly(store.recordKey(s.baseId())).get("a:v"))));
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", 100)));
-        assertEquals(1, store.stats().replicaShortfalls());
+        assertEquals(1, store.stats().getReplicaShortfalls());
     }
 
     @Test
@@ -283,7 +283,7 @@ class ClusterIT {
         live.attributes.put("user", "alice");
         live.attributes.put("cart", new ArrayList<>(List.of(1, 2, 3)));
         live.notes.put("auth", "form");
-        SessionState s = a.create(Stores.newBase(), live);
+        TrackedSession s = a.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(a, s, () -> live.set(s, "n", 7)));
         String oldBase = s.baseId();
         String oldKey = a.recordKey(oldBase);
@@ -303,14 +303,14 @@ class ClusterIT {
         RedisProcess oldNode = proc(oldMaster.port());
         assertEquals(0L, oldNode.reply("EXISTS", oldKey), "the old record is gone");
         assertEquals(1L, oldNode.reply("EXISTS", oldKey + ":gone"), "and a tombstone marks it");
-        assertEquals(0, a.stats().redisErrors(), "no CROSSSLOT or any other error");
+        assertEquals(0, a.stats().getRedisErrors(), "no CROSSSLOT or any other error");
         assertNull(a.owned(oldBase));
         assertNotNull(a.owned(newBase));
 
         // The session lives on under its new id only.
         assertEquals(WriteOutcome.SAVED, request(a, s, () -> live.set(s, "n", 8)));
         assertNull(b.takeOver(oldBase, loader));
-        LoadedSession loaded = b.takeOver(newBase, loader);
+        SessionRecord loaded = b.takeOver(newBase, loader);
         assertNotNull(loaded);
         assertEquals(Map.of("user", "alice", "cart", List.of(1, 2, 3), "n", 8), loaded.attributes());
         System.out.println("[ClusterIT] changeId moved a session from slot " + Stores.slot(oldKey) + " (127.0.0.1:" + oldMaster.port()
@@ -326,16 +326,16 @@ class ClusterIT {
         for (Node m : masters) {
             TestSession liveA = new TestSession();
             liveA.attributes.put("user", "alice");
-            SessionState stateA = a.create(baseOn(m, false, a), liveA);
+            TrackedSession stateA = a.create(baseOn(m, false, a), liveA);
             assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> { }));
-            LoadedSession loaded = b.takeOver(stateA.baseId(), loader);
+            SessionRecord loaded = b.takeOver(stateA.baseId(), loader);
             assertNotNull(loaded);
             TestSession liveB = TestSession.from(loaded);
-            await("A drops its copy of the session on 127.0.0.1:" + m.port(), Duration.ofSeconds(3), () -> liveA.ownershipLost.get() == 1);
+            await("A drops its copy of the session on 127.0.0.1:" + m.port(), Duration.ofSeconds(3), () -> liveA.dropped.get() == 1);
             assertNull(a.owned(stateA.baseId()));
-            LoadedSession back = a.takeOver(stateA.baseId(), loader);
-            assertEquals(3, back.state().epoch());
-            await("B drops its copy", Duration.ofSeconds(3), () -> liveB.ownershipLost.get() == 1);
+            SessionRecord back = a.takeOver(stateA.baseId(), loader);
+            assertEquals(3, back.tracked().epoch());
+            await("B drops its copy", Duration.ofSeconds(3), () -> liveB.dropped.get() == 1);
         }
         System.out.println("[ClusterIT] take-over announcements crossed the cluster for sessions on all " + masters.size() + " masters");
     }
@@ -353,7 +353,7 @@ class ClusterIT {
             TestSession firstLive = new TestSession();
             firstLive.attributes.put("user", "alice");
             firstLive.attributes.put("v", 0);
-            SessionState first = a.create(Stores.newBase(), firstLive);
+            TrackedSession first = a.create(Stores.newBase(), firstLive);
             assertEquals(WriteOutcome.SAVED, request(a, first, () -> { }));
             String base = first.baseId();
             String key = a.recordKey(base);
@@ -376,11 +376,11 @@ class ClusterIT {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (running.get() && System.nanoTime() < deadline) {
                     RedisSessionStore store = (RedisSessionStore) current[0];
-                    SessionState st = (SessionState) current[1];
+                    TrackedSession st = (TrackedSession) current[1];
                     TestSession live = (TestSession) current[2];
                     if (++op % 4 == 0 && store.pendingWrites() == 0) {
                         RedisSessionStore other = store == a ? b : a;
-                        LoadedSession loaded = other.takeOver(base, loader);
+                        SessionRecord loaded = other.takeOver(base, loader);
                         if (loaded == null) {
                             takeOverMisses.incrementAndGet();
                         } else {
@@ -391,7 +391,7 @@ class ClusterIT {
                             }
                             acked[0] = v;
                             current[0] = other;
-                            current[1] = loaded.state();
+                            current[1] = loaded.tracked();
                             current[2] = TestSession.from(loaded);
                         }
                     } else {
@@ -436,7 +436,7 @@ class ClusterIT {
             user.join(10_000);
 
             RedisSessionStore store = (RedisSessionStore) current[0];
-            SessionState st = (SessionState) current[1];
+            TrackedSession st = (TrackedSession) current[1];
             await("the latest state is in Redis", Duration.ofSeconds(10), () -> store.pendingWrites() == 0
                     && ("I" + seq[0]).equals(Stores.field(dstNode, key, "a:v")));
             assertEquals(0L, srcNode.reply("CLUSTER", "COUNTKEYSINSLOT", Integer.toString(slot)), "nothing left on the source");
@@ -449,7 +449,7 @@ class ClusterIT {
             System.out.println("[ClusterIT] slot " + slot + " migrated 127.0.0.1:" + src.port() + " -> 127.0.0.1:" + dst.port() + " in "
                     + migrationMillis + " ms under a live session: commits " + counts + ", take-overs " + takeOvers + " (+" + takeOverMisses
                     + " refused while Redis counted as down), acknowledged writes lost=" + lostWrites.size() + ", redisErrors a="
-                    + a.stats().redisErrors() + " b=" + b.stats().redisErrors() + ", warnings=" + log.warnings());
+                    + a.stats().getRedisErrors() + " b=" + b.stats().getRedisErrors() + ", warnings=" + log.warnings());
             assertEquals(List.of(), lostWrites, "no acknowledged write may be lost, no commit refused");
             assertTrue(log.warnings().stream().noneMatch(w -> w.contains("TRYAGAIN")),
                     "moving a slot (TRYAGAIN while the record and its tombstone key are split) is no Redis outage: " + log.warnings());
@@ -507,10 +507,10 @@ class ClusterIT {
             moved.skip = true;
             Thread.sleep(50);
             await("its last commit is SAVED", Duration.ofSeconds(5), () -> moved.ackedSeq == moved.seq);
-            LoadedSession loaded = b.takeOver(moved.base(), loader);
+            SessionRecord loaded = b.takeOver(moved.base(), loader);
             assertNotNull(loaded, "take-over on the promoted replica");
             assertEquals(moved.seq, loaded.attributes().get("v"));
-            await("A drops its copy on the announcement", Duration.ofSeconds(5), () -> moved.live.ownershipLost.get() == 1);
+            await("A drops its copy on the announcement", Duration.ofSeconds(5), () -> moved.live.dropped.get() == 1);
 
             traffic.stop();
             List<String> divergent = new ArrayList<>();
@@ -526,7 +526,7 @@ class ClusterIT {
                     + "; QUEUED (failed while switching)=" + traffic.countSinceMark(WriteOutcome.QUEUED)
                     + "; acknowledged updates lost=" + lostUpdates + ", all repaired; replica promoted after " + promotedMillis
                     + " ms; first SAVED after " + traffic.millisToFirstSavedAfterMark() + " ms; every session of the shard SAVED again after "
-                    + shardBackMillis + " ms; redisErrors=" + a.stats().redisErrors() + "; warnings=" + log.warnings().size()
+                    + shardBackMillis + " ms; redisErrors=" + a.stats().getRedisErrors() + "; warnings=" + log.warnings().size()
                     + " " + log.warnings().stream().map(w -> w.length() > 90 ? w.substring(0, 90) + "…" : w).collect(Collectors.toList()));
             assertTrue(traffic.errors().isEmpty(), traffic.errors().toString());
             Set<WriteOutcome> kinds = traffic.outcomes().keySet();

@@ -56,7 +56,7 @@ class ConcurrencyTest {
     }
 
     /** One round: THREADS requests, each setting its own attribute, released at once. */
-    private void round(TestSession live, SessionState s, int round) throws Exception {
+    private void round(TestSession live, TrackedSession s, int round) throws Exception {
         CountDownLatch go = new CountDownLatch(1);
         List<Future<CompletionStage<WriteOutcome>>> futures = new ArrayList<>();
         for (int t = 0; t < THREADS; t++) {
@@ -87,7 +87,7 @@ class ConcurrencyTest {
     void concurrentCommitsOfANewSessionLoseNothing() throws Exception {
         for (int i = 0; i < 10; i++) {
             TestSession live = new TestSession();
-            SessionState s = store.create(Stores.newBase(), live);
+            TrackedSession s = store.create(Stores.newBase(), live);
             round(live, s, 0);
             assertEquals(expected(0), attributeFields(redis, store.recordKey(s.baseId())));
         }
@@ -96,7 +96,7 @@ class ConcurrencyTest {
     @Test
     void concurrentCommitsOfAStoredSessionLoseNothing() throws Exception {
         TestSession live = new TestSession();
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         for (int r = 1; r <= 20; r++) {
             round(live, s, r);
@@ -111,7 +111,7 @@ class ConcurrencyTest {
             TestSession live = new TestSession();
             live.attributes.put("user", "alice");
             live.attributes.put("keep", "me");
-            SessionState s = store.create(Stores.newBase(), live);
+            TrackedSession s = store.create(Stores.newBase(), live);
             s.requestStarted();
             CompletionStage<WriteOutcome> first = store.commit(s);
             s.requestStarted();

@@ -100,16 +100,16 @@ class CorruptDataTest {
         String key = "tt:{" + base + "}";
         plantRecord(redis, key, "node1", 3, attrs);
 
-        LoadedSession s = store.takeOver(base, getClass().getClassLoader());
+        SessionRecord s = store.takeOver(base, getClass().getClassLoader());
         assertNotNull(s);
         assertEquals(Map.of("user", "alice", "count", 7, "id", -12L, "flag", false, "unicode", "grüße ✓",
                 "list", List.of("x")), s.attributes());
-        assertEquals(bad.size(), store.stats().attributesRejected());
-        assertEquals(4, s.state().epoch());
+        assertEquals(bad.size(), store.stats().getAttributesRejected());
+        assertEquals(4, s.tracked().epoch());
 
         // The unreadable values are removed from the record on the next write; the good ones stay.
         TestSession.from(s);
-        assertEquals(WriteOutcome.SAVED, request(store, s.state(), () -> { }));
+        assertEquals(WriteOutcome.SAVED, request(store, s.tracked(), () -> { }));
         for (String name : bad.keySet()) {
             assertNull(fieldBytes(redis, key, "a:" + name), name);
         }
@@ -133,13 +133,13 @@ class CorruptDataTest {
         String key = "tt:{" + base + "}";
         plantRecord(redis, key, "node1", 1, attrs);
 
-        LoadedSession s = store.takeOver(base, getClass().getClassLoader());
+        SessionRecord s = store.takeOver(base, getClass().getClassLoader());
         assertNotNull(s);
         assertEquals(5, ((Known) s.attributes().get("known")).value);
         assertFalse(s.attributes().containsKey("missing"));
-        assertEquals(1, store.stats().attributesRejected());
+        assertEquals(1, store.stats().getAttributesRejected());
         TestSession.from(s);
-        assertEquals(WriteOutcome.UNCHANGED, request(store, s.state(), () -> { }));
+        assertEquals(WriteOutcome.UNCHANGED, request(store, s.tracked(), () -> { }));
         assertNotNull(fieldBytes(redis, key, "a:missing"));
     }
 
@@ -150,7 +150,7 @@ class CorruptDataTest {
         plantRecord(redis, key, "node1", 1, Map.of("user", bytes("Salice")));
         redis.command("HSET", key, "created", "yesterday", "lastAccessed", "", "maxInactive", "x");
         long before = System.currentTimeMillis();
-        LoadedSession s = store.takeOver(base, getClass().getClassLoader());
+        SessionRecord s = store.takeOver(base, getClass().getClassLoader());
         assertNotNull(s);
         assertEquals("alice", s.attributes().get("user"));
         assertEquals(-1, s.maxInactiveSeconds());

@@ -97,7 +97,7 @@ class DeltaWriteTest {
         live.attributes.put("flag", true);
         live.attributes.put("cart", new ArrayList<>(List.of("apple", "pear")));
         live.notes.put("principal", "alice");
-        SessionState state = store.create(base, live);
+        TrackedSession state = store.create(base, live);
 
         long before = System.currentTimeMillis();
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
@@ -121,7 +121,7 @@ class DeltaWriteTest {
         assertEquals("B1", rec.get("a:flag"));
         assertEquals("alice", rec.get("n:principal"));
         assertEquals(List.of("apple", "pear"), javaDecoded(fieldBytes(redis, key, "a:cart")));
-        assertEquals(1, store.stats().writes());
+        assertEquals(1, store.stats().getWrites());
         assertEquals(List.of(key), redis.keys("tt:*"));
     }
 
@@ -133,7 +133,7 @@ class DeltaWriteTest {
         live.attributes.put("a", "one");
         live.attributes.put("b", "two");
         live.attributes.put("c", new ArrayList<>(List.of(1, 2, 3)));
-        SessionState state = store.create(base, live);
+        TrackedSession state = store.create(base, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         String key = store.recordKey(base);
         Map<String, String> before = record(redis, key);
@@ -165,7 +165,7 @@ class DeltaWriteTest {
         TestSession live = new TestSession();
         live.attributes.put("s", "text");
         live.attributes.put("list", new ArrayList<>(List.of("x")));
-        SessionState state = store.create(base, live);
+        TrackedSession state = store.create(base, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
 
         // Each INFO is itself counted once; measure that cost rather than assume it.
@@ -185,7 +185,7 @@ class DeltaWriteTest {
         assertEquals(WriteOutcome.UNCHANGED, request(store, state, () -> live.set(state, "s", "text")));
         long t2 = redis.totalCommandCalls();
         assertEquals(infoCost, t2 - t1, "a commit with nothing changed must send no command to Redis");
-        assertEquals(1, store.stats().writes());
+        assertEquals(1, store.stats().getWrites());
     }
 
     @Test
@@ -195,7 +195,7 @@ class DeltaWriteTest {
         TestSession live = new TestSession();
         live.attributes.put("user", "alice");
         live.attributes.put("keep", "me");
-        SessionState state = store.create(base, live);
+        TrackedSession state = store.create(base, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         String key = store.recordKey(base);
         assertEquals("Salice", field(redis, key, "a:user"));
@@ -214,10 +214,10 @@ class DeltaWriteTest {
         assertNull(field(redis, key, "a:keep"));
     }
 
-    private SessionState sessionWithCart(TestSession live) {
+    private TrackedSession sessionWithCart(TestSession live) {
         live.attributes.put("cart", new ArrayList<>(List.of("apple")));
         live.attributes.put("name", "n");
-        SessionState state = store.create(Stores.newBase(), live);
+        TrackedSession state = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         return state;
     }
@@ -227,7 +227,7 @@ class DeltaWriteTest {
     void onGetAttributeSavesAListMutatedInPlaceAfterARead() {
         open(SaveMode.ON_GET_ATTRIBUTE);
         TestSession live = new TestSession();
-        SessionState state = sessionWithCart(live);
+        TrackedSession state = sessionWithCart(live);
         String key = store.recordKey(state.baseId());
 
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> ((List<String>) live.get(state, "cart")).add("pear")));
@@ -243,7 +243,7 @@ class DeltaWriteTest {
     void onSetAttributeDoesNotSaveInPlaceMutation() {
         open(SaveMode.ON_SET_ATTRIBUTE);
         TestSession live = new TestSession();
-        SessionState state = sessionWithCart(live);
+        TrackedSession state = sessionWithCart(live);
         String key = store.recordKey(state.baseId());
         long evalsha = redis.commandCalls("evalsha");
 
@@ -261,7 +261,7 @@ class DeltaWriteTest {
     void alwaysSavesChangedAttributesWithoutReadsReported() {
         open(SaveMode.ALWAYS);
         TestSession live = new TestSession();
-        SessionState state = sessionWithCart(live);
+        TrackedSession state = sessionWithCart(live);
         String key = store.recordKey(state.baseId());
         String nameBefore = field(redis, key, "a:name");
 
@@ -286,7 +286,7 @@ class DeltaWriteTest {
             TestSession live = new TestSession();
             live.attributes.put("gone", "soon");
             live.attributes.put("copy", new ArrayList<>(List.of("x")));
-            SessionState state = sessionWithCart(live);
+            TrackedSession state = sessionWithCart(live);
             String key = store.recordKey(state.baseId());
             redis.command("SLOWLOG", "RESET");
 
@@ -319,7 +319,7 @@ class DeltaWriteTest {
     void aWriteAfterRedisForgotItsScriptsStillLands() {
         open(SaveMode.ON_GET_ATTRIBUTE);
         TestSession live = new TestSession();
-        SessionState state = store.create(Stores.newBase(), live);
+        TrackedSession state = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> live.set(state, "n", 1)));
         redis.command("SCRIPT", "FLUSH"); // as after a Redis restart or failover to a fresh replica
 
@@ -331,7 +331,7 @@ class DeltaWriteTest {
     @Test
     void numbersAreWrittenAsRedisReadsThem() {
         for (long v : new long[] {0, 7, 255, 256, 1800, -1, -10, 1763770000000L, Long.MAX_VALUE, Long.MIN_VALUE}) {
-            assertEquals(Long.toString(v), new String(RedisSessionStore.ascii(v), java.nio.charset.StandardCharsets.US_ASCII));
+            assertEquals(Long.toString(v), new String(dev.tether.store.record.RecordFormat.ascii(v), java.nio.charset.StandardCharsets.US_ASCII));
         }
     }
 
@@ -340,7 +340,7 @@ class DeltaWriteTest {
         open(SaveMode.ON_GET_ATTRIBUTE);
         TestSession live = new TestSession();
         live.notes.put("principal", "alice");
-        SessionState state = store.create(Stores.newBase(), live);
+        TrackedSession state = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         String key = store.recordKey(state.baseId());
         assertEquals("alice", field(redis, key, "n:principal"));

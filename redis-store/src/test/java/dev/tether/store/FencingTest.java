@@ -60,11 +60,11 @@ class FencingTest {
         b.close();
     }
 
-    private SessionState createOnA(TestSession live) {
+    private TrackedSession createOnA(TestSession live) {
         live.attributes.put("user", "alice");
         live.attributes.put("cart", new ArrayList<>(List.of(1, 2)));
         live.attributes.put("n", 7);
-        SessionState s = a.create(Stores.newBase(), live);
+        TrackedSession s = a.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(a, s, () -> { }));
         return s;
     }
@@ -72,22 +72,22 @@ class FencingTest {
     @Test
     void takeOverMovesOwnershipAndFencesTheOldOwner() {
         TestSession liveA = new TestSession();
-        SessionState stateA = createOnA(liveA);
+        TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
         assertEquals(key, b.recordKey(stateA.baseId()));
 
-        LoadedSession loaded = b.takeOver(stateA.baseId(), loader);
+        SessionRecord loaded = b.takeOver(stateA.baseId(), loader);
         assertNotNull(loaded);
         assertEquals("node1", loaded.previousOwner());
-        assertEquals(2, loaded.state().epoch());
+        assertEquals(2, loaded.tracked().epoch());
         assertEquals(Map.of("user", "alice", "cart", List.of(1, 2), "n", 7), loaded.attributes());
         assertEquals(liveA.creationTime, loaded.creationTime());
         assertEquals(1800, loaded.maxInactiveSeconds());
         assertEquals("node2", field(redis, key, "owner"));
         assertEquals("2", field(redis, key, "epoch"));
-        assertEquals(Map.of("node1", 1L), b.stats().sessionsTakenOver());
+        assertEquals(Map.of("node1", 1L), b.stats().sessionsTakenOverByRoute());
         TestSession liveB = TestSession.from(loaded);
-        SessionState stateB = loaded.state();
+        TrackedSession stateB = loaded.tracked();
 
         assertFalse(a.stillOwned(stateA));
         assertTrue(b.stillOwned(stateB));
@@ -98,9 +98,9 @@ class FencingTest {
 
         // A does not know yet and writes a change: refused inside Redis, A drops its copy.
         assertEquals(WriteOutcome.FENCED, request(a, stateA, () -> liveA.set(stateA, "user", "mallory")));
-        assertEquals(1, liveA.ownershipLost.get());
-        assertTrue(stateA.isLost());
-        assertEquals(1, a.stats().writesFenced());
+        assertEquals(1, liveA.dropped.get());
+        assertTrue(stateA.isDropped());
+        assertEquals(1, a.stats().getWritesFenced());
         assertEquals(byB, record(redis, key), "the new owner's record is untouched");
         assertEquals("Salice", field(redis, key, "a:user"));
         assertEquals("node2", field(redis, key, "owner"));
@@ -112,34 +112,34 @@ class FencingTest {
         assertEquals(WriteOutcome.LOST, outcome(a.delete(stateA)));
         assertEquals(t1 - t0, redis.totalCommandCalls() - t1);
         assertTrue(exists(redis, key));
-        assertEquals(0, liveB.ownershipLost.get());
+        assertEquals(0, liveB.dropped.get());
     }
 
     @Test
     void oldOwnerDropsItsCopyAsSoonAsATakeOverIsAnnounced() {
         a.announcementsMuted = false;
         TestSession liveA = new TestSession();
-        SessionState stateA = createOnA(liveA);
+        TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
-        LoadedSession loaded = b.takeOver(stateA.baseId(), loader);
+        SessionRecord loaded = b.takeOver(stateA.baseId(), loader);
         assertNotNull(loaded);
         TestSession liveB = TestSession.from(loaded);
 
         // No write from A is needed: the announcement alone makes A drop its stale copy, so the
         // user's next request on A reloads the current state instead of writing into old data.
-        Stores.await("A drops its copy", java.time.Duration.ofSeconds(3), () -> liveA.ownershipLost.get() == 1);
-        assertTrue(stateA.isLost());
+        Stores.await("A drops its copy", java.time.Duration.ofSeconds(3), () -> liveA.dropped.get() == 1);
+        assertTrue(stateA.isDropped());
         assertNull(a.owned(stateA.baseId()));
-        assertEquals(0, liveB.ownershipLost.get());
+        assertEquals(0, liveB.dropped.get());
         Map<String, String> byB = record(redis, key);
         assertEquals(WriteOutcome.LOST, request(a, stateA, () -> liveA.set(stateA, "user", "mallory")));
         assertEquals(byB, record(redis, key));
 
         // A's next request loads the current state and owns it; B hears of it and drops its copy.
-        LoadedSession back = a.takeOver(stateA.baseId(), loader);
-        assertEquals(3, back.state().epoch());
-        Stores.await("B drops its copy", java.time.Duration.ofSeconds(3), () -> liveB.ownershipLost.get() == 1);
-        assertTrue(loaded.state().isLost());
+        SessionRecord back = a.takeOver(stateA.baseId(), loader);
+        assertEquals(3, back.tracked().epoch());
+        Stores.await("B drops its copy", java.time.Duration.ofSeconds(3), () -> liveB.dropped.get() == 1);
+        assertTrue(loaded.tracked().isDropped());
     }
 
     @Test
@@ -156,7 +156,7 @@ class FencingTest {
             assertFalse(warning.contains("secret"), "never the password: " + warning);
 
             TestSession liveC = new TestSession();
-            SessionState stateC = refused.create(Stores.newBase(), liveC);
+            TrackedSession stateC = refused.create(Stores.newBase(), liveC);
             assertEquals(WriteOutcome.SAVED, request(refused, stateC, () -> liveC.set(stateC, "user", "carol")));
             Thread.sleep(2500); // a few retries, still refused: no further warning
             assertEquals(1, log.warnings().size(), log.warnings()::toString);
@@ -165,8 +165,8 @@ class FencingTest {
             Stores.await("the retry subscribes", Duration.ofSeconds(5),
                     () -> log.messages(Level.INFO).stream().anyMatch(m -> m.contains("subscribed to the ownership channel")));
             assertNotNull(b.takeOver(stateC.baseId(), loader));
-            Stores.await("the copy is dropped on the announcement", Duration.ofSeconds(3), () -> liveC.ownershipLost.get() == 1);
-            assertTrue(stateC.isLost());
+            Stores.await("the copy is dropped on the announcement", Duration.ofSeconds(3), () -> liveC.dropped.get() == 1);
+            assertTrue(stateC.isDropped());
         } finally {
             redis.command("ACL", "DELUSER", "nochannel");
         }
@@ -175,7 +175,7 @@ class FencingTest {
     @Test
     void oldOwnersDeleteIsRefused() {
         TestSession liveA = new TestSession();
-        SessionState stateA = createOnA(liveA);
+        TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
         assertNotNull(b.takeOver(stateA.baseId(), loader));
         Map<String, String> byB = record(redis, key);
@@ -185,19 +185,19 @@ class FencingTest {
         assertTrue(exists(redis, key));
         assertEquals(byB, record(redis, key));
         assertFalse(exists(redis, key + ":gone"), "no tombstone for a refused delete");
-        assertEquals(1, a.stats().writesFenced());
-        assertEquals(0, a.stats().deletes());
+        assertEquals(1, a.stats().getWritesFenced());
+        assertEquals(0, a.stats().getDeletes());
     }
 
     @Test
     void sameRouteTakeOverAlsoFencesTheEarlierCopy() {
         // A node that restarted under the same route loads the record; its pre-restart state is stale.
         TestSession liveA = new TestSession();
-        SessionState stale = createOnA(liveA);
-        LoadedSession again = a.takeOver(stale.baseId(), loader);
+        TrackedSession stale = createOnA(liveA);
+        SessionRecord again = a.takeOver(stale.baseId(), loader);
         assertNotNull(again);
         assertEquals("node1", again.previousOwner());
-        assertEquals(1, a.stats().sessionsLoaded());
+        assertEquals(1, a.stats().getSessionsLoaded());
         assertEquals(WriteOutcome.FENCED, request(a, stale, () -> liveA.set(stale, "n", 99)));
         assertEquals("I7", field(redis, a.recordKey(stale.baseId()), "a:n"));
     }
@@ -205,21 +205,21 @@ class FencingTest {
     @Test
     void invalidationLeavesATombstoneThatStopsLateWrites() {
         TestSession liveA = new TestSession();
-        SessionState stateA = createOnA(liveA);
+        TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
-        LoadedSession loaded = b.takeOver(stateA.baseId(), loader);
+        SessionRecord loaded = b.takeOver(stateA.baseId(), loader);
         TestSession.from(loaded);
 
-        assertEquals(WriteOutcome.SAVED, outcome(b.delete(loaded.state())));
+        assertEquals(WriteOutcome.SAVED, outcome(b.delete(loaded.tracked())));
         assertFalse(exists(redis, key));
         assertTrue(exists(redis, key + ":gone"));
         long tombstoneTtl = Stores.ttl(redis, key + ":gone");
         assertTrue(tombstoneTtl >= 1800 && tombstoneTtl <= 1800 + 120, "tombstone ttl " + tombstoneTtl);
-        assertEquals(1, b.stats().deletes());
+        assertEquals(1, b.stats().getDeletes());
 
         // A's delta: the record is gone on purpose, so A drops its copy.
         assertEquals(WriteOutcome.GONE, request(a, stateA, () -> liveA.set(stateA, "user", "late")));
-        assertEquals(1, liveA.ownershipLost.get());
+        assertEquals(1, liveA.dropped.get());
         assertFalse(exists(redis, key), "a late delta must not resurrect the record");
         assertNull(b.takeOver(stateA.baseId(), loader));
     }
@@ -227,16 +227,16 @@ class FencingTest {
     @Test
     void fullWriteOfAStaleCopyCannotResurrectAnInvalidatedSession() {
         TestSession liveA = new TestSession();
-        SessionState stateA = createOnA(liveA);
+        TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
-        LoadedSession loaded = b.takeOver(stateA.baseId(), loader);
+        SessionRecord loaded = b.takeOver(stateA.baseId(), loader);
         TestSession.from(loaded);
-        assertEquals(WriteOutcome.SAVED, outcome(b.delete(loaded.state())));
+        assertEquals(WriteOutcome.SAVED, outcome(b.delete(loaded.tracked())));
 
         // A's next write carries the full state, as after an outage or a lost record.
         stateA.needsFull = true;
         assertEquals(WriteOutcome.GONE, request(a, stateA, () -> liveA.set(stateA, "user", "late")));
-        assertEquals(1, liveA.ownershipLost.get());
+        assertEquals(1, liveA.dropped.get());
         assertFalse(exists(redis, key));
         assertEquals(List.of(key + ":gone"), redis.keys("tt:*"));
     }
@@ -244,14 +244,14 @@ class FencingTest {
     @Test
     void newSessionCannotBeCreatedUnderAnInvalidatedId() {
         TestSession liveA = new TestSession();
-        SessionState stateA = createOnA(liveA);
+        TrackedSession stateA = createOnA(liveA);
         String base = stateA.baseId();
         assertEquals(WriteOutcome.SAVED, outcome(a.delete(stateA)));
         assertEquals(WriteOutcome.LOST, request(a, stateA, () -> liveA.set(stateA, "x", "y")));
 
         TestSession other = new TestSession();
         other.attributes.put("x", "y");
-        SessionState reused = b.create(base, other);
+        TrackedSession reused = b.create(base, other);
         assertEquals(WriteOutcome.GONE, request(b, reused, () -> { }));
         assertFalse(exists(redis, a.recordKey(base)));
     }

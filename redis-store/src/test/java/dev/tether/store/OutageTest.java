@@ -36,16 +36,16 @@ class OutageTest {
         }
     }
 
-    private SessionState created(TestSession live) {
+    private TrackedSession created(TestSession live) {
         live.attributes.put("user", "alice");
         live.attributes.put("v", 0);
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         return s;
     }
 
     /** A commit during the outage: queued, and quick (bounded by the 400 ms command timeout at worst). */
-    private void queuedCommit(SessionState s, Runnable change) {
+    private void queuedCommit(TrackedSession s, Runnable change) {
         long started = System.nanoTime();
         WriteOutcome o = request(store, s, change);
         long millis = (System.nanoTime() - started) / 1_000_000;
@@ -67,7 +67,7 @@ class OutageTest {
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession live = new TestSession();
         live.attributes.put("temp", "x");
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
 
         redis.kill();
@@ -77,7 +77,7 @@ class OutageTest {
         }
         queuedCommit(s, () -> live.remove(s, "temp"));
         assertFalse(store.isRedisAvailable());
-        assertTrue(store.stats().writesQueued() >= 4);
+        assertTrue(store.stats().getWritesQueued() >= 4);
 
         redis.restartEmpty();
         await("the queued state is replayed", RECOVERY, () -> fieldIs(key, "a:v", "I3"));
@@ -98,9 +98,9 @@ class OutageTest {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession busyLive = new TestSession();
-        SessionState busy = created(busyLive);
+        TrackedSession busy = created(busyLive);
         TestSession idleLive = new TestSession();
-        SessionState idle = created(idleLive);
+        TrackedSession idle = created(idleLive);
         String idleKey = store.recordKey(idle.baseId());
 
         redis.kill();
@@ -118,7 +118,7 @@ class OutageTest {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession live = new TestSession();
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
 
         // No commit at all during the outage: only the dropped connection tells the store.
@@ -133,7 +133,7 @@ class OutageTest {
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession live = new TestSession();
         live.attributes.put("temp", "x");
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
         redis.command("SAVE"); // the snapshot holds v=0 and temp
 
@@ -152,7 +152,7 @@ class OutageTest {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession live = new TestSession();
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
 
         redis.restartWithData();
@@ -167,7 +167,7 @@ class OutageTest {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession live = new TestSession();
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
         redis.command("SAVE");
 
@@ -182,7 +182,7 @@ class OutageTest {
                 return false;
             }
         });
-        assertEquals(0, live.ownershipLost.get());
+        assertEquals(0, live.dropped.get());
     }
 
     @Test
@@ -195,7 +195,7 @@ class OutageTest {
 
         TestSession live = new TestSession();
         live.attributes.put("user", "early");
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
         queuedCommit(s, () -> live.set(s, "v", 1));
         long t = System.nanoTime();
         assertNull(store.takeOver(Stores.newBase(), getClass().getClassLoader()));

@@ -152,7 +152,7 @@ class SentinelIT {
                 + traffic.countSinceMark(WriteOutcome.QUEUED) + "; acknowledged-SAVED updates lost in the failover=" + lost[0]
                 + " (in " + lost[1] + " sessions), all repaired; sentinel promoted the replica after " + promotedMillis
                 + " ms; first SAVED after " + traffic.millisToFirstSavedAfterMark() + " ms; every session SAVED again after "
-                + allBackMillis + " ms; redisErrors=" + store.stats().redisErrors() + "; commit errors=" + traffic.errors());
+                + allBackMillis + " ms; redisErrors=" + store.stats().getRedisErrors() + "; commit errors=" + traffic.errors());
 
         assertTrue(traffic.errors().isEmpty(), "no commit may throw or hang: " + traffic.errors());
         assertEquals(Set.of(), traffic.outcomes().keySet().stream()
@@ -178,7 +178,7 @@ class SentinelIT {
         TestSession live = new TestSession();
         live.attributes.put("user", "alice");
         live.attributes.put("role", "guest");
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         String key = store.recordKey(s.baseId());
         await("the replica has the record", Duration.ofSeconds(5), () -> "Sguest".equals(Stores.field(replica, key, "a:role")));
@@ -217,7 +217,7 @@ class SentinelIT {
         try (LogCapture log = new LogCapture()) {
             Traffic traffic = track(new Traffic(store, 20)).start(2);
             await("traffic flows", Duration.ofSeconds(10), () -> traffic.count(WriteOutcome.SAVED) >= 300);
-            long shortfallsWhileUp = store.stats().replicaShortfalls();
+            long shortfallsWhileUp = store.stats().getReplicaShortfalls();
             long p50 = store.stats().writeLatencyMicros(0.5);
             long p99 = store.stats().writeLatencyMicros(0.99);
             assertEquals(0, shortfallsWhileUp, "the replica acknowledges every write while it is up");
@@ -240,11 +240,11 @@ class SentinelIT {
                     + shortfallsWhileUp + "; write latency with WAIT p50<=" + p50 + " us p99<=" + p99 + " us; after kill -9: "
                     + traffic.outcomesSinceMark() + "; replica-acknowledged updates lost=" + lostFully[0]
                     + "; acknowledged updates lost in all (incl. writes whose WAIT failed with the master)=" + lostAny[0]
-                    + "; shortfalls after the failover (the new master has no replica)=" + store.stats().replicaShortfalls()
+                    + "; shortfalls after the failover (the new master has no replica)=" + store.stats().getReplicaShortfalls()
                     + "; warnings=" + log.warnings().size());
             assertEquals(0, lostFully[0], "a write the replica acknowledged must survive the master's death");
             assertTrue(traffic.errors().isEmpty(), traffic.errors().toString());
-            assertTrue(store.stats().replicaShortfalls() > 0, "without a replica, WAIT falls short and says so");
+            assertTrue(store.stats().getReplicaShortfalls() > 0, "without a replica, WAIT falls short and says so");
             long waitWarnings = log.warnings().stream().filter(m -> m.contains("waitReplicas")).count();
             assertTrue(waitWarnings <= 2, "shortfall warnings are logged once per kind: " + log.warnings());
             assertTrue(log.messages(Level.WARNING).size() < 10, "no warning per request: " + log.warnings());

@@ -73,7 +73,7 @@ final class Stores {
     }
 
     /** A commit the way an adapter makes one at the end of a request. */
-    static WriteOutcome request(RedisSessionStore store, SessionState state, Runnable body) {
+    static WriteOutcome request(RedisSessionStore store, TrackedSession state, Runnable body) {
         state.requestStarted();
         body.run();
         return outcome(store.commit(state));

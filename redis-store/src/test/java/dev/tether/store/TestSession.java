@@ -6,17 +6,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A container session as small as the contract allows: concurrent attribute and note maps, settable
- * times, and a counter of {@link #ownershipLost()} calls. The {@code set/get/remove} helpers report
- * to a {@link SessionState} the way the Tomcat and Jetty adapters do.
+ * times, and a counter of {@link #drop()} calls. The {@code set/get/remove} helpers report
+ * to a {@link TrackedSession} the way the Tomcat and Jetty adapters do.
  */
-final class TestSession implements LiveSession {
+final class TestSession implements ContainerSession {
 
     final Map<String, Object> attributes = new ConcurrentHashMap<>();
     final Map<String, String> notes = new ConcurrentHashMap<>();
     volatile long creationTime;
     volatile long lastAccessedTime;
     volatile int maxInactiveSeconds;
-    final AtomicInteger ownershipLost = new AtomicInteger();
+    final AtomicInteger dropped = new AtomicInteger();
 
     TestSession(long creationTime, int maxInactiveSeconds) {
         this.creationTime = creationTime;
@@ -29,58 +29,38 @@ final class TestSession implements LiveSession {
     }
 
     /** The local session an adapter would build from a record it took over. */
-    static TestSession from(LoadedSession loaded) {
+    static TestSession from(SessionRecord loaded) {
         TestSession t = new TestSession(loaded.creationTime(), loaded.maxInactiveSeconds());
         t.lastAccessedTime = loaded.lastAccessedTime();
         t.attributes.putAll(loaded.attributes());
         t.notes.putAll(loaded.notes());
-        loaded.state().bind(t);
+        loaded.tracked().bind(t);
         return t;
     }
 
-    void set(SessionState state, String name, Object value) {
+    void set(TrackedSession state, String name, Object value) {
         attributes.put(name, value);
         state.attributeSet(name);
     }
 
-    Object get(SessionState state, String name) {
+    Object get(TrackedSession state, String name) {
         Object v = attributes.get(name);
         state.attributeRead(name, v);
         return v;
     }
 
-    void remove(SessionState state, String name) {
+    void remove(TrackedSession state, String name) {
         attributes.remove(name);
         state.attributeRemoved(name);
     }
 
     @Override
-    public Map<String, Object> attributes() {
-        return attributes;
+    public SessionSnapshot snapshot() {
+        return new SessionSnapshot(attributes, creationTime, lastAccessedTime, maxInactiveSeconds, Map.copyOf(notes));
     }
 
     @Override
-    public long creationTime() {
-        return creationTime;
-    }
-
-    @Override
-    public long lastAccessedTime() {
-        return lastAccessedTime;
-    }
-
-    @Override
-    public int maxInactiveSeconds() {
-        return maxInactiveSeconds;
-    }
-
-    @Override
-    public Map<String, String> notes() {
-        return notes;
-    }
-
-    @Override
-    public void ownershipLost() {
-        ownershipLost.incrementAndGet();
+    public void drop() {
+        dropped.incrementAndGet();
     }
 }

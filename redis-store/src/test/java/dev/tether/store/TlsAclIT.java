@@ -148,7 +148,7 @@ class TlsAclIT {
 
         TestSession liveA = new TestSession();
         liveA.attributes.put("user", "alice");
-        SessionState s = a.create(Stores.newBase(), liveA);
+        TrackedSession s = a.create(Stores.newBase(), liveA);
         assertEquals(WriteOutcome.SAVED, request(a, s, () -> { }));
         for (int i = 1; i <= 5; i++) {
             int v = i;
@@ -158,12 +158,12 @@ class TlsAclIT {
         assertEquals("I5", Stores.field(redis, key, "a:v"));
 
         // Take-over (script with PUBLISH on tether:ownership) and the announcement (SUBSCRIBE) pass the ACL.
-        LoadedSession loaded = b.takeOver(s.baseId(), getClass().getClassLoader());
+        SessionRecord loaded = b.takeOver(s.baseId(), getClass().getClassLoader());
         assertNotNull(loaded);
         assertEquals(5, loaded.attributes().get("v"));
-        await("A hears of the take-over on tether:ownership", Duration.ofSeconds(3), () -> liveA.ownershipLost.get() == 1);
+        await("A hears of the take-over on tether:ownership", Duration.ofSeconds(3), () -> liveA.dropped.get() == 1);
         TestSession liveB = TestSession.from(loaded);
-        SessionState sb = loaded.state();
+        TrackedSession sb = loaded.tracked();
 
         // An id change and a delete (tombstone) as well.
         String newBase = Stores.newBase();
@@ -173,7 +173,7 @@ class TlsAclIT {
         assertEquals(WriteOutcome.SAVED, request(b, sb, () -> liveB.set(sb, "v", 6)));
         TestSession other = new TestSession();
         other.attributes.put("x", "y");
-        SessionState gone = b.create(Stores.newBase(), other);
+        TrackedSession gone = b.create(Stores.newBase(), other);
         assertEquals(WriteOutcome.SAVED, request(b, gone, () -> { }));
         assertEquals(WriteOutcome.SAVED, outcome(b.delete(gone)));
 
@@ -185,7 +185,7 @@ class TlsAclIT {
         assertEquals("", String.valueOf(redis.command("ACL", "LOG")).trim(), "the ACL refused nothing");
         String clients = redis.command("CLIENT", "LIST");
         assertTrue(clients.contains("user=tether"), "the store is connected as the ACL user: " + clients);
-        assertEquals(0, a.stats().redisErrors() + b.stats().redisErrors());
+        assertEquals(0, a.stats().getRedisErrors() + b.stats().getRedisErrors());
         assertEquals("0", redis.command("CONFIG", "GET", "port").split("\n")[1], "the server has no plain-text port");
         System.out.println("[TlsAclIT] TLS (verified against the JVM trust store) + ACL user tether (~tether:* &tether:*): "
                 + keys.size() + " keys, all tether:*; ACL LOG empty");
@@ -202,7 +202,7 @@ class TlsAclIT {
 
             TestSession live = new TestSession();
             live.attributes.put("user", "alice");
-            SessionState s = store.create(Stores.newBase(), live);
+            TrackedSession s = store.create(Stores.newBase(), live);
             long c0 = System.nanoTime();
             assertEquals(WriteOutcome.QUEUED, request(store, s, () -> live.set(s, "v", 1)));
             assertTrue((System.nanoTime() - c0) / 1_000_000 < 500, "a commit without Redis does not wait");
@@ -243,7 +243,7 @@ class TlsAclIT {
             // The opt-out, for a test environment only: Lettuce's ?verifyPeer=NONE skips verification.
             RedisSessionStore trusting = openUp(options(rogue.uri() + "?verifyPeer=NONE").keyPrefix("tt:").build(), "node1");
             TestSession live = new TestSession();
-            SessionState s = trusting.create(Stores.newBase(), live);
+            TrackedSession s = trusting.create(Stores.newBase(), live);
             assertEquals(WriteOutcome.SAVED, request(trusting, s, () -> live.set(s, "v", 1)));
             assertEquals("I1", Stores.field(rogue, trusting.recordKey(s.baseId()), "a:v"));
             System.out.println("[TlsAclIT] untrusted certificate refused (" + w + "); ?verifyPeer=NONE connects");

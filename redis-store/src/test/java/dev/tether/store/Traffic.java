@@ -26,7 +26,7 @@ final class Traffic implements AutoCloseable {
 
     /** One session of the stream. Its {@code seq} and {@code h} are written by the traffic thread only. */
     static final class Tracked {
-        final SessionState state;
+        final TrackedSession state;
         final TestSession live;
         int seq;
         final int[] h = new int[SLOTS];
@@ -36,7 +36,7 @@ final class Traffic implements AutoCloseable {
         volatile long lastSavedNanos;
         volatile boolean skip;
 
-        Tracked(SessionState state, TestSession live) {
+        Tracked(TrackedSession state, TestSession live) {
             this.state = state;
             this.live = live;
         }
@@ -76,7 +76,7 @@ final class Traffic implements AutoCloseable {
             TestSession live = new TestSession();
             live.attributes.put("user", "user-" + base.substring(0, 6));
             live.attributes.put("v", 0);
-            SessionState s = store.create(base, live);
+            TrackedSession s = store.create(base, live);
             WriteOutcome first = Stores.request(store, s, () -> { });
             if (first != WriteOutcome.SAVED) {
                 // A cold JVM on a loaded machine can miss a command timeout: the write is queued and
@@ -118,7 +118,7 @@ final class Traffic implements AutoCloseable {
         int i = 0;
         while (running) {
             Tracked t = sessions.get(i++ % sessions.size());
-            if (t.skip || t.state.isLost()) {
+            if (t.skip || t.state.isDropped()) {
                 continue;
             }
             once(t);
@@ -134,7 +134,7 @@ final class Traffic implements AutoCloseable {
 
     /** One request on one session: a change and a commit, its outcome recorded. */
     WriteOutcome once(Tracked t) {
-        long shortfallsBefore = store.stats().replicaShortfalls();
+        long shortfallsBefore = store.stats().getReplicaShortfalls();
         WriteOutcome o;
         try {
             o = Stores.request(store, t.state, () -> {
@@ -145,7 +145,7 @@ final class Traffic implements AutoCloseable {
                 t.live.set(t.state, "h" + (seq % SLOTS), seq);
             });
         } catch (AssertionError e) {
-            errors.add(t.base().substring(0, 8) + ": " + RedisConnection.describe(e));
+            errors.add(t.base().substring(0, 8) + ": " + dev.tether.store.redis.RedisConnection.describe(e));
             return null;
         }
         long now = System.nanoTime();
@@ -155,7 +155,7 @@ final class Traffic implements AutoCloseable {
         }
         if (o == WriteOutcome.SAVED) {
             t.ackedSeq = t.seq;
-            if (store.stats().replicaShortfalls() == shortfallsBefore) {
+            if (store.stats().getReplicaShortfalls() == shortfallsBefore) {
                 t.ackedFullySeq = t.seq;
             }
             t.lastSavedNanos = now;
@@ -241,7 +241,7 @@ final class Traffic implements AutoCloseable {
     List<String> divergent(Function<String, Map<String, byte[]>> read) {
         List<String> out = new ArrayList<>();
         for (Tracked t : sessions) {
-            if (t.state.isLost()) {
+            if (t.state.isDropped()) {
                 out.add(t.base().substring(0, 8) + " lost");
                 continue;
             }

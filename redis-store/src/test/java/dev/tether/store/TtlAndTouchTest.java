@@ -51,9 +51,9 @@ class TtlAndTouchTest {
         assertTrue(actual <= expected && actual >= expected - 3, "ttl " + actual + ", expected about " + expected);
     }
 
-    private SessionState created(TestSession live) {
+    private TrackedSession created(TestSession live) {
         live.attributes.put("user", "alice");
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         return s;
     }
@@ -61,22 +61,22 @@ class TtlAndTouchTest {
     @Test
     void ttlIsMaxInactivePlusTwoTouchIntervals() {
         open(Duration.ofSeconds(1));
-        SessionState s = created(new TestSession(System.currentTimeMillis(), 1800));
+        TrackedSession s = created(new TestSession(System.currentTimeMillis(), 1800));
         assertTtl(1802, ttl(redis, store.recordKey(s.baseId())));
     }
 
     @Test
     void ttlWithDefaultTouchInterval() {
         store = Stores.openUp(Stores.options(redis).build(), "node1");
-        SessionState s = created(new TestSession(System.currentTimeMillis(), 600));
+        TrackedSession s = created(new TestSession(System.currentTimeMillis(), 600));
         assertTtl(600 + 120, ttl(redis, store.recordKey(s.baseId())));
     }
 
     @Test
     void sessionsThatNeverExpireHaveNoTtl() {
         open(Duration.ofSeconds(1));
-        SessionState zero = created(new TestSession(System.currentTimeMillis(), 0));
-        SessionState negative = created(new TestSession(System.currentTimeMillis(), -1));
+        TrackedSession zero = created(new TestSession(System.currentTimeMillis(), 0));
+        TrackedSession negative = created(new TestSession(System.currentTimeMillis(), -1));
         assertEquals(-1, ttl(redis, store.recordKey(zero.baseId())));
         assertEquals(-1, ttl(redis, store.recordKey(negative.baseId())));
         assertEquals("0", field(redis, store.recordKey(zero.baseId()), "maxInactive"));
@@ -86,7 +86,7 @@ class TtlAndTouchTest {
     void changingMaxInactiveRewritesTheTtlAtOnce() {
         open(Duration.ofSeconds(1));
         TestSession live = new TestSession(System.currentTimeMillis(), 1800);
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
 
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.maxInactiveSeconds = 0));
@@ -102,7 +102,7 @@ class TtlAndTouchTest {
     void pureAccessesAreThrottledToOneAsynchronousTouchPerInterval() {
         open(Duration.ofSeconds(1));
         TestSession live = new TestSession(System.currentTimeMillis(), 1800);
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         long writtenAt = System.currentTimeMillis(); // the store's own write time is at or before this
         String key = store.recordKey(s.baseId());
         String firstAccess = field(redis, key, "lastAccessed");
@@ -142,7 +142,7 @@ class TtlAndTouchTest {
     void deltasSetTheTtlAtMostOncePerTouchInterval() {
         open(Duration.ofSeconds(1));
         TestSession live = new TestSession(System.currentTimeMillis(), 1800);
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         long writtenAt = System.currentTimeMillis();
         String key = store.recordKey(s.baseId());
         redis.command("EXPIRE", key, "100"); // a lower TTL shows whether a delta set it again
@@ -170,13 +170,13 @@ class TtlAndTouchTest {
     void flushWritesThrottledAccesses() {
         open(Duration.ofSeconds(30));
         TestSession live = new TestSession(System.currentTimeMillis(), 1800);
-        SessionState s = created(live);
+        TrackedSession s = created(live);
         String key = store.recordKey(s.baseId());
         long access = live.creationTime + 777;
         assertEquals(WriteOutcome.UNCHANGED, request(store, s, () -> live.lastAccessedTime = access));
         assertEquals(Long.toString(live.creationTime), field(redis, key, "lastAccessed"));
         long evalsha = redis.commandCalls("evalsha");
-        store.flush(2000);
+        store.flush();
         // flush() sends the pending touch (it does not wait for a touch's answer, hence the polling).
         Stores.await("flush writes the last access", Duration.ofSeconds(3),
                 () -> Long.toString(access).equals(field(redis, key, "lastAccessed")));

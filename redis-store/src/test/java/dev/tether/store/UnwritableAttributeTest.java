@@ -59,19 +59,19 @@ class UnwritableAttributeTest {
         live.attributes.put("connection", new Connection());
         live.attributes.put("listWithBadElement", new ArrayList<>(List.of("ok", new Object())));
         live.attributes.put("cart", new ArrayList<>(List.of("apple")));
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
 
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         String key = store.recordKey(s.baseId());
         assertEquals(Set.of("a:user", "a:cart"), attributeFields(redis, key).keySet());
-        assertEquals(3, store.stats().attributesNotSerializable());
+        assertEquals(3, store.stats().getAttributesNotSerializable());
         assertEquals(5, live.attributes.size(), "the local session keeps them");
 
         // A stored attribute replaced by an unserializable value must not survive with its old value.
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "cart", new Connection())));
         assertNull(field(redis, key, "a:cart"));
         assertEquals("Salice", field(redis, key, "a:user"));
-        assertEquals(4, store.stats().attributesNotSerializable());
+        assertEquals(4, store.stats().getAttributesNotSerializable());
     }
 
     @Test
@@ -82,17 +82,17 @@ class UnwritableAttributeTest {
         live.attributes.put("big", "x".repeat(500));
         live.attributes.put("bigList", new ArrayList<>(List.of("y".repeat(300))));
         live.attributes.put("grows", "short");
-        SessionState s = store.create(Stores.newBase(), live);
+        TrackedSession s = store.create(Stores.newBase(), live);
 
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
         String key = store.recordKey(s.baseId());
         assertEquals(Set.of("a:small", "a:grows"), attributeFields(redis, key).keySet());
-        assertEquals(2, store.stats().attributesTooLarge());
+        assertEquals(2, store.stats().getAttributesTooLarge());
 
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "grows", "z".repeat(200))));
         assertNull(field(redis, key, "a:grows"), "a value grown over the limit must not survive with its old value");
         assertEquals("Shi", field(redis, key, "a:small"));
-        assertEquals(3, store.stats().attributesTooLarge());
-        assertTrue(store.stats().attributesNotSerializable() == 0);
+        assertEquals(3, store.stats().getAttributesTooLarge());
+        assertTrue(store.stats().getAttributesNotSerializable() == 0);
     }
 }

@@ -59,7 +59,7 @@ class WaitReplicasIT {
             // One request after another.
             TestSession live = new TestSession();
             live.attributes.put("user", "alice");
-            SessionState s = store.create(Stores.newBase(), live);
+            TrackedSession s = store.create(Stores.newBase(), live);
             long slowest = 0;
             for (int i = 0; i < 10; i++) {
                 int v = i;
@@ -70,9 +70,9 @@ class WaitReplicasIT {
                 assertTrue(millis >= 90, "WAIT is honoured: the commit waited " + millis + " ms for the replica");
             }
             assertEquals("I9", Stores.field(redis, store.recordKey(s.baseId()), "a:v"));
-            assertTrue(store.stats().writes() >= 10);
+            assertTrue(store.stats().getWrites() >= 10);
             // Every write counts, including one the store's connect-time replay may add.
-            assertEquals(store.stats().writes(), store.stats().replicaShortfalls());
+            assertEquals(store.stats().getWrites(), store.stats().getReplicaShortfalls());
             assertTrue(slowest < 1000, "a commit waits about waitTimeout, no more: " + slowest + " ms");
 
             // Many requests at once, the way a busy node writes: the WAITs must not hold up each other's
@@ -87,7 +87,7 @@ class WaitReplicasIT {
             for (int t = 0; t < threads; t++) {
                 done.add(pool.submit(() -> {
                     TestSession l = new TestSession();
-                    SessionState st = store.create(Stores.newBase(), l);
+                    TrackedSession st = store.create(Stores.newBase(), l);
                     for (int i = 0; i < perThread; i++) {
                         int v = i;
                         WriteOutcome o = request(store, st, () -> l.set(st, "v", v));
@@ -107,16 +107,16 @@ class WaitReplicasIT {
             long writes = 10 + threads * perThread;
             System.out.println("[WaitReplicasIT] no replica, waitReplicas=1, waitTimeout=100 ms: " + writes + " writes; slowest sequential commit "
                     + slowest + " ms; " + threads + " threads x " + perThread + " commits took " + concurrentMillis + " ms, outcomes "
-                    + outcomes + "; replicaShortfalls=" + store.stats().replicaShortfalls() + "; redisErrors=" + store.stats().redisErrors()
+                    + outcomes + "; replicaShortfalls=" + store.stats().getReplicaShortfalls() + "; redisErrors=" + store.stats().getRedisErrors()
                     + "; store went down=" + wentDown.get() + "; warnings=" + log.warnings());
             assertEquals(Map.of(WriteOutcome.SAVED, (long) threads * perThread),
                     Map.of(WriteOutcome.SAVED, outcomes.getOrDefault(WriteOutcome.SAVED, new LongAdder()).sum()),
                     "every concurrent write is SAVED: " + outcomes);
             assertEquals(1, outcomes.size(), "only SAVED: " + outcomes);
             assertTrue(!wentDown.get() && store.isRedisAvailable(), "a missing replica is no Redis outage");
-            assertEquals(0, store.stats().redisErrors());
-            assertTrue(store.stats().writes() >= writes);
-            assertEquals(store.stats().writes(), store.stats().replicaShortfalls(), "each write without its replica counts");
+            assertEquals(0, store.stats().getRedisErrors());
+            assertTrue(store.stats().getWrites() >= writes);
+            assertEquals(store.stats().getWrites(), store.stats().getReplicaShortfalls(), "each write without its replica counts");
             assertEquals(1, log.warnings().size(), "exactly one warning line: " + log.warnings());
             String warning = log.warnings().get(0);
             assertTrue(warning.contains("waitReplicas=1") && warning.contains("0 of"), warning);
@@ -130,10 +130,10 @@ class WaitReplicasIT {
             int[] value = {100};
             int[] acknowledgedInARow = {0};
             await("three writes in a row acknowledged by the replica", Duration.ofSeconds(10), () -> {
-                long before = store.stats().replicaShortfalls();
+                long before = store.stats().getReplicaShortfalls();
                 int v = ++value[0];
                 assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", v)));
-                acknowledgedInARow[0] = store.stats().replicaShortfalls() == before ? acknowledgedInARow[0] + 1 : 0;
+                acknowledgedInARow[0] = store.stats().getReplicaShortfalls() == before ? acknowledgedInARow[0] + 1 : 0;
                 return acknowledgedInARow[0] >= 3;
             });
             String last = "I" + value[0];

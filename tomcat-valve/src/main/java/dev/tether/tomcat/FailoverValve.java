@@ -1,7 +1,7 @@
 package dev.tether.tomcat;
 
 import dev.tether.store.SessionId;
-import dev.tether.store.SessionState;
+import dev.tether.store.TrackedSession;
 import java.io.IOException;
 import jakarta.servlet.ServletException;
 import org.apache.catalina.Session;
@@ -30,14 +30,14 @@ final class FailoverValve extends ValveBase {
 
     @Override
     public void invoke(Request request, Response response) throws IOException, ServletException {
-        SessionState started = null;
+        TrackedSession started = null;
         try {
             String requested = request.getRequestedSessionId();
             if (requested != null && manager.store() != null) {
                 Session session = manager.findSession(requested);
-                if (session instanceof RedisSession rs && rs.state() != null) {
+                if (session instanceof TomcatSession rs && rs.tracked() != null) {
                     rebind(request, requested, rs);
-                    started = rs.state();
+                    started = rs.tracked();
                     started.requestStarted();
                 }
             }
@@ -52,7 +52,7 @@ final class FailoverValve extends ValveBase {
     }
 
     /** Gives the session this node's route, once, however many requests race for it. */
-    private void rebind(Request request, String requested, RedisSession session) {
+    private void rebind(Request request, String requested, TomcatSession session) {
         String local = manager.localRoute();
         if (local == null || hasRoute(requested, local)) {
             return; // the usual case: already this node's id
@@ -82,17 +82,17 @@ final class FailoverValve extends ValveBase {
         return dot > 0 && id.charAt(dot) == '.' && id.endsWith(route);
     }
 
-    private void afterRequest(Request request, SessionState started) {
+    private void afterRequest(Request request, TrackedSession started) {
         if (manager.store() == null) {
             return;
         }
         Session session = request.getSessionInternal(false);
-        SessionState used = session instanceof RedisSession rs ? rs.state() : null;
+        TrackedSession used = session instanceof TomcatSession rs ? rs.tracked() : null;
         if (started != null && started != used) {
             manager.store().commit(started); // ends its request count; it was replaced or invalidated
         }
-        if (used != null && !used.isLost()) {
-            manager.await(manager.store().commit(used));
+        if (used != null && !used.isDropped()) {
+            manager.store().await(manager.store().commit(used));
         }
     }
 }

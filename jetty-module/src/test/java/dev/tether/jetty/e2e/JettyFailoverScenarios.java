@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.LiveSession;
+import dev.tether.store.ContainerSession;
 import dev.tether.store.RedisSessionStore;
-import dev.tether.store.SessionState;
+import dev.tether.store.SessionSnapshot;
+import dev.tether.store.TrackedSession;
 import dev.tether.store.SessionStoreOptions;
 import dev.tether.store.WriteOutcome;
 import dev.tether.store.testing.RedisProcess;
@@ -172,7 +173,7 @@ abstract class JettyFailoverScenarios {
                 awaitRedis(tomcat);
                 PlainSession live = new PlainSession();
                 live.attributes.put("greeting", "from-tomcat");
-                SessionState state = tomcat.create(base, live);
+                TrackedSession state = tomcat.create(base, live);
                 assertEquals(WriteOutcome.SAVED, tomcat.commit(state).toCompletableFuture().get(10, TimeUnit.SECONDS));
                 assertEquals(tomcatPrefix + "{" + base + "}", tomcat.recordKey(base));
             }
@@ -461,37 +462,17 @@ abstract class JettyFailoverScenarios {
     }
 
     /** A session as the Tomcat adapter would hand it to the core. */
-    private static final class PlainSession implements LiveSession {
+    private static final class PlainSession implements ContainerSession {
         final Map<String, Object> attributes = new ConcurrentHashMap<>();
         final long created = System.currentTimeMillis();
 
         @Override
-        public Map<String, Object> attributes() {
-            return attributes;
+        public SessionSnapshot snapshot() {
+            return new SessionSnapshot(attributes, created, created, 1800, Map.of());
         }
 
         @Override
-        public long creationTime() {
-            return created;
-        }
-
-        @Override
-        public long lastAccessedTime() {
-            return created;
-        }
-
-        @Override
-        public int maxInactiveSeconds() {
-            return 1800;
-        }
-
-        @Override
-        public Map<String, String> notes() {
-            return Map.of();
-        }
-
-        @Override
-        public void ownershipLost() {
+        public void drop() {
         }
     }
 }

@@ -95,7 +95,7 @@ public final class JettyNode implements AutoCloseable {
         Path storeIni = base.resolve("start.d/session-store-redis.ini");
         if (Files.exists(storeIni)) {
             String ini = Files.readString(storeIni);
-            Files.writeString(storeIni, ini.replaceAll("(?m)^jetty\\.session\\.redis\\.uri=.*$", "jetty.session.redis.uri=" + redisUri));
+            Files.writeString(storeIni, ini.replaceAll("(?m)^jetty\\.session\\.redis\\.redisUri=.*$", "jetty.session.redis.redisUri=" + redisUri));
         }
         node.setWorkerName(workerName);
         append(base.resolve("start.d/http.ini"), "jetty.http.port=" + port + "\n");
@@ -121,10 +121,10 @@ public final class JettyNode implements AutoCloseable {
         // start.d/session-store-redis.ini comes from the module's [ini-template]: point it at the test's Redis.
         Path storeIni = base.resolve("start.d/session-store-redis.ini");
         String ini = Files.readString(storeIni);
-        if (!ini.contains("\njetty.session.redis.uri=")) {
-            throw new IllegalStateException("the module's ini template has no jetty.session.redis.uri line:\n" + ini);
+        if (!ini.contains("\njetty.session.redis.redisUri=")) {
+            throw new IllegalStateException("the module's ini template has no jetty.session.redis.redisUri line:\n" + ini);
         }
-        Files.writeString(storeIni, ini.replaceAll("(?m)^jetty\\.session\\.redis\\.uri=.*$", "jetty.session.redis.uri=" + redisUri));
+        Files.writeString(storeIni, ini.replaceAll("(?m)^jetty\\.session\\.redis\\.redisUri=.*$", "jetty.session.redis.redisUri=" + redisUri));
         node.setWorkerName(workerName);
         append(base.resolve("start.d/http.ini"), "jetty.http.port=" + port + "\n");
 

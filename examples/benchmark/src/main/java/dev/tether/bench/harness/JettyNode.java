@@ -38,10 +38,10 @@ final class JettyNode extends Node {
         if (variant.impl == Variant.Impl.TETHER) {
             Path ini = base.resolve("start.d/session-store-redis.ini");
             String text = Files.readString(ini);
-            if (!text.contains("\njetty.session.redis.uri=")) {
-                throw new IllegalStateException("no jetty.session.redis.uri line in " + ini);
+            if (!text.contains("\njetty.session.redis.redisUri=")) {
+                throw new IllegalStateException("no jetty.session.redis.redisUri line in " + ini);
             }
-            Files.writeString(ini, text.replaceAll("(?m)^jetty\\.session\\.redis\\.uri=.*$", "jetty.session.redis.uri=" + redisUri));
+            Files.writeString(ini, text.replaceAll("(?m)^jetty\\.session\\.redis\\.redisUri=.*$", "jetty.session.redis.redisUri=" + redisUri));
         }
         Path sessionsIni = base.resolve("start.d/sessions.ini");
         List<String> lines = new ArrayList<>(Files.exists(sessionsIni) ? Files.readAllLines(sessionsIni) : List.of());
@@ -59,7 +59,7 @@ final class JettyNode extends Node {
 
     static String setupFor(Variant v) {
         return v.impl == Variant.Impl.TETHER
-                ? "tether module archive unpacked; --add-modules=http,ee10-deploy,sessions,session-store-redis; jetty.session.redis.uri set"
+                ? "tether module archive unpacked; --add-modules=http,ee10-deploy,sessions,session-store-redis; jetty.session.redis.redisUri set"
                 : "--add-modules=http,ee10-deploy,sessions (default in-memory session cache, no store)";
     }
 

@@ -4,10 +4,13 @@ import java.util.Map;
 
 /**
  * A session read from Redis by {@link RedisSessionStore#takeOver}, now owned by this node. The
- * adapter builds its own session from it and binds it to {@link #state()}.
+ * adapter builds its own session from it and binds it to {@link #tracked()}.
+ *
+ * @param previousOwner the route that owned it before (this node's own after a restart)
+ * @param lastSaved when it was last written, epoch milliseconds (0: unknown)
  */
-public record LoadedSession(
-        SessionState state,
+public record SessionRecord(
+        TrackedSession tracked,
         long creationTime,
         long lastAccessedTime,
         int maxInactiveSeconds,

@@ -1,4 +1,6 @@
-package dev.tether.store;
+package dev.tether.store.redis;
+
+import dev.tether.store.SessionStoreOptions;
 
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
@@ -21,9 +23,6 @@ import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.DefaultClientResources;
-import io.lettuce.core.resource.Delay;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,13 +40,13 @@ import java.util.logging.Logger;
  * or a Redis Cluster, opened lazily and re-opened for as long as it takes. Tracks whether Redis is
  * reachable and says so once when an outage starts and once when it ends, never per request.
  */
-final class RedisConnection implements AutoCloseable {
+public final class RedisConnection implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger("dev.tether.store");
     private static final long PROBE_MILLIS = 250;
     private static final long SUBSCRIBE_RETRY_MILLIS = 1000;
 
-    interface Listener {
+    public interface Listener {
         /**
          * Redis answers again after an outage (or for the first time). Runs on the probe thread.
          *
@@ -60,7 +59,7 @@ final class RedisConnection implements AutoCloseable {
     }
 
     private final RedisTopology topology;
-    private final ClientResources resources;
+    private final SharedResources resources;
     private final AbstractRedisClient client;
     private final ScheduledExecutorService probe;
     private final Listener listener;
@@ -80,7 +79,7 @@ final class RedisConnection implements AutoCloseable {
     private int failedConnects; // probe thread only
     private final java.util.Map<StatefulRedisConnection<byte[], byte[]>, WaitGroup> waitGroups = new java.util.WeakHashMap<>();
 
-    RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
+    public RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
         this.listener = listener;
         this.channel = channel.getBytes(StandardCharsets.UTF_8);
         this.channelName = channel;
@@ -88,13 +87,10 @@ final class RedisConnection implements AutoCloseable {
         // at start-up can take longer than a command may; commands get commandTimeout below.
         Duration handshake = options.connectTimeout().compareTo(options.commandTimeout()) > 0 ? options.connectTimeout() : options.commandTimeout();
         this.topology = RedisTopology.parse(options.redisUri(), handshake);
-        // Reconnect quickly after an outage: Lettuce's own backoff grows to 30 s.
-        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
-                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
-                .build();
+        this.resources = SharedResources.acquire();
         SocketOptions socket = SocketOptions.builder().connectTimeout(options.connectTimeout()).keepAlive(true).build();
         if (topology.isCluster()) {
-            RedisClusterClient cluster = RedisClusterClient.create(resources, topology.uris());
+            RedisClusterClient cluster = RedisClusterClient.create(resources.lettuce(), topology.uris());
             cluster.setOptions(ClusterClientOptions.builder()
                     .autoReconnect(true)
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
@@ -109,7 +105,7 @@ final class RedisConnection implements AutoCloseable {
                     .build());
             this.client = cluster;
         } else {
-            RedisClient single = RedisClient.create(resources, topology.uris().get(0));
+            RedisClient single = RedisClient.create(resources.lettuce(), topology.uris().get(0));
             single.setOptions(ClientOptions.builder()
                     .autoReconnect(true)
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
@@ -130,31 +126,27 @@ final class RedisConnection implements AutoCloseable {
                 }
             }
         });
-        this.probe = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tether-redis-probe");
-            t.setDaemon(true);
-            return t;
-        });
+        this.probe = Executors.newSingleThreadScheduledExecutor(SharedResources.threads("tether-redis-probe"));
         this.downSince = System.currentTimeMillis();
         probing.set(true);
         probe.execute(this::probeOnce);
     }
 
     /** Where Redis is, for log lines: never the password. */
-    String where() {
+    public String where() {
         return topology.describe();
     }
 
-    boolean isUp() {
+    public boolean isUp() {
         return up.get();
     }
 
-    boolean isCluster() {
+    public boolean isCluster() {
         return topology.isCluster();
     }
 
     /** The async API of the shared connection, or {@code null} while there is none. */
-    RedisClusterAsyncCommands<byte[], byte[]> async() {
+    public RedisClusterAsyncCommands<byte[], byte[]> async() {
         return commands;
     }
 
@@ -162,7 +154,7 @@ final class RedisConnection implements AutoCloseable {
      * Sends WAIT on the connection that carried the write to {@code key}, so that it counts that
      * write: the shared connection, or in a cluster the connection to the key's master.
      */
-    CompletableFuture<Long> waitForReplicas(byte[] key, int replicas, long timeoutMillis) {
+    public CompletableFuture<Long> waitForReplicas(byte[] key, int replicas, long timeoutMillis) {
         StatefulConnection<byte[], byte[]> c = connection;
         if (c instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
             RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
@@ -251,7 +243,7 @@ final class RedisConnection implements AutoCloseable {
      * connection to has died and been replaced by its replica. Bounded by the command timeout; does
      * nothing for a standalone or Sentinel-managed Redis.
      */
-    void refreshTopology() {
+    public void refreshTopology() {
         if (client instanceof RedisClusterClient cluster && !closed) {
             try {
                 cluster.refreshPartitionsAsync().toCompletableFuture().get(topology.timeout().toMillis() + 250, TimeUnit.MILLISECONDS);
@@ -264,7 +256,7 @@ final class RedisConnection implements AutoCloseable {
     }
 
     /** Runs a task on the probe thread after a delay: a retry that is no reason to call Redis down. */
-    void later(Runnable task, long millis) {
+    public void later(Runnable task, long millis) {
         if (!closed) {
             try {
                 probe.schedule(task, millis, TimeUnit.MILLISECONDS);
@@ -275,7 +267,7 @@ final class RedisConnection implements AutoCloseable {
     }
 
     /** A command failed for a reason that is about Redis being reachable, not about the command. */
-    void reportFailure(Throwable cause) {
+    public void reportFailure(Throwable cause) {
         if (closed) {
             return;
         }
@@ -395,7 +387,7 @@ final class RedisConnection implements AutoCloseable {
         }
     }
 
-    static String describe(Throwable t) {
+    public static String describe(Throwable t) {
         Throwable root = t;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
@@ -423,6 +415,11 @@ final class RedisConnection implements AutoCloseable {
             }
         }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        resources.shutdown(0, 2, TimeUnit.SECONDS);
+        try {
+            probe.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        resources.release();
     }
 }

@@ -1,4 +1,4 @@
-package dev.tether.store;
+package dev.tether.store.redis;
 
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  * </ul>
  * Lettuce's query options ({@code ?verifyPeer=NONE}, {@code ?clientName=...}) pass through.
  */
-final class RedisTopology {
+public final class RedisTopology {
 
     private static final String CLUSTER = "redis-cluster://";
     private static final String CLUSTER_TLS = "rediss-cluster://";
@@ -35,13 +35,13 @@ final class RedisTopology {
     }
 
     /** Whether a URI has one of the accepted schemes (checked when options are built). */
-    static boolean isSupported(String uri) {
+    public static boolean isSupported(String uri) {
         String lower = uri.trim().toLowerCase(Locale.ROOT);
         return lower.startsWith("redis://") || lower.startsWith("rediss://") || lower.startsWith("redis-sentinel://")
                 || lower.startsWith("rediss-sentinel://") || lower.startsWith(CLUSTER) || lower.startsWith(CLUSTER_TLS);
     }
 
-    static RedisTopology parse(String uri, Duration timeout) {
+    public static RedisTopology parse(String uri, Duration timeout) {
         String trimmed = uri.trim();
         String lower = trimmed.toLowerCase(Locale.ROOT);
         try {
@@ -98,7 +98,7 @@ final class RedisTopology {
     }
 
     /** For log lines: scheme and hosts, never credentials. */
-    String describe() {
+    public String describe() {
         RedisURI first = uris.get(0);
         boolean tls = first.isSsl();
         if (cluster) {

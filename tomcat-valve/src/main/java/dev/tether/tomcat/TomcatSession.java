@@ -1,8 +1,9 @@
 package dev.tether.tomcat;
 
-import dev.tether.store.LiveSession;
-import dev.tether.store.LoadedSession;
-import dev.tether.store.SessionState;
+import dev.tether.store.ContainerSession;
+import dev.tether.store.SessionRecord;
+import dev.tether.store.SessionSnapshot;
+import dev.tether.store.TrackedSession;
 import java.security.Principal;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -13,29 +14,29 @@ import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.session.StandardSession;
 
 /**
- * A Tomcat session that tells the core what each request touched, so that only that is written.
+ * Tether's Tomcat session: it tells the core what each request touched, so that only that is written.
  */
-final class RedisSession extends StandardSession implements LiveSession {
+final class TomcatSession extends StandardSession implements ContainerSession {
 
     private static final String AUTH_TYPE = "authType";
     private static final String PRINCIPAL = "principal";
     private static final String ROLES = "roles";
 
-    private transient volatile SessionState state;
+    private transient volatile TrackedSession state;
     private transient volatile boolean dropping;
     private transient volatile Principal notesPrincipal;
     private transient volatile String notesAuthType;
     private transient volatile Map<String, String> notesCache;
 
-    RedisSession(Manager manager) {
+    TomcatSession(Manager manager) {
         super(manager);
     }
 
-    SessionState state() {
+    TrackedSession tracked() {
         return state;
     }
 
-    void attach(SessionState state) {
+    void attach(TrackedSession state) {
         this.state = state;
     }
 
@@ -44,8 +45,8 @@ final class RedisSession extends StandardSession implements LiveSession {
     }
 
     /** Fills a fresh session from its Redis record; no listener fires until {@link #activate()}. */
-    void restore(String id, LoadedSession loaded, boolean restorePrincipal) {
-        this.state = loaded.state();
+    void restore(String id, SessionRecord loaded, boolean restorePrincipal) {
+        this.state = loaded.tracked();
         setNew(false);
         setValid(true);
         setCreationTime(loaded.creationTime());
@@ -69,7 +70,7 @@ final class RedisSession extends StandardSession implements LiveSession {
     @Override
     public Object getAttribute(String name) {
         Object value = super.getAttribute(name);
-        SessionState s = state;
+        TrackedSession s = state;
         if (s != null && value != null) {
             s.attributeRead(name, value);
         }
@@ -79,7 +80,7 @@ final class RedisSession extends StandardSession implements LiveSession {
     @Override
     public void setAttribute(String name, Object value, boolean notify) {
         super.setAttribute(name, value, notify);
-        SessionState s = state;
+        TrackedSession s = state;
         if (s != null && value != null) {
             s.attributeSet(name);
         }
@@ -88,7 +89,7 @@ final class RedisSession extends StandardSession implements LiveSession {
     @Override
     protected void removeAttributeInternal(String name, boolean notify) {
         super.removeAttributeInternal(name, notify);
-        SessionState s = state;
+        TrackedSession s = state;
         if (s != null) {
             s.attributeRemoved(name);
         }
@@ -96,10 +97,10 @@ final class RedisSession extends StandardSession implements LiveSession {
 
     @Override
     public void expire(boolean notify) {
-        SessionState s = state;
+        TrackedSession s = state;
         // Before telling the application a session died, make sure it is not alive on another node.
         if (notify && !dropping && isValid && !expiring && s != null && !redisManager().stillOwned(s)) {
-            ownershipLost();
+            drop();
             super.expire(false);
             return;
         }
@@ -110,30 +111,16 @@ final class RedisSession extends StandardSession implements LiveSession {
         return dropping;
     }
 
-    // ------------------------------------------------------------ LiveSession
+    // ------------------------------------------------------------ ContainerSession
 
     @Override
-    public Map<String, Object> attributes() {
-        return redisManager().distributable(attributes);
+    public SessionSnapshot snapshot() {
+        return new SessionSnapshot(redisManager().distributable(attributes), getCreationTimeInternal(), getThisAccessedTimeInternal(),
+                maxInactiveInterval, notes());
     }
 
-    @Override
-    public long creationTime() {
-        return getCreationTimeInternal();
-    }
-
-    @Override
-    public long lastAccessedTime() {
-        return getThisAccessedTimeInternal();
-    }
-
-    @Override
-    public int maxInactiveSeconds() {
-        return maxInactiveInterval;
-    }
-
-    @Override
-    public Map<String, String> notes() {
+    /** The principal as container data: built once per login, since it is compared on every request. */
+    private Map<String, String> notes() {
         Principal p = principal;
         if (p == null || !redisManager().getPersistAuthentication()) {
             return Map.of();
@@ -157,13 +144,13 @@ final class RedisSession extends StandardSession implements LiveSession {
     }
 
     @Override
-    public void ownershipLost() {
+    public void drop() {
         if (dropping) {
             return;
         }
         dropping = true;
         // The session lives on at its new owner: no destruction events, no logout. A request that
         // is using this copy right now finishes with it; the next one loads the current state.
-        redisManager().forget(this);
+        redisManager().drop(this);
     }
 }

@@ -1,4 +1,6 @@
-package dev.tether.store;
+package dev.tether.store.codec;
+
+import dev.tether.store.SessionStoreOptions;
 
 import java.io.ObjectInputFilter;
 import java.util.ArrayList;

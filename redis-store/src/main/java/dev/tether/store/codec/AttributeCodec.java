@@ -1,4 +1,4 @@
-package dev.tether.store;
+package dev.tether.store.codec;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -11,13 +11,14 @@ import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import dev.tether.store.SessionStoreOptions;
 
 /**
  * Turns one attribute value into bytes and back. Common immutable values get a compact, readable
  * encoding; everything else is Java-serialized on its own, and read back through {@link ClassFilter}
  * with the web application's class loader.
  */
-final class AttributeCodec {
+public final class AttributeCodec {
 
     private static final byte JAVA = 'J';
     private static final byte STRING = 'S';
@@ -28,13 +29,13 @@ final class AttributeCodec {
     private final ClassFilter filter;
     private final int maxBytes;
 
-    AttributeCodec(ClassFilter filter, int maxBytes) {
-        this.filter = filter;
-        this.maxBytes = maxBytes;
+    public AttributeCodec(SessionStoreOptions options) {
+        this.filter = new ClassFilter(options);
+        this.maxBytes = options.maxAttributeBytes();
     }
 
     /** Values that cannot change in place, so reading them never needs a re-check. */
-    static boolean isImmutable(Object value) {
+    public static boolean isImmutable(Object value) {
         return value instanceof String || value instanceof Integer || value instanceof Long || value instanceof Boolean
                 || value instanceof Double || value instanceof Short || value instanceof Byte || value instanceof Character
                 || value instanceof Float || value instanceof Enum<?>;
@@ -44,7 +45,7 @@ final class AttributeCodec {
      * @throws NotSerializableException when the value (or something it holds) cannot be serialized
      * @throws AttributeTooLargeException when it serializes to more than the configured limit
      */
-    byte[] encode(Object value) throws IOException {
+    public byte[] encode(Object value) throws IOException {
         byte[] out;
         if (value instanceof String s) {
             byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
@@ -80,7 +81,7 @@ final class AttributeCodec {
      * @throws IOException for corrupt bytes or a limit exceeded
      * @throws ClassNotFoundException when the web application lacks a class
      */
-    Object decode(byte[] bytes, ClassLoader loader) throws IOException, ClassNotFoundException {
+    public Object decode(byte[] bytes, ClassLoader loader) throws IOException, ClassNotFoundException {
         if (bytes.length == 0) {
             throw new IOException("empty value");
         }
@@ -120,7 +121,7 @@ final class AttributeCodec {
     }
 
     /** A 64-bit hash of encoded bytes, used to see whether an attribute changed since it was saved. */
-    static long hash(byte[] b) {
+    public static long hash(byte[] b) {
         long h = 0x9E3779B97F4A7C15L ^ (b.length * 0xC2B2AE3D27D4EB4FL);
         int i = 0;
         for (; i + 8 <= b.length; i += 8) {
@@ -144,8 +145,8 @@ final class AttributeCodec {
     }
 
     /** Thrown when an encoded attribute exceeds {@link SessionStoreOptions#maxAttributeBytes()}. */
-    static final class AttributeTooLargeException extends IOException {
-        final int size;
+    public static final class AttributeTooLargeException extends IOException {
+        public final int size;
 
         AttributeTooLargeException(int size) {
             super("serialized size " + size + " bytes exceeds maxAttributeBytes");
@@ -154,14 +155,14 @@ final class AttributeCodec {
     }
 
     /** Thrown when the class filter refuses a class, before the class is loaded. */
-    static final class RejectedClassException extends InvalidClassException {
+    public static final class RejectedClassException extends InvalidClassException {
         RejectedClassException(String className) {
             super(className, "refused by Tether's class filter");
         }
     }
 
     /** Thrown when a stream goes over maxDepth, maxArrayLength, maxReferences or the size limit; says which. */
-    static final class LimitExceededException extends InvalidClassException {
+    public static final class LimitExceededException extends InvalidClassException {
         LimitExceededException(String which) {
             super(which);
         }

@@ -1,0 +1,16 @@
+package dev.tether.store;
+
+import java.util.Map;
+
+/**
+ * One session as an adapter hands it to the core at the end of a request: everything a write
+ * needs, read from the container once.
+ *
+ * @param attributes the current attributes that may leave this node (a live concurrent view or a copy)
+ * @param maxInactiveSeconds zero or less: the session never times out
+ * @param notes container data stored beside the attributes (for example the authenticated principal);
+ *     built once per change by the adapter, since it is compared on every request
+ */
+public record SessionSnapshot(Map<String, Object> attributes, long creationTime, long lastAccessedTime,
+        int maxInactiveSeconds, Map<String, String> notes) {
+}

@@ -1,0 +1,89 @@
+package dev.tether.store;
+
+import dev.tether.store.write.Changes;
+import dev.tether.store.write.Saved;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What the core keeps about one session this node holds: its record's identity, this node's fencing
+ * token (owner route + ownership epoch), what changed since the last write ({@link Changes}) and
+ * what was written ({@link Saved}). Adapters report attribute activity here; {@link
+ * RedisSessionStore#commit} turns it into one write.
+ */
+public final class TrackedSession {
+
+    volatile String baseId;
+    final String owner;
+    volatile long epoch;
+    volatile ContainerSession container;
+
+    final Changes changes = new Changes();
+    /** Guarded by {@code this}. */
+    final Saved saved = new Saved();
+    final AtomicInteger activeRequests = new AtomicInteger();
+    /**
+     * One write of this session at a time: the next waits until Redis has answered the last, so
+     * that no retry (a NOSCRIPT fallback, a cluster redirect) can ever reorder two of its writes.
+     */
+    final Semaphore writing = new Semaphore(1);
+
+    /** Whether the record exists in Redis (written at least once, or loaded from there). */
+    volatile boolean persisted;
+    /** The next write must carry the full state (after an outage, or when Redis lost the record). */
+    volatile boolean needsFull;
+    /** This node dropped the session: another node owns it, or it was invalidated. */
+    volatile boolean dropped;
+    /** What the last write came to: a commit that found its changes already sent reports this. */
+    volatile WriteOutcome lastOutcome = WriteOutcome.UNCHANGED;
+
+    TrackedSession(String baseId, String owner, long epoch) {
+        this.baseId = baseId;
+        this.owner = owner;
+        this.epoch = epoch;
+    }
+
+    public String baseId() {
+        return baseId;
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    /** Whether this node dropped its copy: another node took the session over, or it was invalidated. */
+    public boolean isDropped() {
+        return dropped;
+    }
+
+    public void bind(ContainerSession session) {
+        this.container = session;
+    }
+
+    public void attributeSet(String name) {
+        changes.attributeSet(name);
+    }
+
+    /** A read of a mutable value: it may be changed in place, so it is re-checked at commit. */
+    public void attributeRead(String name, Object value) {
+        changes.attributeRead(name, value);
+    }
+
+    public void attributeRemoved(String name) {
+        changes.attributeRemoved(name);
+    }
+
+    /** A request using this session began; pair with {@link RedisSessionStore#commit}. */
+    public void requestStarted() {
+        activeRequests.incrementAndGet();
+    }
+
+    /** A request ended; returns whether no other request is using the session now. */
+    boolean requestEnded() {
+        boolean last = activeRequests.get() <= 0 || activeRequests.decrementAndGet() <= 0;
+        if (activeRequests.get() < 0) {
+            activeRequests.set(0);
+        }
+        return last;
+    }
+}

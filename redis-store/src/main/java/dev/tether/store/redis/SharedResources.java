@@ -1,0 +1,103 @@
+package dev.tether.store.redis;
+
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.time.Duration;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The Redis client threads every store of this JVM shares: Lettuce's event loops, computation
+ * threads and timer. Reference-counted: the first store
+ * to open creates them, the last to close shuts them down and waits for their threads to end.
+ *
+ * <p>Every thread is made with Tether's own class loader as its context class loader, never the
+ * loader of the web application that happened to start it (or to be running when Netty started a
+ * thread lazily): a thread holding a web application's loader keeps that application in memory
+ * after it is undeployed, and Tomcat reports it as a leak.
+ */
+public final class SharedResources {
+
+    private static final Logger LOG = Logger.getLogger("dev.tether.store");
+    private static final ClassLoader OWN_LOADER = SharedResources.class.getClassLoader();
+
+    private static int users;
+    private static SharedResources current;
+
+    private final ClientResources lettuce;
+    private final HashedWheelTimer timer;
+
+    private SharedResources() {
+        this.timer = new HashedWheelTimer(threads("tether-timer"));
+        // Reconnect quickly after an outage: Lettuce's own backoff grows to 30 s.
+        this.lettuce = DefaultClientResources.builder()
+                .ioThreadPoolSize(2)
+                .computationThreadPoolSize(2)
+                .threadFactoryProvider(SharedResources::threads)
+                .timer(timer)
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                .build();
+    }
+
+    /** Takes a share of the JVM's resources; pair with {@link #release()}. */
+    public static synchronized SharedResources acquire() {
+        ClassLoader caller = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(OWN_LOADER);
+        try {
+            if (current == null) {
+                current = new SharedResources();
+            }
+            users++;
+            return current;
+        } finally {
+            Thread.currentThread().setContextClassLoader(caller);
+        }
+    }
+
+    /** Gives a share back; the last one shuts everything down and waits (bounded) for the threads. */
+    public void release() {
+        synchronized (SharedResources.class) {
+            if (current != this || --users > 0) {
+                return;
+            }
+            current = null;
+        }
+        try {
+            lettuce.shutdown(0, 2, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
+            timer.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.log(Level.FINE, "Tether: shutting down the Redis client threads", e);
+        }
+    }
+
+    /** How many stores share the resources now (for tests). */
+    public static synchronized int users() {
+        return users;
+    }
+
+    public ClientResources lettuce() {
+        return lettuce;
+    }
+
+    /**
+     * Daemon threads named {@code <pool>-<n>}, with Tether's class loader as context loader. Netty's
+     * own thread type, so that its thread-locals take their fast path.
+     */
+    public static ThreadFactory threads(String pool) {
+        return new DefaultThreadFactory(pool, true) {
+            @Override
+            protected Thread newThread(Runnable r, String name) {
+                Thread t = super.newThread(r, name);
+                t.setContextClassLoader(OWN_LOADER);
+                return t;
+            }
+        };
+    }
+}

@@ -1,0 +1,77 @@
+package dev.tether.store.write;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What waits for Redis to come back: sessions whose latest state must be written in full, and
+ * deletes with the fencing token they were made with. Plain data, bounded; the store replays it.
+ *
+ * @param <S> the store's session type
+ */
+public final class PendingWrites<S> {
+
+    /** A delete to replay: the token it was made with, and how long its tombstone lives. */
+    public record Delete(String baseId, String owner, long epoch, long tombstoneSeconds) {
+    }
+
+    private final int max;
+    private final Map<String, S> saves = new ConcurrentHashMap<>();
+    private final Map<String, Delete> deletes = new ConcurrentHashMap<>();
+
+    public PendingWrites(int max) {
+        this.max = max;
+    }
+
+    /** @return false when the queue is full (the session is then written on its next request) */
+    public boolean save(String baseId, S session) {
+        if (saves.size() < max || saves.containsKey(baseId)) {
+            saves.put(baseId, session);
+            return true;
+        }
+        return false;
+    }
+
+    public void delete(Delete delete) {
+        deletes.put(delete.baseId(), delete);
+    }
+
+    public void cancel(String baseId, S session) {
+        saves.remove(baseId, session);
+    }
+
+    /** A queued session changed its id. */
+    public void rename(String oldBaseId, String newBaseId, S session) {
+        if (saves.remove(oldBaseId, session)) {
+            saves.put(newBaseId, session);
+        }
+    }
+
+    public int size() {
+        return saves.size() + deletes.size();
+    }
+
+    /** Takes every queued delete out, for replay. */
+    public List<Delete> takeDeletes() {
+        List<Delete> out = new ArrayList<>();
+        for (Delete d : List.copyOf(deletes.values())) {
+            if (deletes.remove(d.baseId(), d)) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    /** Takes every queued session out, for replay. */
+    public List<S> takeSaves() {
+        List<S> out = new ArrayList<>();
+        for (Map.Entry<String, S> e : List.copyOf(saves.entrySet())) {
+            if (saves.remove(e.getKey(), e.getValue())) {
+                out.add(e.getValue());
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,55 @@
+package dev.tether.store.write;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One write of one session, decided by {@link WritePlanner}: what to send and what this node will
+ * have written once it is applied.
+ *
+ * @param kind whether anything is sent, and whether the request waits for it
+ * @param full the record is replaced rather than patched
+ * @param sets field/value pairs, metadata included
+ * @param dels fields to delete
+ * @param ttlSeconds the record's new TTL; 0 keeps it, -1 removes it
+ * @param hashesSet attribute hashes written by this plan
+ * @param hashesRemoved attributes no longer in the record after it
+ * @param problems attributes that could not be written (not serializable, too large)
+ */
+public record WritePlan(
+        Kind kind,
+        boolean full,
+        List<byte[]> sets,
+        List<byte[]> dels,
+        long ttlSeconds,
+        long now,
+        long accessed,
+        int maxInactive,
+        Map<String, String> notes,
+        Map<String, Long> hashesSet,
+        Set<String> hashesRemoved,
+        List<Problem> problems) {
+
+    public enum Kind {
+        /** Nothing changed: no command. */
+        NONE,
+        /** Only the access time moved: sent, but no request waits for it. */
+        TOUCH,
+        /** Data changed: the request is acknowledged only once Redis has it. */
+        WRITE
+    }
+
+    /**
+     * An attribute left out of the write, for the store to count and log.
+     *
+     * @param type the value's class, or what the serializer named as not serializable
+     * @param size the serialized size when it was too large, else 0
+     */
+    public record Problem(String name, String type, boolean tooLarge, int size) {
+    }
+
+    public boolean sendsNothing() {
+        return kind == Kind.NONE;
+    }
+}

@@ -1,0 +1,238 @@
+package dev.tether.store.write;
+
+import dev.tether.store.SaveMode;
+import dev.tether.store.SessionSnapshot;
+import dev.tether.store.codec.AttributeCodec;
+import dev.tether.store.record.RecordFormat;
+import java.io.IOException;
+import java.io.NotSerializableException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns one session's snapshot, the names its requests touched and what was last written into one
+ * write plan. A pure function of its inputs: it reads {@link Saved} and changes nothing; the store
+ * applies the plan.
+ */
+public final class WritePlanner {
+
+    private final SaveMode mode;
+    private final long touchMillis;
+    private final AttributeCodec codec;
+    private final RecordFormat format;
+
+    public WritePlanner(SaveMode mode, long touchMillis, AttributeCodec codec, RecordFormat format) {
+        this.mode = mode;
+        this.touchMillis = touchMillis;
+        this.codec = codec;
+        this.format = format;
+    }
+
+    /** What one write starts from. */
+    public record Input(
+            SessionSnapshot snapshot,
+            Changes.Drained changes,
+            Saved saved,
+            /* the record does not exist yet, or must be replaced (after an outage, or lost by Redis) */
+            boolean full,
+            /* the record exists in Redis */
+            boolean persisted,
+            byte[] owner,
+            long epoch,
+            long now,
+            /* write the access time whatever the touch interval (flush, replay, id change) */
+            boolean forceTouch) {
+    }
+
+    /**
+     * The common case, decided without locks or allocation: nothing set or removed, nothing mutable
+     * read (when that counts), no touch due, times and notes unchanged.
+     */
+    public boolean nothingToWrite(Changes changes, Saved saved, SessionSnapshot snapshot, long now) {
+        if (mode == SaveMode.ALWAYS || !changes.isEmpty(mode == SaveMode.ON_GET_ATTRIBUTE)) {
+            return false;
+        }
+        if (snapshot.lastAccessedTime() != saved.accessed && now - saved.writeMillis >= touchMillis) {
+            return false;
+        }
+        return snapshot.maxInactiveSeconds() == saved.maxInactive && !saved.notesChanged(snapshot.notes());
+    }
+
+    public WritePlan plan(Input in) {
+        Builder b = new Builder(in);
+        Map<String, Object> attributes = in.snapshot().attributes();
+        if (in.full()) {
+            for (Map.Entry<String, Object> e : attributes.entrySet()) {
+                b.encode(e.getKey(), e.getValue(), true);
+            }
+        } else {
+            delta(b, in.changes(), attributes);
+        }
+        return b.finish();
+    }
+
+    /**
+     * A delta: the names the application set (always encoded), the mutable values it read (encoded,
+     * written only if their bytes changed), every attribute in {@link SaveMode#ALWAYS}, and removals.
+     */
+    private void delta(Builder b, Changes.Drained changes, Map<String, Object> attributes) {
+        List<String> explicit = changes.set();
+        for (String name : explicit) {
+            b.encodeCurrent(name, attributes.get(name), true);
+        }
+        Set<String> explicitSet = explicit.size() > 8 ? new HashSet<>(explicit) : null;
+        if (mode != SaveMode.ON_SET_ATTRIBUTE) {
+            for (String name : changes.read()) {
+                Object value = attributes.get(name);
+                if (!contains(explicit, explicitSet, name) && (value == null || mode != SaveMode.ALWAYS)) {
+                    b.encodeCurrent(name, value, false);
+                }
+            }
+        }
+        if (mode == SaveMode.ALWAYS) {
+            for (Map.Entry<String, Object> e : attributes.entrySet()) {
+                if (!contains(explicit, explicitSet, e.getKey())) {
+                    b.encode(e.getKey(), e.getValue(), false);
+                }
+            }
+        }
+        for (String name : changes.removed()) {
+            if (!attributes.containsKey(name)) {
+                b.delete(name); // whether or not this node wrote it: a refused value read from Redis goes too
+            }
+        }
+    }
+
+    private static boolean contains(List<String> list, Set<String> set, String name) {
+        return set != null ? set.contains(name) : list.contains(name);
+    }
+
+    /** Records outlive the local session by two touch intervals, so a throttled touch is never late. */
+    public long ttlSeconds(int maxInactive) {
+        return maxInactive <= 0 ? -1 : maxInactive + 2 * Math.max(1, touchMillis / 1000);
+    }
+
+    /** One plan being built: the hashes it writes shadow those of {@link Saved}. */
+    private final class Builder {
+        private final Input in;
+        private final List<byte[]> sets = new ArrayList<>();
+        private final List<byte[]> dels = new ArrayList<>();
+        private final Map<String, Long> hashesSet = new HashMap<>();
+        private final Set<String> hashesRemoved = new HashSet<>();
+        private final List<WritePlan.Problem> problems = new ArrayList<>(0);
+
+        Builder(Input in) {
+            this.in = in;
+        }
+
+        /** The hash this node last wrote for an attribute, as of this plan. */
+        private Long hash(String name) {
+            Long h = hashesSet.get(name);
+            if (h != null || hashesRemoved.contains(name) || in.full()) {
+                return h;
+            }
+            return in.saved().hash(name);
+        }
+
+        /** One attribute of a delta: its current value, or its deletion when it has none any more. */
+        void encodeCurrent(String name, Object value, boolean explicit) {
+            if (value != null) {
+                encode(name, value, explicit);
+            } else {
+                removeStored(name);
+            }
+        }
+
+        /** Deletes an attribute's field, if this node ever wrote it. */
+        void removeStored(String name) {
+            if (hash(name) != null) {
+                delete(name);
+            }
+        }
+
+        void delete(String name) {
+            drop(name);
+            dels.add(format.attributeField(name));
+        }
+
+        void encode(String name, Object value, boolean explicit) {
+            Long saved = hash(name);
+            if (saved != null && !explicit && AttributeCodec.isImmutable(value)) {
+                return;
+            }
+            byte[] encoded;
+            try {
+                encoded = codec.encode(value);
+            } catch (AttributeCodec.AttributeTooLargeException e) {
+                problems.add(new WritePlan.Problem(name, value.getClass().getName(), true, e.size));
+                leaveOut(name, saved);
+                return;
+            } catch (IOException | RuntimeException e) {
+                String type = e instanceof NotSerializableException ? e.getMessage() : value.getClass().getName();
+                problems.add(new WritePlan.Problem(name, type, false, 0));
+                leaveOut(name, saved);
+                return;
+            }
+            long h = AttributeCodec.hash(encoded);
+            if (saved != null && saved == h) {
+                return;
+            }
+            hashesRemoved.remove(name);
+            hashesSet.put(name, h);
+            sets.add(format.attributeField(name));
+            sets.add(encoded);
+        }
+
+        /** An attribute that can no longer be written must not survive in Redis with an older value. */
+        private void leaveOut(String name, Long saved) {
+            if (saved != null || !in.persisted()) {
+                delete(name);
+            }
+        }
+
+        private void drop(String name) {
+            hashesSet.remove(name);
+            hashesRemoved.add(name);
+        }
+
+        WritePlan finish() {
+            SessionSnapshot snap = in.snapshot();
+            Saved saved = in.saved();
+            long now = in.now();
+            boolean full = in.full();
+            long accessed = snap.lastAccessedTime();
+            int maxInactive = snap.maxInactiveSeconds();
+            boolean maxInactiveChanged = maxInactive != saved.maxInactive;
+            Map<String, String> notes = snap.notes();
+            boolean touchDue = accessed != saved.accessed && (in.forceTouch() || now - saved.writeMillis >= touchMillis);
+            boolean notesChanged = saved.notesChanged(notes);
+            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged) {
+                return new WritePlan(WritePlan.Kind.NONE, false, List.of(), List.of(), 0, now, saved.accessed, saved.maxInactive,
+                        notes, Map.of(), Set.of(), problems);
+            }
+            boolean data = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged;
+            // The TTL needs setting at most once per touch interval: one command less inside Redis
+            // for most writes of a busy session.
+            boolean setTtl = full || maxInactiveChanged || now - saved.expireMillis >= touchMillis;
+            RecordFormat.meta(sets, accessed, now, maxInactiveChanged || full ? maxInactive : null,
+                    full ? snap.creationTime() : null, in.owner(), in.epoch());
+            if (full || notesChanged) {
+                for (Map.Entry<String, String> n : notes.entrySet()) {
+                    sets.add(format.noteField(n.getKey()));
+                    sets.add(RecordFormat.bytes(n.getValue()));
+                }
+            }
+            if (!full && notesChanged) {
+                for (String gone : saved.removedNotes(notes)) {
+                    dels.add(format.noteField(gone));
+                }
+            }
+            return new WritePlan(data ? WritePlan.Kind.WRITE : WritePlan.Kind.TOUCH, full, sets, dels,
+                    setTtl ? ttlSeconds(maxInactive) : 0, now, accessed, maxInactive, notes, hashesSet, hashesRemoved, problems);
+        }
+    }
+}
