@@ -18,7 +18,7 @@ public class TetherStats {
         JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://" + hostPort + "/jmxrmi");
         try (JMXConnector connector = JMXConnectorFactory.connect(url)) {
             MBeanServerConnection server = connector.getMBeanServerConnection();
-            Set<ObjectName> names = new TreeSet<>(server.queryNames(new ObjectName("Catalina:type=Manager,component=Tether,*"), null));
+            Set<ObjectName> names = new TreeSet<>(server.queryNames(new ObjectName("*:type=Tether,*"), null));
             names.addAll(server.queryNames(new ObjectName("dev.tether.store:type=storestats,*"), null));
             for (ObjectName name : names) {
                 System.out.println(name);

@@ -2,8 +2,8 @@ package dev.tether.store;
 
 /**
  * Tether's statistics of one web application's store, as JMX shows them on both containers
- * (Tomcat: {@code Catalina:type=Manager,host=<host>,context=<path>,component=Tether}; Jetty: through
- * its MBeanContainer). Counters run since the application started.
+ * (Tomcat: {@code Catalina:type=Tether,host=<host>,context=<path>}; Jetty, with its jmx module:
+ * {@code dev.tether.store:type=storestats,context=..}). Counters run since the application started.
  */
 public interface StoreStatsMBean {
 

@@ -131,14 +131,20 @@ public class RedisSessionManager extends ManagerBase {
         return Settings.defaultPrefix("tomcat", context.getParent() == null ? "localhost" : context.getParent().getName(), context.getPath());
     }
 
-    /** The core's statistics bean, beside the Manager's own: {@code <manager name>,component=Tether}. */
+    /**
+     * The core's statistics bean, beside the Manager's own: {@code <domain>:type=Tether,host=..,context=..}.
+     * Not {@code type=Manager}: the manager application's status page reads any bean of that type
+     * as a Manager. Registered directly, so that its attribute names stay those of the core's bean.
+     */
     private void registerStats() {
         try {
             javax.management.ObjectName own = getObjectName();
             if (own == null) {
                 return;
             }
-            statsName = new javax.management.ObjectName(own + ",component=Tether");
+            java.util.Hashtable<String, String> keys = new java.util.Hashtable<>(own.getKeyPropertyList());
+            keys.put("type", "Tether");
+            statsName = new javax.management.ObjectName(own.getDomain(), keys);
             javax.management.MBeanServer server = org.apache.tomcat.util.modeler.Registry.getRegistry(null, null).getMBeanServer();
             if (server.isRegistered(statsName)) {
                 server.unregisterMBean(statsName);
@@ -232,6 +238,10 @@ public class RedisSessionManager extends ManagerBase {
 
     @Override
     public void remove(Session session, boolean update) {
+        if (session instanceof TomcatSession ts && ts.isDropping()) {
+            drop(ts); // moved elsewhere: neither an expiry nor an invalidation here
+            return;
+        }
         super.remove(session, update);
         if (!update) {
             // StandardSession.setId removes and re-adds around an id change: keeping the base
@@ -247,10 +257,6 @@ public class RedisSessionManager extends ManagerBase {
         }
         RedisSessionStore s = store;
         if (s == null) {
-            return;
-        }
-        if (rs.isDropping()) {
-            s.drop(rs.tracked());
             return;
         }
         // Expired or invalidated here: delete the record (fenced) so no node resurrects it.
@@ -354,6 +360,10 @@ public class RedisSessionManager extends ManagerBase {
         SessionId id = SessionId.parse(session.getIdInternal());
         if (id != null) {
             byBase.remove(id.base(), session);
+        }
+        RedisSessionStore s = store;
+        if (s != null && session.tracked() != null) {
+            s.drop(session.tracked());
         }
     }
 

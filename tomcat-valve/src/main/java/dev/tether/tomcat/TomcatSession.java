@@ -100,8 +100,7 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         TrackedSession s = state;
         // Before telling the application a session died, make sure it is not alive on another node.
         if (notify && !dropping && isValid && !expiring && s != null && !redisManager().stillOwned(s)) {
-            drop();
-            super.expire(false);
+            drop(); // not expire(false): that would count it as expired here and log the user out
             return;
         }
         super.expire(notify);

@@ -2,7 +2,9 @@ package dev.tether.store.redis;
 
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.metrics.CommandLatencyRecorder;
 import io.lettuce.core.resource.Delay;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
@@ -41,7 +43,17 @@ public final class SharedResources {
                 .threadFactoryProvider(SharedResources::threads)
                 .timer(timer)
                 .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                // Its pause detector starts a thread and registers a shutdown hook that would pin
+                // whichever loader made it; Tether does not read Lettuce's latency metrics.
+                .commandLatencyRecorder(CommandLatencyRecorder.disabled())
                 .build();
+        // Start every thread now, on the thread that starts the first web application and with
+        // Tether's loader: Netty would otherwise start them lazily from whichever request thread
+        // first needs one, inheriting that request's context and thread-locals.
+        timer.start();
+        for (EventExecutor e : lettuce.eventExecutorGroup()) {
+            e.submit(() -> { }).syncUninterruptibly();
+        }
     }
 
     /** Takes a share of the JVM's resources; pair with {@link #release()}. */
@@ -93,8 +105,13 @@ public final class SharedResources {
     public static ThreadFactory threads(String pool) {
         return new DefaultThreadFactory(pool, true) {
             @Override
+            @SuppressWarnings("removal")
             protected Thread newThread(Runnable r, String name) {
-                Thread t = super.newThread(r, name);
+                // Privileged, so that on Java 17-23 the thread's inherited access-control context
+                // holds only this frame's protection domain, not those of a web application's
+                // classes on the calling stack (each of which references its class loader).
+                Thread t = java.security.AccessController.doPrivileged(
+                        (java.security.PrivilegedAction<Thread>) () -> super.newThread(r, name));
                 t.setContextClassLoader(OWN_LOADER);
                 return t;
             }

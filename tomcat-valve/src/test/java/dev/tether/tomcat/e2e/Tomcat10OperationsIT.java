@@ -43,7 +43,7 @@ class Tomcat10OperationsIT implements DumpsLogs {
     static final String WRONG_PASSWORD = "wrong-Pw-0815";
     static final String MANAGER_MBEAN = "Catalina:type=Manager,host=localhost,context=/app";
     /** The core's statistics bean, registered by the Manager beside its own. */
-    static final String TETHER_MBEAN = MANAGER_MBEAN + ",component=Tether";
+    static final String TETHER_MBEAN = "Catalina:type=Tether,host=localhost,context=/app";
 
     final Http http = new Http();
     RedisProcess redis;
