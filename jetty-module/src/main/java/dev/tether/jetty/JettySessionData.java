@@ -2,6 +2,7 @@ package dev.tether.jetty;
 
 import dev.tether.store.ContainerSession;
 import dev.tether.store.SaveMode;
+import dev.tether.store.SessionRecord;
 import dev.tether.store.SessionSnapshot;
 import dev.tether.store.TrackedSession;
 import java.util.HashMap;
@@ -11,25 +12,48 @@ import org.eclipse.jetty.session.SessionData;
 
 /**
  * Tether's Jetty session data: it reports to the core which attributes each request set, removed
- * or read. Jetty's own {@code SessionData} only keeps one dirty flag for all attributes.
+ * or read (Jetty's own {@code SessionData} keeps one dirty flag for all), and when requests begin
+ * and the last one leaves.
+ *
+ * <p>Jetty tells a session's data nothing when a request ends, except when the last one leaves:
+ * {@code ManagedSession.access} calls {@code setAccessed} and then {@code calcAndSetExpiry(time)}
+ * as each request begins, and {@code release} calls {@code calcAndSetExpiry(now)} alone when the
+ * count of requests reaches zero, right before the store is asked to save. So a
+ * {@code calcAndSetExpiry} without a {@code setAccessed} just before it is the last request leaving.
  */
 final class JettySessionData extends SessionData implements ContainerSession {
 
     static final String NOTE_MAX_INACTIVE_MS = "maxInactiveMs";
     static final String NOTE_COOKIE_SET = "cookieSet";
+    static final String EXTRA_LAST_ACCESSED = "lastAccessed";
+    static final String EXTRA_EXPIRY = "expiry";
+    static final String EXTRA_LAST_NODE = "lastNode";
+
+    /** What the store does for this data when Jetty calls it. */
+    interface Events {
+        /** A request begins with this session: check the copy is current, refresh it if not. */
+        void accessed(JettySessionData data);
+
+        /** Another node invalidated the session, or it expired there: take it out of Jetty's cache. */
+        void dropped(JettySessionData data);
+    }
 
     private final transient SaveMode saveMode;
-    private final transient Consumer<JettySessionData> onDrop;
+    private final transient Events events;
     private transient volatile TrackedSession state;
     private transient volatile Map<String, String> notes;
     private transient volatile long notesMaxInactiveMs;
     private transient volatile long notesCookieSet;
+    /** A request began ({@code setAccessed}) and its {@code calcAndSetExpiry} has not come yet. */
+    private transient boolean entering;
+    /** The last request left: the next store is Jetty's release. Guarded by Jetty's session lock. */
+    private transient boolean lastLeft;
 
     JettySessionData(String id, String cpath, String vhost, long created, long accessed, long lastAccessed,
-            long maxInactiveMs, SaveMode saveMode, Consumer<JettySessionData> onDrop) {
+            long maxInactiveMs, SaveMode saveMode, Events events) {
         super(id, cpath, vhost, created, accessed, lastAccessed, maxInactiveMs);
         this.saveMode = saveMode;
-        this.onDrop = onDrop;
+        this.events = events;
     }
 
     void attach(TrackedSession state) {
@@ -39,6 +63,13 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
     TrackedSession tracked() {
         return state;
+    }
+
+    /** Whether the last request left since the previous store (and forgets it). */
+    boolean takeLastLeft() {
+        boolean left = lastLeft;
+        lastLeft = false;
+        return left;
     }
 
     @Override
@@ -58,7 +89,9 @@ final class JettySessionData extends SessionData implements ContainerSession {
     public Object getAttribute(String name) {
         Object value = super.getAttribute(name);
         TrackedSession s = state;
-        if (s != null && value != null && saveMode != SaveMode.ON_SET_ATTRIBUTE) {
+        // After the last request left, Jetty reads every attribute to passivate the session before
+        // it stores it: no request can change those values any more, so they are not "reads".
+        if (s != null && value != null && saveMode != SaveMode.ON_SET_ATTRIBUTE && !lastLeft) {
             s.attributeRead(name, value);
             // Jetty only offers dirty data to the store; a read value may be changed in place.
             setDirty(true);
@@ -69,8 +102,68 @@ final class JettySessionData extends SessionData implements ContainerSession {
     @Override
     public void setAccessed(long accessed) {
         super.setAccessed(accessed);
+        entering = true;
+        lastLeft = false;
+        TrackedSession s = state;
+        if (s != null) {
+            s.requestStarted();
+            events.accessed(this);
+        }
         if (saveMode == SaveMode.ALWAYS) {
             setDirty(true);
+        }
+    }
+
+    @Override
+    public void calcAndSetExpiry(long time) {
+        super.calcAndSetExpiry(time);
+        if (entering) {
+            entering = false;
+        } else {
+            lastLeft = true;
+        }
+    }
+
+    /**
+     * Another node changed the session: take its state in place, without listener events (they
+     * fired there). Called under Jetty's session lock, as a request begins.
+     */
+    void refresh(SessionRecord loaded) {
+        _attributes.keySet().retainAll(loaded.attributes().keySet());
+        _attributes.putAll(loaded.attributes());
+        restoreMetadata(loaded);
+        notes = null;
+    }
+
+    /** The session is gone elsewhere: this copy shows no attributes, and leaves Jetty's cache. */
+    void emptied() {
+        _attributes.clear();
+        events.dropped(this);
+    }
+
+    /** Jetty's own fields from a record (those that are not Tether's). */
+    void restoreMetadata(SessionRecord loaded) {
+        Map<String, String> n = loaded.notes();
+        Map<String, String> x = loaded.extras();
+        setMaxInactiveMs(number(n.get(NOTE_MAX_INACTIVE_MS), loaded.maxInactiveSeconds() <= 0 ? -1 : loaded.maxInactiveSeconds() * 1000L));
+        setCookieSet(number(n.get(NOTE_COOKIE_SET), 0));
+        setLastAccessed(number(x.get(EXTRA_LAST_ACCESSED), loaded.lastAccessedTime()));
+        setExpiry(number(x.get(EXTRA_EXPIRY), getMaxInactiveMs() <= 0 ? 0 : loaded.lastAccessedTime() + getMaxInactiveMs()));
+        String lastNode = x.get(EXTRA_LAST_NODE);
+        if (lastNode != null) {
+            setLastNode(lastNode);
+        }
+        setLastSaved(loaded.lastSaved() > 0 ? loaded.lastSaved() : System.currentTimeMillis());
+    }
+
+    private static long number(String s, long fallback) {
+        if (s == null) {
+            return fallback;
+        }
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return fallback;
         }
     }
 
@@ -78,7 +171,13 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
     @Override
     public SessionSnapshot snapshot() {
-        return new SessionSnapshot(_attributes, getCreated(), getAccessed(), maxInactiveSeconds(), notes());
+        Map<String, String> extras = new HashMap<>(4);
+        extras.put(EXTRA_LAST_ACCESSED, Long.toString(getLastAccessed()));
+        extras.put(EXTRA_EXPIRY, Long.toString(getExpiry()));
+        if (getLastNode() != null) {
+            extras.put(EXTRA_LAST_NODE, getLastNode());
+        }
+        return new SessionSnapshot(_attributes, getCreated(), getAccessed(), maxInactiveSeconds(), notes(), extras);
     }
 
     private int maxInactiveSeconds() {
@@ -107,6 +206,6 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
     @Override
     public void drop() {
-        onDrop.accept(this);
+        events.dropped(this);
     }
 }

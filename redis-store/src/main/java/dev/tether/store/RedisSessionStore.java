@@ -4,14 +4,14 @@ import dev.tether.store.codec.AttributeCodec;
 import dev.tether.store.record.RecordFormat;
 import dev.tether.store.record.RecordFormat.Reply;
 import dev.tether.store.record.Script;
+import dev.tether.store.redis.Failure;
 import dev.tether.store.redis.RedisConnection;
 import dev.tether.store.redis.ScriptRunner;
 import dev.tether.store.write.PendingWrites;
 import dev.tether.store.write.WritePlan;
 import dev.tether.store.write.WritePlanner;
 import io.lettuce.core.KeyValue;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.Range;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.io.IOException;
@@ -27,6 +27,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,59 +41,90 @@ import java.util.logging.Logger;
  * these calls and nothing else.
  *
  * <p>It orchestrates: {@link RecordFormat} owns the record, {@link WritePlanner} decides each
- * write, {@link ScriptRunner} runs the fenced scripts on the shared {@link RedisConnection}, and
+ * write, {@link ScriptRunner} runs the scripts on the shared {@link RedisConnection}, and
  * {@link PendingWrites} holds what waits for Redis during an outage.
+ *
+ * <p>Concurrency: every write names the record version its copy reflects; Redis applies it if
+ * nobody wrote since, merges it attribute by attribute if somebody did but changed other
+ * attributes, and refuses it ({@link WriteOutcome#CONFLICT}) otherwise. A node's copy stays in
+ * memory while Redis has not told it of another node's write (client-side caching); then the next
+ * request reads the record again.
  */
 public final class RedisSessionStore implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger("dev.tether.store");
     private static final CompletableFuture<WriteOutcome> UNCHANGED = CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+    /** Buckets of the expiry index; each is one sorted set, in its own Redis Cluster slot. */
+    static final int EXPIRY_BUCKETS = 16;
+    /** Most sessions one sweep claims, so that a sweep never loads Redis for long. */
+    private static final int SWEEP_LIMIT = 500;
 
     private final SessionStoreOptions options;
     private final String route;
-    private final byte[] routeBytes;
+    /** This store's identity in field stamps: the route and a per-start random part. */
+    private final byte[] node;
     private final RecordFormat format;
     private final AttributeCodec codec;
     private final WritePlanner planner;
     private final RedisConnection redis;
     private final ScriptRunner scripts;
     private final StoreStats stats;
-    /** Every session this node owns, by base id: replayed after an outage. */
+    /** Every session this node holds, by base id. */
     private final Map<String, TrackedSession> owned = new ConcurrentHashMap<>();
     private final PendingWrites<TrackedSession> pending;
     /** One log line per kind of problem, not one per request. */
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
     private final LongAdder dropped = new LongAdder();
     private final AtomicLong lastDropSummary = new AtomicLong();
+    private final AtomicLong nonStickyRequests = new AtomicLong();
     /** Whether Redis was reachable before: the next time it becomes reachable is a recovery. */
     private volatile boolean connectedBefore;
-    /** Tests set this to play a node cut off from announcements (pub/sub lost in a partition). */
-    volatile boolean announcementsMuted;
+    /** Tests set this to play a node that misses Redis' invalidations (a partition, a slow I/O thread). */
+    volatile boolean invalidationsMuted;
+
+    /** Thrown when Redis cannot be asked about a session: the request must not go on as if it had none. */
+    public static final class UnavailableException extends Exception {
+        public final Failure failure;
+
+        public UnavailableException(Failure failure, Throwable cause) {
+            super(failure.description(), cause);
+            this.failure = failure;
+        }
+    }
 
     /**
      * Opens the store. Never blocks on Redis: the connection is made in the background and retried
      * until it succeeds, so a container starts even when Redis is down.
      *
-     * @param route this node's route (jvmRoute, workerName); it names the owner in each record
+     * @param route this node's route (jvmRoute, workerName): in sticky mode it names the owner of
+     *     each record this node serves
      */
     public RedisSessionStore(SessionStoreOptions options, String route) {
         this.options = options;
-        this.route = route == null || route.isEmpty() ? "-" : route;
-        this.routeBytes = RecordFormat.bytes(this.route);
+        this.route = route == null || route.isEmpty() ? "" : route;
+        this.node = RecordFormat.bytes((this.route.isEmpty() ? "node" : this.route) + "/"
+                + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36));
         this.format = new RecordFormat(options.keyPrefix());
         this.codec = new AttributeCodec(options);
         this.planner = new WritePlanner(options.saveMode(), options.touchInterval().toMillis(), codec, format);
         this.pending = new PendingWrites<>(options.maxPendingSessions());
         this.stats = new StoreStats(this::isRedisAvailable, this::pendingWrites);
-        this.redis = new RedisConnection(options, format.channel(), new RedisConnection.Listener() {
+        this.redis = new RedisConnection(options, new RedisConnection.Listener() {
             @Override
             public int onAvailable() {
                 return onRedisAvailable();
             }
 
             @Override
-            public void onOwnershipMessage(String message) {
-                onAnnouncement(message);
+            public void onInvalidated(String key) {
+                if (invalidationsMuted) {
+                    return;
+                }
+                String base = format.baseOfKey(key);
+                TrackedSession s = base == null ? null : owned.get(base);
+                if (s != null) {
+                    s.invalidated = true;
+                }
             }
         });
         this.scripts = new ScriptRunner(redis);
@@ -119,21 +151,44 @@ public final class RedisSessionStore implements AutoCloseable {
      */
     public String describe(String application, String routeName) {
         return "Tether: sessions of " + application + " are kept in Redis under '" + options.keyPrefix() + "{id}', " + routeName + " "
-                + route + ", save mode " + options.saveMode() + ", Redis at " + options.redactedUri();
+                + (route.isEmpty() ? "(none)" : route) + ", save mode " + options.saveMode() + ", "
+                + (options.shared() ? "shared" : "sticky") + " mode, Redis at " + options.redactedUri();
     }
 
     /**
      * Waits for a write so that a response is only complete once Redis holds its data; bounded by
-     * the command timeout (a write that takes longer is queued and replayed).
+     * the command timeout. A write that takes longer counts as not stored.
      */
     public WriteOutcome await(CompletionStage<WriteOutcome> stage) {
         try {
             return stage.toCompletableFuture().get(options.commandTimeout().toMillis() + 1000L, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return WriteOutcome.QUEUED;
+            return WriteOutcome.FAILED;
         } catch (ExecutionException | TimeoutException e) {
-            return WriteOutcome.QUEUED;
+            return WriteOutcome.FAILED;
+        }
+    }
+
+    /**
+     * A request whose change was not stored answered with an error: counted, and logged once.
+     *
+     * @param committed whether the response had already gone out (then only counted and logged)
+     */
+    public void refused(WriteOutcome outcome, boolean committed) {
+        if (committed) {
+            stats.acknowledgedUnstored.increment();
+            if (reported.add("ack-unstored:" + outcome)) {
+                LOG.warning("Tether: a response had already been sent when its session change turned out " + outcome
+                        + " (not stored); the application flushed it before the request ended (counted as"
+                        + " AcknowledgedUnstored, logged once per kind)");
+            }
+        } else {
+            stats.refusedRequests.increment();
+            if (reported.add("refused:" + outcome)) {
+                LOG.warning("Tether: a request's session change was " + outcome + " and not stored; it was answered 503 with"
+                        + " Retry-After so that the client or the balancer retries it (counted as RefusedRequests, logged once per kind)");
+            }
         }
     }
 
@@ -186,78 +241,222 @@ public final class RedisSessionStore implements AutoCloseable {
         return format.key(baseId);
     }
 
-    // ---------------------------------------------------------------- create and load
+    // ---------------------------------------------------------------- create, load, check
 
     /** A session created on this node; it reaches Redis with its first commit. */
     public TrackedSession create(String baseId, ContainerSession session) {
-        TrackedSession s = new TrackedSession(baseId, route, 1);
+        TrackedSession s = new TrackedSession(baseId);
         s.bind(session);
+        s.trackedEpoch = redis.trackingEpoch();
         owned.put(baseId, s);
         stats.created.increment();
         return s;
     }
 
     /**
-     * Loads a session from Redis and makes this node its owner, bumping the ownership epoch so that
-     * any other node's later writes to it are refused.
+     * Reads a session from Redis for this node. In sticky mode this node becomes its owner, which
+     * tells every other node holding a copy to drop it.
      *
-     * @return the session, or {@code null} when Redis has no such record or cannot be reached
+     * @param requestedRoute the route the request's id carried (for the statistics and the
+     *     non-sticky-balancer warning), or {@code null}
+     * @return the session, or {@code null} when Redis has no such record
+     * @throws UnavailableException when Redis cannot be asked: the request must fail, not go on
+     *     with a new, empty session
      */
-    public SessionRecord takeOver(String baseId, ClassLoader loader) {
-        if (!redis.isUp()) {
-            stats.unavailable.increment();
-            return null;
+    public SessionRecord load(String baseId, String requestedRoute, ClassLoader loader) throws UnavailableException {
+        TrackedSession s = new TrackedSession(baseId);
+        // Registered before the read, so that an invalidation arriving right after the reply finds it.
+        TrackedSession present = owned.putIfAbsent(baseId, s);
+        Loaded loaded;
+        try {
+            loaded = read(s, loader);
+        } catch (UnavailableException e) {
+            forgetUnless(present, s);
+            throw e;
         }
-        List<Object> reply = takeOverReply(baseId);
-        if (reply == FAILED && redis.isCluster()) {
-            // The key's master may have died and a replica taken over its slots since this node last
-            // used them (Lettuce only notices on its own later): learn the cluster's current
-            // topology and try once more, rather than report an existing session as missing.
-            redis.refreshTopology();
-            reply = takeOverReply(baseId);
-        }
-        if (reply == FAILED) {
-            return null;
-        }
-        long now = System.currentTimeMillis();
-        RecordFormat.StoredRecord stored = RecordFormat.parseTakeOver(reply, now);
-        if (stored == null) {
+        if (loaded == null) {
+            forgetUnless(present, s);
             stats.missed.increment();
             return null;
         }
-        TrackedSession s = new TrackedSession(baseId, route, stored.epoch());
+        if (present != null) {
+            owned.put(baseId, s); // a stale registration of the same id (a concurrent load): this one is newer
+        }
         s.persisted = true;
+        s.version = loaded.stored.version();
+        synchronized (s) {
+            s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
+                    loaded.stored.extras(), System.currentTimeMillis());
+        }
+        String previous = loaded.stored.previousOwner();
+        if (!route.isEmpty() && !previous.isEmpty() && !previous.equals(route)) {
+            stats.takenOver(previous);
+            if (requestedRoute != null && !requestedRoute.equals(route)) {
+                noteNonSticky();
+            }
+        } else {
+            stats.loaded.increment();
+        }
+        return loaded.record(s, previous);
+    }
+
+    /** A record as read and decoded. */
+    private record Loaded(RecordFormat.StoredRecord stored, Map<String, Object> attributes, Map<String, Long> hashes) {
+        SessionRecord record(TrackedSession s, String previousOwner) {
+            return new SessionRecord(s, stored.created(), stored.lastAccessed(), stored.maxInactive(), stored.lastSaved(),
+                    previousOwner, attributes, stored.notes(), stored.extras());
+        }
+    }
+
+    /**
+     * Reads a record. When the reply arrives, on the I/O thread and before any later invalidation is
+     * processed, {@code target}'s copy counts as current under the tracking epoch of that moment.
+     *
+     * @return the record, or {@code null} when there is none
+     */
+    private Loaded read(TrackedSession target, ClassLoader loader) throws UnavailableException {
+        if (!redis.isUp()) {
+            stats.unavailable.increment();
+            throw new UnavailableException(Failure.DISCONNECTED, null);
+        }
+        String owner = options.shared() ? "" : route;
+        CompletableFuture<List<Object>> reply;
+        try {
+            reply = scripts.<List<Object>>run(Script.LOAD, ScriptOutputType.MULTI, new byte[][] {format.recordKey(target.baseId)},
+                    format.loadArgs(owner)).thenApply(r -> {
+                        target.trackedEpoch = redis.trackingEpoch();
+                        target.invalidated = false;
+                        return r;
+                    });
+        } catch (RuntimeException e) {
+            throw unavailable(e);
+        }
+        List<Object> fields;
+        try {
+            fields = reply.get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnavailableException(Failure.OTHER, e);
+        } catch (ExecutionException | TimeoutException e) {
+            Failure f = failed(e instanceof TimeoutException ? e : e.getCause());
+            if (f == Failure.REDIRECTED || f == Failure.CLUSTER_DOWN) {
+                // The key's master may have died and a replica taken over its slots since this node
+                // last used them: learn the cluster's current topology for the next request.
+                redis.later(redis::refreshTopology, 0);
+            }
+            throw new UnavailableException(f, e);
+        }
+        RecordFormat.StoredRecord stored = RecordFormat.parseLoad(fields, System.currentTimeMillis());
+        if (stored == null) {
+            return null;
+        }
         Map<String, Object> attributes = new HashMap<>();
         Map<String, Long> hashes = new HashMap<>();
         stored.attributes().forEach((name, bytes) -> {
-            Object value = decode(baseId, name, bytes, loader, s);
+            Object value = decode(target.baseId, name, bytes, loader, target);
             if (value != null) {
                 attributes.put(name, value);
                 hashes.put(name, AttributeCodec.hash(bytes));
             }
         });
-        s.saved.loaded(hashes, stored.lastAccessed(), stored.maxInactive(), now);
-        owned.put(baseId, s);
-        String previousOwner = stored.previousOwner();
-        if (previousOwner != null && !previousOwner.equals(route)) {
-            stats.takenOver(previousOwner);
-        } else {
-            stats.loaded.increment();
-        }
-        return new SessionRecord(s, stored.created(), stored.lastAccessed(), stored.maxInactive(), stored.lastSaved(),
-                previousOwner, attributes, stored.notes());
+        return new Loaded(stored, attributes, hashes);
     }
 
-    /** Marks a take-over whose command failed (as opposed to finding no record). */
-    private static final List<Object> FAILED = new ArrayList<>();
+    /** Takes a session out of the registry again if this read put it there. */
+    private void forgetUnless(TrackedSession present, TrackedSession s) {
+        if (present == null) {
+            owned.remove(s.baseId, s);
+        }
+    }
 
-    private List<Object> takeOverReply(String baseId) {
+    /**
+     * Whether this node's copy may serve a request as it is: Redis has not told of another node's
+     * write since the copy was read or written. Without client-side caching (refused by Redis), one
+     * round trip compares the versions. While Redis is unreachable the copy is all there is.
+     */
+    public boolean isCurrent(TrackedSession s) {
+        if (s.dropped) {
+            return false;
+        }
+        if (!redis.isUp() || !s.persisted && !s.invalidated) {
+            return true; // unreachable: the copy is all there is; never written: nobody else knows it
+        }
+        if (!redis.isTrackingRefused()) {
+            return !s.invalidated && redis.isTracked(s.trackedEpoch);
+        }
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        byte[] ver = cmd == null ? null : await(cmd.hget(format.recordKey(s.baseId), RecordFormat.bytes(RecordFormat.VERSION)), null);
+        return ver != null && Long.parseLong(RecordFormat.string(ver)) == s.version;
+    }
+
+    /** What a refreshed copy is to do. */
+    public enum Refresh {
+        /** The record is as this node last saw it, or it was read again: use the session. */
+        CURRENT,
+        /** Another node's version replaced this node's copy: apply {@link #reload}'s record. */
+        RELOADED,
+        /** Invalidated or expired elsewhere: drop the copy, the request has no session. */
+        GONE,
+        /** Redis lost the record, or holds an older one: this node's copy is the newest and is written back. */
+        RESTORED
+    }
+
+    /**
+     * Reads a session again after {@link #isCurrent} said no. The record's contents, when they
+     * replace the copy, are in {@code into[0]}.
+     *
+     * @throws UnavailableException when Redis cannot be asked
+     */
+    public Refresh reload(TrackedSession s, ClassLoader loader, SessionRecord[] into) throws UnavailableException {
+        long before = s.version;
+        Loaded loaded = read(s, loader);
+        if (loaded == null) {
+            if (tombstoned(s.baseId)) {
+                drop(s, "was invalidated or expired on another node");
+                return Refresh.GONE;
+            }
+            s.needsFull = true; // Redis lost it: this node's copy is all that is left
+            restore(s);
+            return Refresh.RESTORED;
+        }
+        if (loaded.stored.version() < before) {
+            s.needsFull = true; // Redis went back to an older state: write the newer one back
+            restore(s);
+            return Refresh.RESTORED;
+        }
+        synchronized (s) {
+            s.version = loaded.stored.version();
+            s.persisted = true;
+            s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
+                    loaded.stored.extras(), System.currentTimeMillis());
+            s.changes.clear(true);
+        }
+        into[0] = loaded.record(s, loaded.stored.previousOwner());
+        stats.reloaded.increment();
+        return loaded.stored.version() == before ? Refresh.CURRENT : Refresh.RELOADED;
+    }
+
+    private boolean tombstoned(String baseId) throws UnavailableException {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null) {
+            throw new UnavailableException(Failure.DISCONNECTED, null);
+        }
         try {
-            return await(scripts.run(Script.TAKE_OVER, ScriptOutputType.MULTI, new byte[][] {format.recordKey(baseId)},
-                    format.takeOverArgs(route, baseId)), FAILED);
-        } catch (RuntimeException e) {
-            failed(e);
-            return FAILED;
+            Long n = cmd.exists(format.recordAndTombstone(baseId)[1]).get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+            return n != null && n > 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnavailableException(Failure.OTHER, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new UnavailableException(failed(e), e);
+        }
+    }
+
+    /** Writes a copy back in full, in the background (the request goes on with it). */
+    private void restore(TrackedSession s) {
+        ContainerSession c = s.container;
+        if (c != null) {
+            write(s, c.snapshot(), false, true);
         }
     }
 
@@ -282,6 +481,16 @@ public final class RedisSessionStore implements AutoCloseable {
         return null;
     }
 
+    /** Sticky mode: requests keep arriving with other nodes' routes while those nodes are up. */
+    private void noteNonSticky() {
+        long n = nonStickyRequests.incrementAndGet();
+        if (!options.shared() && n >= 100 && reported.add("non-sticky")) {
+            LOG.warning("Tether: " + n + " requests arrived here with sessions of other nodes' routes; if the balancer does not keep"
+                    + " users on one node (round robin, a Kubernetes Service), set mode=\"shared\" so that ids and cookies stop"
+                    + " changing on every hop (logged once)");
+        }
+    }
+
     // ---------------------------------------------------------------- writes
 
     /** As {@link #commit(TrackedSession, SessionSnapshot)}, with the snapshot of the bound session. */
@@ -291,19 +500,32 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     /**
-     * Ends a request's use of a session: writes what changed as one fenced delta, or nothing at all
-     * when nothing changed (then at most one asynchronous TTL refresh per touch interval). The
-     * returned stage completes when Redis has answered; a caller that must not acknowledge a request
-     * before its data is stored waits for it ({@link #await}).
+     * Ends a request's use of a session: writes what changed, or nothing at all when nothing changed
+     * (then at most one asynchronous refresh of the record's lifetime per touch interval). The
+     * returned stage completes when Redis has answered; the request may be acknowledged only if the
+     * outcome is {@link WriteOutcome#stored()}.
      */
     public CompletionStage<WriteOutcome> commit(TrackedSession s, SessionSnapshot snapshot) {
         boolean last = s.requestEnded();
         return write(s, snapshot, last, false);
     }
 
+    /**
+     * As {@link #commit(TrackedSession, SessionSnapshot)}, for a container that says when the last
+     * request left rather than when each one ends (Jetty).
+     *
+     * @param lastLeft no request uses the session any more: values read may be forgotten
+     */
+    public CompletionStage<WriteOutcome> commit(TrackedSession s, SessionSnapshot snapshot, boolean lastLeft) {
+        if (lastLeft) {
+            s.activeRequests.set(0);
+        }
+        return write(s, snapshot, lastLeft, false);
+    }
+
     private CompletableFuture<WriteOutcome> write(TrackedSession s, SessionSnapshot snapshot, boolean drainReads, boolean forceTouch) {
         if (s.dropped) {
-            return CompletableFuture.completedFuture(WriteOutcome.LOST);
+            return CompletableFuture.completedFuture(WriteOutcome.DROPPED);
         }
         if (snapshot == null) {
             return UNCHANGED;
@@ -315,8 +537,8 @@ public final class RedisSessionStore implements AutoCloseable {
             return UNCHANGED;
         }
         if (!idle && !acquire(s)) {
-            // The previous write of this session is stuck beyond any timeout: replay it in full later.
-            return CompletableFuture.completedFuture(queue(s));
+            // The previous write of this session is stuck beyond any timeout.
+            return CompletableFuture.completedFuture(WriteOutcome.FAILED);
         }
         Sent sent;
         try {
@@ -329,11 +551,10 @@ public final class RedisSessionStore implements AutoCloseable {
             s.writing.release();
             // Nothing new. If this commit waited for a write, that write may have carried its changes.
             WriteOutcome before = s.lastOutcome;
-            return idle || (before != WriteOutcome.SAVED && before != WriteOutcome.QUEUED)
-                    ? UNCHANGED : CompletableFuture.completedFuture(before);
+            return idle || before == WriteOutcome.UNCHANGED ? UNCHANGED : CompletableFuture.completedFuture(before);
         }
         sent.outcome().whenComplete((o, e) -> {
-            s.lastOutcome = o == null ? WriteOutcome.QUEUED : o;
+            s.lastOutcome = o == null ? WriteOutcome.FAILED : o;
             s.writing.release();
         });
         return sent.waited() ? sent.outcome() : UNCHANGED;
@@ -360,11 +581,13 @@ public final class RedisSessionStore implements AutoCloseable {
      */
     private Sent send(TrackedSession s, SessionSnapshot snapshot, boolean drainReads, boolean forceTouch) {
         WritePlan plan;
+        RecordFormat.WriteMode mode;
+        long base;
         synchronized (s) {
             boolean full = s.needsFull || !s.persisted;
             WritePlanner.Input in = new WritePlanner.Input(snapshot, full ? null : s.changes.drain(drainReads), s.saved, full,
-                    s.persisted, s.owner.equals(route) ? routeBytes : RecordFormat.bytes(s.owner), s.epoch,
-                    System.currentTimeMillis(), forceTouch);
+                    s.persisted, options.shared() || route.isEmpty() ? null : RecordFormat.bytes(route), System.currentTimeMillis(),
+                    forceTouch);
             if (full) {
                 s.changes.clear(drainReads);
             }
@@ -374,10 +597,13 @@ public final class RedisSessionStore implements AutoCloseable {
                 return null;
             }
             s.saved.apply(plan);
+            // A new record must not exist yet (an id is never reused); a known one is replaced.
+            mode = !full ? RecordFormat.WriteMode.DELTA : s.persisted ? RecordFormat.WriteMode.FULL : RecordFormat.WriteMode.CREATE;
+            base = s.version;
             s.needsFull = false;
         }
         report(plan.problems());
-        return new Sent(dispatch(s, plan), plan.kind() == WritePlan.Kind.WRITE);
+        return new Sent(dispatch(s, plan, mode, base), plan.kind() == WritePlan.Kind.WRITE);
     }
 
     private void report(List<WritePlan.Problem> problems) {
@@ -400,71 +626,136 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
-    private CompletableFuture<WriteOutcome> dispatch(TrackedSession s, WritePlan plan) {
+    private CompletableFuture<WriteOutcome> dispatch(TrackedSession s, WritePlan plan, RecordFormat.WriteMode mode, long base) {
         if (!redis.isUp()) {
-            return CompletableFuture.completedFuture(queue(s));
+            return CompletableFuture.completedFuture(keep(s, plan));
         }
-        String base = s.baseId;
-        byte[][] args = format.saveArgs(s.owner.equals(route) ? routeBytes : RecordFormat.bytes(s.owner), s.epoch, plan.full(),
-                plan.ttlSeconds(), plan.sets(), plan.dels());
-        long started = System.nanoTime();
-        CompletableFuture<byte[]> f;
-        try {
-            f = scripts.run(Script.SAVE, ScriptOutputType.VALUE, format.recordAndTombstone(base), args);
-        } catch (RuntimeException e) {
-            failed(e);
-            return CompletableFuture.completedFuture(queue(s));
-        }
+        String baseId = s.baseId;
+        byte[][] args = format.saveArgs(node, base, mode, plan.ttlSeconds(), plan.sets(), plan.dels());
         CompletableFuture<WriteOutcome> result = new CompletableFuture<>();
+        transmit(s, plan, base, args, 0, result);
+        if (plan.ttlSeconds() > 0) {
+            indexExpiry(baseId, plan.accessed(), plan.maxInactive());
+        }
+        return result;
+    }
+
+    /** Most tries of one write while Redis Cluster moves its slot (TRYAGAIN), 100 ms apart. */
+    private static final int SLOT_MOVE_TRIES = 8;
+
+    /** Sends one write; the session's permit is held until {@code result} completes. */
+    private void transmit(TrackedSession s, WritePlan plan, long base, byte[][] args, int attempt, CompletableFuture<WriteOutcome> result) {
+        String baseId = s.baseId;
+        long started = System.nanoTime();
+        CompletableFuture<Object> f;
+        try {
+            f = scripts.run(Script.SAVE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId), args);
+        } catch (RuntimeException e) {
+            result.complete(notWritten(s, plan, failed(e)));
+            return;
+        }
         f.whenComplete((reply, error) -> {
             try {
-                answered(s, base, reply, error, started, result);
+                Failure f2 = error == null ? null : Failure.of(error);
+                if (f2 == Failure.TRY_AGAIN && attempt + 1 < SLOT_MOVE_TRIES) {
+                    // The slot moves between masters: for a moment record and tombstone are apart.
+                    // Same write, same order (this session's permit is still held), a little later.
+                    stats.redisErrors.increment();
+                    redis.later(() -> transmit(s, plan, base, args, attempt + 1, result), 100);
+                    return;
+                }
+                answered(s, baseId, plan, base, reply, error, started, result);
             } catch (RuntimeException e) {
                 result.completeExceptionally(e); // never leave a request waiting on a future nobody completes
             }
         });
-        return result;
     }
 
-    private void answered(TrackedSession s, String base, byte[] reply, Throwable error, long started, CompletableFuture<WriteOutcome> result) {
+    /** Runs on the I/O thread as the reply arrives: before any later invalidation is processed. */
+    private void answered(TrackedSession s, String baseId, WritePlan plan, long base, Object reply, Throwable error, long started,
+            CompletableFuture<WriteOutcome> result) {
         if (error != null) {
-            failed(error);
-            result.complete(queue(s));
+            result.complete(notWritten(s, plan, failed(error)));
             return;
         }
         stats.writeNanos(System.nanoTime() - started);
-        switch (Reply.of(reply)) {
+        Reply r = Reply.of(reply);
+        switch (r.kind()) {
             case OK -> {
+                boolean merged = r.version() != base + 1;
+                s.version = r.version();
                 s.persisted = true;
+                s.trackedEpoch = redis.trackingEpoch();
+                if (merged) {
+                    s.invalidated = true; // another node's change is in Redis, not in this copy
+                    stats.merged.increment();
+                }
                 stats.writes.increment();
+                WriteOutcome outcome = merged ? WriteOutcome.MERGED : WriteOutcome.SAVED;
                 if (options.waitReplicas() > 0) {
-                    awaitReplicas(base).whenComplete((x, e) -> result.complete(WriteOutcome.SAVED));
+                    awaitReplicas(baseId).whenComplete((x, e) -> result.complete(outcome));
                 } else {
-                    result.complete(WriteOutcome.SAVED);
+                    result.complete(outcome);
                 }
             }
-            case MISSING -> {
-                // Redis lost the record (restarted empty, or evicted it): write everything again.
-                // Still under this session's write permit: nothing else of it is in flight.
+            case MISSING, STALE -> {
+                // Redis lost the record, or went back to an older state: this node's copy is the
+                // newest there is. Still under this session's write permit: send it in full.
+                stats.restored.increment();
                 s.needsFull = true;
                 ContainerSession c = s.container;
                 Sent again = c == null ? null : send(s, c.snapshot(), false, true);
                 if (again == null) {
-                    result.complete(WriteOutcome.QUEUED);
+                    result.complete(WriteOutcome.FAILED);
                 } else {
-                    again.outcome().whenComplete((o, e) -> result.complete(e == null ? o : WriteOutcome.QUEUED));
+                    again.outcome().whenComplete((o, e) -> result.complete(e == null ? o : WriteOutcome.FAILED));
                 }
             }
             case GONE -> {
-                drop(s, "was invalidated on another node");
+                drop(s, "was invalidated or expired on another node");
                 result.complete(WriteOutcome.GONE);
             }
-            case FENCED -> {
-                stats.fenced.increment();
-                drop(s, "is owned by another node now");
-                result.complete(WriteOutcome.FENCED);
+            default -> {
+                stats.conflicts.increment();
+                s.invalidated = true; // the next request reads the record again
+                if (LOG.isLoggable(Level.FINE)) {
+                    LOG.fine("Tether: session " + SessionId.redact(baseId) + ": " + r.field() + " was changed on another node meanwhile");
+                }
+                result.complete(WriteOutcome.CONFLICT);
             }
         }
+    }
+
+    /**
+     * A write Redis did not take. A lost connection is an outage: the change is kept and written
+     * when Redis returns. Anything else fails this write only; the copy is read again next time.
+     */
+    private WriteOutcome notWritten(TrackedSession s, WritePlan plan, Failure failure) {
+        if (failure.isOutage()) {
+            return keep(s, plan);
+        }
+        s.invalidated = true;
+        return WriteOutcome.FAILED;
+    }
+
+    /** Keeps a write that could not be sent for replay; the request may be acknowledged. */
+    private WriteOutcome keep(TrackedSession s, WritePlan plan) {
+        synchronized (s) {
+            s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
+            s.saved.unsent(plan.hashesSet().keySet());
+            if (plan.full()) {
+                s.needsFull = true;
+            }
+        }
+        if (pending.save(s.baseId, s)) {
+            stats.queued.increment();
+            return WriteOutcome.QUEUED;
+        }
+        if (reported.add("pending-full")) {
+            LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions()
+                    + " sessions wait for Redis; requests changing further sessions are refused until it returns");
+        }
+        return WriteOutcome.FAILED;
     }
 
     /**
@@ -488,32 +779,21 @@ public final class RedisSessionStore implements AutoCloseable {
                 });
     }
 
-    private WriteOutcome queue(TrackedSession s) {
-        s.needsFull = true;
-        if (pending.save(s.baseId, s)) {
-            stats.queued.increment();
-        } else if (reported.add("pending-full")) {
-            LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions()
-                    + " sessions wait for Redis; further ones are written on their next request after Redis returns");
-        }
-        return WriteOutcome.QUEUED;
-    }
-
-    /** The core found this node's copy stale: it goes, without destruction events. */
+    /** The core found this node's copy gone: it goes, without destruction events. */
     private void drop(TrackedSession s, String why) {
         s.dropped = true;
         owned.remove(s.baseId, s);
         pending.cancel(s.baseId, s);
         if (LOG.isLoggable(Level.FINE)) {
-            LOG.fine("Tether: session " + SessionId.redact(s.baseId) + " " + why + "; dropping this node's stale copy");
+            LOG.fine("Tether: session " + SessionId.redact(s.baseId) + " " + why + "; dropping this node's copy");
         }
         dropped.increment();
         long now = System.currentTimeMillis();
         long last = lastDropSummary.get();
         if (now - last >= 60_000 && lastDropSummary.compareAndSet(last, now)) {
-            // One line a minute at most, however many sessions a failover moved away from this node.
-            LOG.info("Tether: " + dropped.sumThenReset() + " session(s) moved to other nodes or were invalidated there"
-                    + " (e.g. " + SessionId.redact(s.baseId) + " " + why + "); this node dropped its stale copies");
+            // One line a minute at most, however many sessions went.
+            LOG.info("Tether: " + dropped.sumThenReset() + " session(s) were invalidated or expired on other nodes"
+                    + " (e.g. " + SessionId.redact(s.baseId) + " " + why + "); this node dropped its copies");
         }
         ContainerSession c = s.container;
         if (c != null) {
@@ -521,20 +801,27 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- delete, id change, ownership
+    // ---------------------------------------------------------------- invalidate, id change, expiry
 
     /**
-     * Deletes a session's record if this node still owns it, leaving a tombstone that outlives any
-     * stale copy. Queued while Redis is unreachable.
+     * Invalidates a session (logout, {@code invalidate()}): its record goes and a tombstone stays,
+     * so that no node, owner or not, can bring it back. Final on every node. Queued while Redis is
+     * unreachable.
      */
-    public CompletionStage<WriteOutcome> delete(TrackedSession s) {
+    public CompletionStage<WriteOutcome> invalidate(TrackedSession s) {
         owned.remove(s.baseId, s);
         pending.cancel(s.baseId, s);
-        if (s.dropped) {
-            return CompletableFuture.completedFuture(WriteOutcome.LOST);
-        }
         s.dropped = true;
-        return deleteRecord(new PendingWrites.Delete(s.baseId, s.owner, s.epoch, tombstoneSeconds(s)));
+        return deleteRecord(new PendingWrites.Delete(s.baseId, tombstoneSeconds(s)));
+    }
+
+    /** Invalidates a session this node does not hold (an administrator, a container call by id). */
+    public CompletionStage<WriteOutcome> invalidate(String baseId) {
+        TrackedSession held = owned.get(baseId);
+        if (held != null) {
+            return invalidate(held);
+        }
+        return deleteRecord(new PendingWrites.Delete(baseId, Math.max(60, planner.ttlSeconds(86_400))));
     }
 
     private long tombstoneSeconds(TrackedSession s) {
@@ -545,101 +832,267 @@ public final class RedisSessionStore implements AutoCloseable {
 
     private CompletableFuture<WriteOutcome> deleteRecord(PendingWrites.Delete d) {
         if (!redis.isUp()) {
-            pending.delete(d);
-            return CompletableFuture.completedFuture(WriteOutcome.QUEUED);
+            return CompletableFuture.completedFuture(queueDelete(d));
         }
-        CompletableFuture<byte[]> f;
+        CompletableFuture<Object> f;
         try {
-            f = scripts.run(Script.DELETE, ScriptOutputType.VALUE, format.recordAndTombstone(d.baseId()),
-                    format.deleteArgs(d.owner(), d.epoch(), d.tombstoneSeconds(), d.baseId()));
+            f = scripts.run(Script.DELETE, ScriptOutputType.STATUS, format.recordAndTombstone(d.baseId()),
+                    format.deleteArgs(d.tombstoneSeconds()));
         } catch (RuntimeException e) {
-            failed(e);
-            pending.delete(d);
-            return CompletableFuture.completedFuture(WriteOutcome.QUEUED);
+            return CompletableFuture.completedFuture(failed(e).isOutage() ? queueDelete(d) : WriteOutcome.FAILED);
         }
+        unindexExpiry(d.baseId());
         return f.handle((reply, error) -> {
             if (error != null) {
-                failed(error);
-                pending.delete(d);
-                return WriteOutcome.QUEUED;
+                return failed(error).isOutage() ? queueDelete(d) : WriteOutcome.FAILED;
             }
-            if (Reply.of(reply) == Reply.OK) {
-                stats.deletes.increment();
-                return WriteOutcome.SAVED;
-            }
-            stats.fenced.increment();
-            return WriteOutcome.FENCED;
+            stats.deletes.increment();
+            return WriteOutcome.SAVED;
         });
     }
 
+    private WriteOutcome queueDelete(PendingWrites.Delete d) {
+        if (pending.delete(d)) {
+            return WriteOutcome.QUEUED;
+        }
+        if (reported.add("pending-deletes-full")) {
+            LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions() + " invalidations wait for Redis;"
+                    + " further logouts are refused until it returns");
+        }
+        return WriteOutcome.FAILED;
+    }
+
     /**
-     * Moves a session to a new base id (fixation protection at login, {@code changeSessionId}). The
-     * full state is written under the new key, then the old record is deleted (fenced, with a
-     * tombstone). Never RENAME: the two keys may live in different Redis Cluster slots.
+     * Moves a session to a new base id (fixation protection at login, {@code changeSessionId}) in
+     * one fenced step: the new record is written first (nobody knows its id yet), then the old one
+     * is deleted, with a tombstone, only if nobody changed it meanwhile. Otherwise the new record
+     * goes again and the change is refused: never two live records, and a request still carrying
+     * the old id can neither see nor revive the new session. Never RENAME: the two keys may live in
+     * different Redis Cluster slots.
      */
     public CompletionStage<WriteOutcome> changeId(TrackedSession s, String newBaseId) {
         String oldBase;
         boolean wasPersisted;
-        long epoch;
+        long oldVersion;
         synchronized (s) {
             oldBase = s.baseId;
             if (oldBase.equals(newBaseId)) {
                 return UNCHANGED;
             }
             wasPersisted = s.persisted;
-            epoch = s.epoch;
+            oldVersion = s.version;
             owned.remove(oldBase, s);
             pending.rename(oldBase, newBaseId, s);
             s.baseId = newBaseId;
-            s.persisted = false; // create mode under the new key
+            s.persisted = false; // a new record under the new key
+            s.version = 0;
             s.needsFull = true;
             owned.put(newBaseId, s);
         }
         ContainerSession c = s.container;
-        CompletableFuture<WriteOutcome> saved = write(s, c == null ? null : c.snapshot(), false, true);
+        CompletableFuture<WriteOutcome> created = write(s, c == null ? null : c.snapshot(), false, true);
         if (!wasPersisted) {
-            return saved;
+            return created;
         }
-        PendingWrites.Delete old = new PendingWrites.Delete(oldBase, s.owner, epoch, tombstoneSeconds(s));
-        return saved.thenCompose(outcome -> outcome == WriteOutcome.SAVED || outcome == WriteOutcome.QUEUED
-                ? deleteRecord(old).thenApply(d -> outcome)
-                : CompletableFuture.completedFuture(outcome));
+        long tombstone = tombstoneSeconds(s);
+        return created.thenCompose(outcome -> {
+            if (!outcome.stored()) {
+                return CompletableFuture.completedFuture(outcome);
+            }
+            if (outcome == WriteOutcome.QUEUED) {
+                pending.delete(new PendingWrites.Delete(oldBase, tombstone));
+                return CompletableFuture.completedFuture(outcome);
+            }
+            return scripts.<List<Object>>run(Script.MOVE, ScriptOutputType.MULTI, format.recordAndTombstone(oldBase),
+                    format.moveArgs(oldVersion, tombstone)).handle((reply, error) -> {
+                        if (error != null) {
+                            failed(error);
+                        }
+                        WriteOutcome moved = error != null ? WriteOutcome.FAILED : switch (Reply.of(reply).kind()) {
+                                    case OK -> outcome;
+                                    case GONE -> WriteOutcome.GONE;
+                                    default -> WriteOutcome.CONFLICT;
+                                };
+                        if (!moved.stored()) {
+                            // The old record stays as it is: take the new one back, nobody knows its id.
+                            scripts.run(Script.DELETE, ScriptOutputType.STATUS, format.recordAndTombstone(newBaseId),
+                                    format.deleteArgs(60));
+                            s.invalidated = true;
+                            s.dropped = moved == WriteOutcome.GONE;
+                        }
+                        return moved;
+                    });
+        });
+    }
+
+    /** What {@link #expire} found. */
+    public enum Expiry {
+        /** Idle everywhere: the record is gone, this node fires the destruction events. */
+        EXPIRED,
+        /** Used on another node meanwhile: drop this copy without events. */
+        ALIVE,
+        /** Already invalidated or expired elsewhere (its events fired there): drop this copy. */
+        GONE,
+        /** Redis cannot say: expire here; the record is deleted when Redis returns. */
+        UNKNOWN
     }
 
     /**
-     * Whether this node still owns the session in Redis; asked before local expiry fires
-     * destruction events. Answers {@code true} when Redis cannot be asked.
+     * Before a node fires a session's destruction events because its copy sat idle: claims the
+     * expiry in Redis, so that it happens once in the cluster and never to a session that another
+     * node still serves.
      */
-    public boolean stillOwned(TrackedSession s) {
+    public Expiry expire(TrackedSession s) {
         if (s.dropped) {
-            return false;
+            return Expiry.GONE;
         }
-        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
-        if (cmd == null || !redis.isUp() || !s.persisted) {
-            return true;
+        if (!redis.isUp() || !s.persisted) {
+            if (s.persisted) {
+                queueDelete(new PendingWrites.Delete(s.baseId, tombstoneSeconds(s)));
+            }
+            owned.remove(s.baseId, s);
+            return Expiry.UNKNOWN;
         }
-        List<KeyValue<byte[], byte[]>> kv = await(cmd.hmget(format.recordKey(s.baseId),
-                RecordFormat.bytes(RecordFormat.OWNER), RecordFormat.bytes(RecordFormat.EPOCH)), null);
-        if (kv == null || !kv.get(1).hasValue()) {
-            return true; // Redis cannot say, or the record is gone: it expires here and now anyway
+        Object reply;
+        try {
+            reply = await(scripts.run(Script.EXPIRE, ScriptOutputType.MULTI, format.recordAndTombstone(s.baseId),
+                    format.expireArgs(System.currentTimeMillis(), planner.touchMillis(), options.shared() ? "" : route,
+                            tombstoneSeconds(s))), null);
+        } catch (RuntimeException e) {
+            failed(e);
+            reply = null;
         }
-        return s.owner.equals(RecordFormat.string(kv.get(0).getValueOrElse(new byte[0])))
-                && Long.toString(s.epoch).equals(RecordFormat.string(kv.get(1).getValue()));
+        if (reply == null) {
+            owned.remove(s.baseId, s);
+            return Expiry.UNKNOWN;
+        }
+        Reply r = Reply.of(reply);
+        owned.remove(s.baseId, s);
+        s.dropped = true;
+        unindexExpiry(s.baseId);
+        return switch (r.kind()) {
+            case EXPIRED -> {
+                stats.expired.increment();
+                yield Expiry.EXPIRED;
+            }
+            case ALIVE -> Expiry.ALIVE;
+            default -> Expiry.GONE;
+        };
     }
 
-    /** The session this node owns under this base id, or {@code null}. */
+    /**
+     * Finds sessions that expired while no node held them (their node crashed or stopped for good)
+     * and claims each one, so that exactly one node fires its destruction events: at most
+     * {@value #SWEEP_LIMIT} per call, a few commands per bucket.
+     *
+     * @param before only sessions whose expiry time is before this (epoch ms)
+     * @return the claimed sessions, their attributes decoded with {@code loader}
+     */
+    public List<SessionRecord> claimExpired(long before, ClassLoader loader) {
+        List<SessionRecord> out = new ArrayList<>();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp()) {
+            return out;
+        }
+        long slack = planner.touchMillis();
+        for (int b = 0; b < EXPIRY_BUCKETS && out.size() < SWEEP_LIMIT; b++) {
+            byte[] bucket = format.expiryKey(b);
+            List<byte[]> due = await(cmd.zrangebyscore(bucket, Range.create(0.0, (double) (before - slack)),
+                    io.lettuce.core.Limit.create(0, SWEEP_LIMIT - out.size())), List.of());
+            for (byte[] member : due) {
+                String baseId = RecordFormat.string(member);
+                if (owned.containsKey(baseId) || SessionId.parse(baseId) == null) {
+                    continue; // held here: its own expiry handles it
+                }
+                Object reply = await(scripts.run(Script.EXPIRE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId),
+                        format.expireArgs(System.currentTimeMillis(), slack, "", 60)), null);
+                if (reply == null) {
+                    continue; // try again next sweep
+                }
+                Reply r = Reply.of(reply);
+                if (r.kind() == Reply.Kind.ALIVE) {
+                    continue; // its next touch moves it in the index
+                }
+                cmd.zrem(bucket, member);
+                if (r.kind() == Reply.Kind.EXPIRED) {
+                    @SuppressWarnings("unchecked")
+                    List<Object> fields = (List<Object>) r.rest().get(0);
+                    RecordFormat.StoredRecord stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+                    TrackedSession s = new TrackedSession(baseId);
+                    s.dropped = true;
+                    Map<String, Object> attributes = new HashMap<>();
+                    stored.attributes().forEach((name, bytes) -> {
+                        Object value = decode(baseId, name, bytes, loader, s);
+                        if (value != null) {
+                            attributes.put(name, value);
+                        }
+                    });
+                    stats.expired.increment();
+                    out.add(new Loaded(stored, attributes, Map.of()).record(s, stored.previousOwner()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Puts a session's expiry time in the index; not awaited, and a failure is only logged once. */
+    private void indexExpiry(String baseId, long accessed, int maxInactive) {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || maxInactive <= 0) {
+            return;
+        }
+        try {
+            cmd.zadd(format.expiryKey(bucket(baseId)), (double) (accessed + maxInactive * 1000L), RecordFormat.bytes(baseId))
+                    .whenComplete((n, e) -> {
+                        if (e != null && reported.add("index:" + Failure.of(e))) {
+                            LOG.warning("Tether: cannot update the expiry index (" + RedisConnection.describe(e)
+                                    + "); sessions of a node that stops for good may expire without sessionDestroyed (logged once)");
+                        }
+                    });
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "Tether: expiry index", e);
+        }
+    }
+
+    private void unindexExpiry(String baseId) {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd != null) {
+            try {
+                cmd.zrem(format.expiryKey(bucket(baseId)), RecordFormat.bytes(baseId));
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "Tether: expiry index", e);
+            }
+        }
+    }
+
+    static int bucket(String baseId) {
+        return Math.floorMod(baseId.hashCode(), EXPIRY_BUCKETS);
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    /** The session this node holds under this base id, or {@code null}. */
     public TrackedSession owned(String baseId) {
         return owned.get(baseId);
     }
 
-    /** Whether Redis holds a record for this base id; {@code false} when Redis cannot be asked. */
+    /**
+     * Whether Redis holds a live (not expired) record for this base id; {@code false} when Redis
+     * cannot be asked.
+     */
     public boolean exists(String baseId) {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null || !redis.isUp()) {
             return false;
         }
-        Long n = await(cmd.exists(format.recordKey(baseId)), 0L);
-        return n != null && n > 0;
+        List<KeyValue<byte[], byte[]>> kv = await(cmd.hmget(format.recordKey(baseId), RecordFormat.bytes(RecordFormat.LAST_ACCESSED),
+                RecordFormat.bytes(RecordFormat.MAX_INACTIVE)), null);
+        if (kv == null || !kv.get(0).hasValue()) {
+            return false;
+        }
+        long accessed = Long.parseLong(RecordFormat.string(kv.get(0).getValue()));
+        long maxInactive = kv.get(1).hasValue() ? Long.parseLong(RecordFormat.string(kv.get(1).getValue())) : -1;
+        return maxInactive <= 0 || accessed + maxInactive * 1000 + planner.touchMillis() > System.currentTimeMillis();
     }
 
     /** Waits for one command within the command timeout; on failure reports it and answers {@code fallback}. */
@@ -657,7 +1110,7 @@ public final class RedisSessionStore implements AutoCloseable {
 
     /**
      * The adapter dropped its copy of a session without touching Redis: the node stops (the record
-     * stays for whichever node serves the user next), or the copy is known to be stale.
+     * stays for whichever node serves the user next), or the copy went elsewhere.
      */
     public void drop(TrackedSession s) {
         owned.remove(s.baseId, s);
@@ -683,87 +1136,105 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- outage handling
+    // ---------------------------------------------------------------- failures and recovery
 
-    private void failed(Throwable error) {
-        Throwable e = ScriptRunner.unwrap(error);
-        if (e instanceof RedisCommandExecutionException && String.valueOf(e.getMessage()).startsWith("TRYAGAIN")) {
-            // Redis Cluster is moving this session's slot (resharding): for a moment its record and
-            // tombstone keys are on different nodes. No outage: the write is queued and retried soon.
-            stats.redisErrors.increment();
-            redis.later(this::replayPending, 100);
-            return;
-        }
-        if (e instanceof RedisCommandExecutionException && !(e instanceof RedisNoScriptException)) {
-            // Redis answered, with an error about the command (OOM, READONLY, ACL): one line per kind.
-            stats.redisErrors.increment();
-            if (reported.add("err:" + e.getMessage())) {
-                LOG.warning("Tether: Redis refused a session command: " + e.getMessage());
-            }
-            redis.reportFailure(e);
-            return;
-        }
+    /**
+     * Classifies a failed command, counts it, and logs it once per kind. Only a lost connection
+     * makes Redis count as unreachable.
+     */
+    private Failure failed(Throwable error) {
+        Failure f = Failure.of(error);
         stats.redisErrors.increment();
-        redis.reportFailure(e == null ? error : e);
+        if (f.isOutage()) {
+            redis.reportFailure(ScriptRunner.unwrap(error));
+            return f;
+        }
+        if (f == Failure.READ_ONLY || f == Failure.CLUSTER_DOWN || f == Failure.REDIRECTED) {
+            redis.later(redis::refreshTopology, 0);
+        }
+        if (reported.add("err:" + f)) {
+            LOG.warning("Tether: " + f.description() + " (" + RedisConnection.describe(ScriptRunner.unwrap(error))
+                    + "); the session writes it hits are refused with 503 and Retry-After, nothing is queued (logged once per kind)");
+        }
+        return f;
+    }
+
+    private UnavailableException unavailable(RuntimeException e) {
+        return new UnavailableException(failed(e), e);
     }
 
     private int onRedisAvailable() {
         reported.remove("pending-full");
+        reported.remove("pending-deletes-full");
         boolean recovery = connectedBefore;
         connectedBefore = true;
-        int replayed = replayPending();
-        // After an outage Redis may have come back empty, or without writes it had acknowledged (a
-        // replica promoted before the dead master's last writes reached it, a restart from an older
-        // snapshot): every owned session is written in full once, which restores a missing record
-        // and overwrites a stale one. Fencing still refuses it where another node took it over.
-        // (At the first connection nothing can be stale: sessions written since are current.)
-        for (TrackedSession s : recovery ? List.copyOf(owned.values()) : List.<TrackedSession>of()) {
-            if (!s.needsFull && s.persisted) {
-                s.needsFull = true;
-                ContainerSession c = s.container;
-                write(s, c == null ? null : c.snapshot(), false, true);
-            }
+        int queued = pending.size();
+        replayPending();
+        if (recovery) {
+            // Redis may have come back empty or older (a restart from an old snapshot, a promoted
+            // replica that missed writes): every copy this node holds is checked and, where this
+            // node's is newer or the record is gone without a tombstone, written back. Paced.
+            redis.later(this::checkHeld, 0);
         }
-        return replayed;
+        return queued;
     }
 
-    /** Sends the queued deletes and the queued sessions' latest state; returns how many. */
-    private int replayPending() {
-        int replayed = 0;
+    /** Sends the queued deletes and writes, at most a few hundred a second. */
+    private void replayPending() {
+        List<Runnable> work = new ArrayList<>();
         for (PendingWrites.Delete d : pending.takeDeletes()) {
-            deleteRecord(d);
-            replayed++;
+            work.add(() -> deleteRecord(d));
         }
         for (TrackedSession s : pending.takeSaves()) {
-            s.needsFull = true;
-            ContainerSession c = s.container;
-            write(s, c == null ? null : c.snapshot(), false, true);
-            replayed++;
+            work.add(() -> {
+                ContainerSession c = s.container;
+                write(s, c == null ? null : c.snapshot(), false, true);
+            });
         }
-        return replayed;
+        paced(work, 0);
     }
 
-    /**
-     * Another node took a session over, or deleted it: drop this node's copy now, so that the
-     * user's next request here reloads the current state instead of writing into a stale copy.
-     */
-    private void onAnnouncement(String message) {
-        if (announcementsMuted) {
-            return;
+    private static final int PACE_PER_TICK = 50;
+    private static final long PACE_TICK_MILLIS = 100;
+
+    /** Runs tasks {@value #PACE_PER_TICK} per {@value #PACE_TICK_MILLIS} ms on the probe thread. */
+    private void paced(List<Runnable> work, int from) {
+        int to = Math.min(work.size(), from + PACE_PER_TICK);
+        for (int i = from; i < to && redis.isUp(); i++) {
+            work.get(i).run();
         }
-        RecordFormat.Announcement a = RecordFormat.parseAnnouncement(message);
-        TrackedSession s = a == null ? null : owned.get(a.baseId());
-        if (s == null || s.dropped) {
-            return;
+        if (to < work.size()) {
+            redis.later(() -> paced(work, to), PACE_TICK_MILLIS);
         }
-        if (a.gone()) {
-            if (!a.owner().equals(route)) {
-                drop(s, "was invalidated on node " + a.owner());
+    }
+
+    /** After an outage: compares every held copy's version with Redis, paced; restores what Redis lost. */
+    private void checkHeld() {
+        List<Runnable> work = new ArrayList<>();
+        for (TrackedSession s : List.copyOf(owned.values())) {
+            if (s.persisted && !s.dropped) {
+                work.add(() -> checkOne(s));
             }
-        } else if (a.epoch() > s.epoch) {
-            stats.fenced.increment();
-            drop(s, "was taken over by node " + a.owner());
         }
+        paced(work, 0);
+    }
+
+    private void checkOne(TrackedSession s) {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null) {
+            return;
+        }
+        cmd.hget(format.recordKey(s.baseId), RecordFormat.bytes(RecordFormat.VERSION)).whenComplete((ver, e) -> {
+            if (e != null) {
+                return;
+            }
+            long v = ver == null ? -1 : Long.parseLong(RecordFormat.string(ver));
+            if (v < s.version) {
+                // Missing (and not tombstoned: the save script checks) or older: write this copy back.
+                s.needsFull = true;
+                redis.later(() -> restore(s), 0);
+            }
+        });
     }
 
     @Override

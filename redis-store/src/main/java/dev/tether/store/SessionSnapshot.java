@@ -9,8 +9,16 @@ import java.util.Map;
  * @param attributes the current attributes that may leave this node (a live concurrent view or a copy)
  * @param maxInactiveSeconds zero or less: the session never times out
  * @param notes container data stored beside the attributes (for example the authenticated principal);
- *     built once per change by the adapter, since it is compared on every request
+ *     built once per change by the adapter, since it is compared on every request; a change is
+ *     written at once
+ * @param extras container metadata that changes with every request (Jetty's access times): written
+ *     along with any write, never a reason for one
  */
 public record SessionSnapshot(Map<String, Object> attributes, long creationTime, long lastAccessedTime,
-        int maxInactiveSeconds, Map<String, String> notes) {
+        int maxInactiveSeconds, Map<String, String> notes, Map<String, String> extras) {
+
+    public SessionSnapshot(Map<String, Object> attributes, long creationTime, long lastAccessedTime, int maxInactiveSeconds,
+            Map<String, String> notes) {
+        this(attributes, creationTime, lastAccessedTime, maxInactiveSeconds, notes, Map.of());
+    }
 }

@@ -14,6 +14,7 @@ public final class SessionStoreOptions {
 
     private final String redisUri;
     private final String keyPrefix;
+    private final boolean shared;
     private final Duration commandTimeout;
     private final Duration connectTimeout;
     private final SaveMode saveMode;
@@ -31,6 +32,7 @@ public final class SessionStoreOptions {
     private SessionStoreOptions(Builder b) {
         this.redisUri = b.redisUri;
         this.keyPrefix = b.keyPrefix;
+        this.shared = b.shared;
         this.commandTimeout = b.commandTimeout;
         this.connectTimeout = b.connectTimeout;
         this.saveMode = b.saveMode;
@@ -55,6 +57,8 @@ public final class SessionStoreOptions {
     public String redisUri() { return redisUri; }
     /** @see Setting#KEY_PREFIX */
     public String keyPrefix() { return keyPrefix; }
+    /** @see Setting#MODE */
+    public boolean shared() { return shared; }
     /** @see Setting#COMMAND_TIMEOUT_MILLIS */
     public Duration commandTimeout() { return commandTimeout; }
     /** @see Setting#CONNECT_TIMEOUT_MILLIS */
@@ -91,6 +95,7 @@ public final class SessionStoreOptions {
         Builder b = new Builder();
         b.redisUri = redisUri;
         b.keyPrefix = keyPrefix;
+        b.shared = shared;
         b.commandTimeout = commandTimeout;
         b.connectTimeout = connectTimeout;
         b.saveMode = saveMode;
@@ -111,6 +116,7 @@ public final class SessionStoreOptions {
     public static final class Builder {
         private String redisUri;
         private String keyPrefix;
+        private boolean shared;
         private Duration commandTimeout;
         private Duration connectTimeout;
         private SaveMode saveMode;
@@ -142,6 +148,7 @@ public final class SessionStoreOptions {
                 switch (setting) {
                     case REDIS_URI -> redisUri(v);
                     case KEY_PREFIX -> keyPrefix(v.isEmpty() ? "tether:" : v);
+                    case MODE -> shared(mode(v));
                     case SAVE_MODE -> saveMode(SaveMode.parse(v));
                     case COMMAND_TIMEOUT_MILLIS -> commandTimeout(Duration.ofMillis(number(v)));
                     case CONNECT_TIMEOUT_MILLIS -> connectTimeout(Duration.ofMillis(number(v)));
@@ -160,6 +167,14 @@ public final class SessionStoreOptions {
                 throw new IllegalArgumentException(setting.key() + "=" + value + ": " + e.getMessage(), e);
             }
             return this;
+        }
+
+        private static boolean mode(String v) {
+            return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                case "sticky" -> false;
+                case "shared" -> true;
+                default -> throw new IllegalArgumentException("mode must be sticky or shared");
+            };
         }
 
         private static long number(String v) {
@@ -190,6 +205,8 @@ public final class SessionStoreOptions {
             return this;
         }
 
+        /** {@code true}: shared mode, {@code false}: sticky mode (the default). */
+        public Builder shared(boolean shared) { this.shared = shared; return this; }
         public Builder commandTimeout(Duration d) { this.commandTimeout = positive(d, "commandTimeout"); return this; }
         public Builder connectTimeout(Duration d) { this.connectTimeout = positive(d, "connectTimeout"); return this; }
         public Builder saveMode(SaveMode mode) { this.saveMode = Objects.requireNonNull(mode, "saveMode"); return this; }

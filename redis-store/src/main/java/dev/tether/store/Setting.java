@@ -12,6 +12,8 @@ public enum Setting {
 
     REDIS_URI("redisUri", "redis://127.0.0.1:6379",
             "where Redis is: redis://, rediss://, redis-sentinel://h:p,h:p#master or redis-cluster://h:p,h:p"),
+    MODE("mode", "sticky",
+            "sticky: a node serving another node's session takes it over and re-suffixes the id (new cookie), so affinity holds again; shared: any node serves any request and the id never changes (balancers without affinity)"),
     KEY_PREFIX("keyPrefix", "",
             "prefix of every key; empty means tether:<container>:<host><context path>: so two applications never share sessions"),
     SAVE_MODE("saveMode", "ON_GET_ATTRIBUTE",

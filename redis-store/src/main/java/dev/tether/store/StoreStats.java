@@ -15,7 +15,13 @@ public final class StoreStats implements StoreStatsMBean {
     final LongAdder missed = new LongAdder();
     final LongAdder writes = new LongAdder();
     final LongAdder deletes = new LongAdder();
-    final LongAdder fenced = new LongAdder();
+    final LongAdder conflicts = new LongAdder();
+    final LongAdder merged = new LongAdder();
+    final LongAdder reloaded = new LongAdder();
+    final LongAdder restored = new LongAdder();
+    final LongAdder expired = new LongAdder();
+    final LongAdder refusedRequests = new LongAdder();
+    final LongAdder acknowledgedUnstored = new LongAdder();
     final LongAdder redisErrors = new LongAdder();
     final LongAdder unavailable = new LongAdder();
     final LongAdder queued = new LongAdder();
@@ -85,7 +91,13 @@ public final class StoreStats implements StoreStatsMBean {
     @Override public String getSessionsTakenOverByRoute() { return sessionsTakenOverByRoute().toString().replaceAll("[{} ]", ""); }
     @Override public long getWrites() { return writes.sum(); }
     @Override public long getDeletes() { return deletes.sum(); }
-    @Override public long getWritesFenced() { return fenced.sum(); }
+    @Override public long getWriteConflicts() { return conflicts.sum(); }
+    @Override public long getWritesMerged() { return merged.sum(); }
+    @Override public long getSessionsReloaded() { return reloaded.sum(); }
+    @Override public long getSessionsRestored() { return restored.sum(); }
+    @Override public long getSessionsExpired() { return expired.sum(); }
+    @Override public long getRefusedRequests() { return refusedRequests.sum(); }
+    @Override public long getAcknowledgedUnstored() { return acknowledgedUnstored.sum(); }
     @Override public long getRedisErrors() { return redisErrors.sum(); }
     @Override public long getWritesQueued() { return queued.sum(); }
     @Override public long getWritesPending() { return pending.getAsInt(); }

@@ -19,7 +19,7 @@ public interface StoreStatsMBean {
     /** Ids looked up in Redis and not found. */
     long getSessionsNotFound();
 
-    /** Sessions taken over from other routes. */
+    /** Sessions taken over from other routes (sticky mode). */
     long getSessionsTakenOver();
 
     /** {@link #getSessionsTakenOver()} by previous route, as {@code route=count,...}. */
@@ -31,8 +31,26 @@ public interface StoreStatsMBean {
     /** Records deleted (invalidation, expiry). */
     long getDeletes();
 
-    /** Writes and deletes refused because another node owns the session. */
-    long getWritesFenced();
+    /** Writes refused because another node changed the same attribute meanwhile. */
+    long getWriteConflicts();
+
+    /** Writes applied beside another node's concurrent change of other attributes. */
+    long getWritesMerged();
+
+    /** Copies read again because another node changed the session. */
+    long getSessionsReloaded();
+
+    /** Sessions written back because Redis had lost them or held an older state. */
+    long getSessionsRestored();
+
+    /** Sessions whose expiry this node claimed (it fired their destruction events). */
+    long getSessionsExpired();
+
+    /** Requests answered 503 because their session change was not stored. */
+    long getRefusedRequests();
+
+    /** Responses already sent when their session change turned out not stored (the application flushed early). */
+    long getAcknowledgedUnstored();
 
     /** Redis commands that failed. */
     long getRedisErrors();

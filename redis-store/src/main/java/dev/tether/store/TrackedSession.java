@@ -6,16 +6,14 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What the core keeps about one session this node holds: its record's identity, this node's fencing
- * token (owner route + ownership epoch), what changed since the last write ({@link Changes}) and
- * what was written ({@link Saved}). Adapters report attribute activity here; {@link
- * RedisSessionStore#commit} turns it into one write.
+ * What the core keeps about one session this node holds: its record's identity and the version
+ * this node's copy reflects, whether that copy is still current, what changed since the last write
+ * ({@link Changes}) and what was written ({@link Saved}). Adapters report attribute activity here;
+ * {@link RedisSessionStore#commit} turns it into one write.
  */
 public final class TrackedSession {
 
     volatile String baseId;
-    final String owner;
-    volatile long epoch;
     volatile ContainerSession container;
 
     final Changes changes = new Changes();
@@ -28,32 +26,42 @@ public final class TrackedSession {
      */
     final Semaphore writing = new Semaphore(1);
 
+    /** The record version this copy reflects (0: never written). */
+    volatile long version;
+    /** The tracking epoch under which this copy was last read or written; -1: not covered. */
+    volatile long trackedEpoch = -1;
+    /** Another node changed the record since this copy was read or written. */
+    volatile boolean invalidated;
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
     volatile boolean persisted;
-    /** The next write must carry the full state (after an outage, or when Redis lost the record). */
+    /** The next write must carry the full state (Redis lost the record, or holds an older one). */
     volatile boolean needsFull;
-    /** This node dropped the session: another node owns it, or it was invalidated. */
+    /** This node dropped the session: invalidated or expired elsewhere, or left on purpose. */
     volatile boolean dropped;
     /** What the last write came to: a commit that found its changes already sent reports this. */
     volatile WriteOutcome lastOutcome = WriteOutcome.UNCHANGED;
 
-    TrackedSession(String baseId, String owner, long epoch) {
+    TrackedSession(String baseId) {
         this.baseId = baseId;
-        this.owner = owner;
-        this.epoch = epoch;
     }
 
     public String baseId() {
         return baseId;
     }
 
-    public long epoch() {
-        return epoch;
+    /** The record version this node's copy reflects. */
+    public long version() {
+        return version;
     }
 
-    /** Whether this node dropped its copy: another node took the session over, or it was invalidated. */
+    /** Whether this node dropped its copy (invalidated or expired elsewhere, or left on purpose). */
     public boolean isDropped() {
         return dropped;
+    }
+
+    /** The container's session bound to this one. */
+    public ContainerSession container() {
+        return container;
     }
 
     public void bind(ContainerSession session) {
@@ -76,6 +84,11 @@ public final class TrackedSession {
     /** A request using this session began; pair with {@link RedisSessionStore#commit}. */
     public void requestStarted() {
         activeRequests.incrementAndGet();
+    }
+
+    /** Whether a request is using this session now. */
+    public boolean inUse() {
+        return activeRequests.get() > 0;
     }
 
     /** A request ended; returns whether no other request is using the session now. */

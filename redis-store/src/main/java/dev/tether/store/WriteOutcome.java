@@ -1,17 +1,32 @@
 package dev.tether.store;
 
-/** What became of a write to Redis. */
+/** What became of a session write; {@link #stored()} says whether a request may be acknowledged. */
 public enum WriteOutcome {
     /** Nothing had changed; no command was sent. */
-    UNCHANGED,
+    UNCHANGED(true),
     /** Redis applied the write. */
-    SAVED,
-    /** Redis is unreachable; the session's latest state will be written when it returns. */
-    QUEUED,
-    /** Another node owns the session now; this node's copy was dropped. */
-    FENCED,
-    /** The session was invalidated elsewhere; this node's copy was dropped. */
-    GONE,
-    /** The write was not attempted because this node had already lost the session. */
-    LOST
+    SAVED(true),
+    /** Redis applied the write beside another node's concurrent change of other attributes. */
+    MERGED(true),
+    /** Redis is unreachable; the change is kept in memory and written when Redis returns. */
+    QUEUED(true),
+    /** Another node changed the same attribute meanwhile: this change was not written. */
+    CONFLICT(false),
+    /** The session was invalidated (or expired) meanwhile: this change was not written. */
+    GONE(false),
+    /** Redis refused or did not answer the write (see the log): this change was not written. */
+    FAILED(false),
+    /** This node had dropped its copy before the write: nothing was written. */
+    DROPPED(false);
+
+    private final boolean stored;
+
+    WriteOutcome(boolean stored) {
+        this.stored = stored;
+    }
+
+    /** Whether the change is in Redis, or kept for it: the request may be acknowledged. */
+    public boolean stored() {
+        return stored;
+    }
 }

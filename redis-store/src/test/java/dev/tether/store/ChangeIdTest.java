@@ -112,8 +112,8 @@ class ChangeIdTest {
 
         // Another node finds the session under the new id, and nothing under the old one.
         try (RedisSessionStore other = Stores.openUp(Stores.options(redis).build(), "node2")) {
-            assertEquals(null, other.takeOver(oldBase, getClass().getClassLoader()));
-            SessionRecord loaded = other.takeOver(newBase, getClass().getClassLoader());
+            assertEquals(null, Stores.load(other, oldBase, getClass().getClassLoader()));
+            SessionRecord loaded = Stores.load(other, newBase, getClass().getClassLoader());
             assertNotNull(loaded);
             assertEquals(Map.of("user", "alice", "cart", List.of("apple"), "n", 4), loaded.attributes());
             assertEquals(Map.of("principal", "alice"), loaded.notes());
@@ -129,28 +129,34 @@ class ChangeIdTest {
         String newBase = baseInAnotherSlot(store.recordKey(oldBase));
 
         assertEquals(WriteOutcome.SAVED, outcome(store.changeId(state, newBase)));
-        assertEquals(List.of(store.recordKey(newBase)), redis.keys("tt:*"));
+        assertEquals(List.of(store.recordKey(newBase)), redis.keys("tt:{*"));
         assertEquals("Sbob", field(redis, store.recordKey(newBase), "a:user"));
     }
 
     @Test
-    void changeIdByAFencedNodeChangesNothing() {
+    void changeIdOfAStaleCopyChangesNothing() {
         TestSession live = new TestSession();
         live.attributes.put("user", "carol");
         String oldBase = Stores.newBase();
         TrackedSession state = store.create(oldBase, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
         try (RedisSessionStore other = Stores.openUp(Stores.options(redis).build(), "node2")) {
-            assertNotNull(other.takeOver(oldBase, getClass().getClassLoader()));
+            SessionRecord loaded = Stores.load(other, oldBase, getClass().getClassLoader());
+            assertNotNull(loaded);
+            TestSession otherLive = TestSession.from(loaded);
+            // Another node changed the session after this node read it: this node's copy is stale.
+            assertEquals(WriteOutcome.SAVED, request(other, loaded.tracked(), () -> otherLive.set(loaded.tracked(), "cart", "x")));
         }
         String oldKey = store.recordKey(oldBase);
         Map<String, String> before = record(redis, oldKey);
 
         String newBase = baseInAnotherSlot(oldKey);
         WriteOutcome o = outcome(store.changeId(state, newBase));
-        // The new key did not exist, so the create succeeds; the fenced delete of the old one must not.
-        assertTrue(exists(redis, oldKey), "the other node's record survives: " + o);
+        // A login on the stale copy would carry it to the new id without the other node's change.
+        assertEquals(WriteOutcome.CONFLICT, o);
+        assertTrue(exists(redis, oldKey), "the other node's record survives");
         assertEquals(before, record(redis, oldKey));
         assertFalse(exists(redis, oldKey + ":gone"));
+        assertFalse(exists(redis, store.recordKey(newBase)), "never two live records: the new one was taken back");
     }
 }

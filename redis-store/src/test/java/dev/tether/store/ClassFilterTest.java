@@ -111,7 +111,7 @@ class ClassFilterTest {
     void controlGadgetIsReadWhenNothingForbidsIt() {
         // Proves the counter detects a read: without a filter rule the gadget loads and its readObject runs.
         open(b -> b);
-        SessionRecord s = store.takeOver(plant(gadgets()), loader);
+        SessionRecord s = Stores.load(store, plant(gadgets()), loader);
         assertHarmlessLoaded(s);
         assertTrue(s.attributes().get("gadget") instanceof Gadget);
         assertEquals(2, Gadget.READS.get());
@@ -122,7 +122,7 @@ class ClassFilterTest {
     void allowListExcludingTheClassDropsItUnread() {
         open(b -> b.allowClasses(List.of("com.example.**")));
         String base = plant(gadgets());
-        SessionRecord s = store.takeOver(base, loader);
+        SessionRecord s = Stores.load(store, base, loader);
         assertHarmlessLoaded(s); // java.util and java.lang stay readable under a narrow allow list
         assertFalse(s.attributes().containsKey("gadget"));
         assertFalse(s.attributes().containsKey("wrapped"));
@@ -142,7 +142,7 @@ class ClassFilterTest {
     @Test
     void denyListNamingTheClassDropsIt() {
         open(b -> b.denyClasses(List.of(GADGET)));
-        SessionRecord s = store.takeOver(plant(gadgets()), loader);
+        SessionRecord s = Stores.load(store, plant(gadgets()), loader);
         assertHarmlessLoaded(s);
         assertEquals(List.of("list", "user"), s.attributes().keySet().stream().sorted().toList());
         assertEquals(0, Gadget.READS.get());
@@ -154,7 +154,7 @@ class ClassFilterTest {
         for (String pattern : List.of("dev.tether.store.*", "dev.tether.**", "dev.tether.store.ClassFilterTest$*")) {
             Gadget.READS.set(0);
             open(b -> b.allowClasses(List.of("dev.tether.store.*")).denyClasses(List.of(pattern)));
-            SessionRecord s = store.takeOver(plant(gadgets()), loader);
+            SessionRecord s = Stores.load(store, plant(gadgets()), loader);
             assertHarmlessLoaded(s);
             assertFalse(s.attributes().containsKey("gadget"), pattern);
             assertEquals(0, Gadget.READS.get(), pattern);
@@ -171,7 +171,7 @@ class ClassFilterTest {
         hostile.put("naming", javaEncoded(new javax.naming.CompositeName("a/b")));  // javax.naming.**
         for (List<String> allow : List.of(List.of("*"), List.of("javax.management.*", "java.rmi.**", "javax.naming.*"))) {
             open(b -> b.allowClasses(allow));
-            SessionRecord s = store.takeOver(plant(hostile), loader);
+            SessionRecord s = Stores.load(store, plant(hostile), loader);
             assertHarmlessLoaded(s);
             assertEquals(2, s.attributes().size(), () -> "loaded " + s.attributes().keySet() + " with allow " + allow);
             assertEquals(3, store.stats().getAttributesRejected());
@@ -201,7 +201,7 @@ class ClassFilterTest {
         Map<String, byte[]> m = new LinkedHashMap<>();
         m.put("deep", deep);
         m.put("shallow", shallow);
-        SessionRecord s = store.takeOver(plant(m), loader);
+        SessionRecord s = Stores.load(store, plant(m), loader);
         assertHarmlessLoaded(s);
         assertFalse(s.attributes().containsKey("deep"));
         assertTrue(s.attributes().containsKey("shallow"), "depth 50 is within the default maxDepth of 100");
@@ -220,7 +220,7 @@ class ClassFilterTest {
         payload[at + 2] = (byte) (claimed >>> 8);
         payload[at + 3] = (byte) claimed;
         open(b -> b);
-        SessionRecord s = store.takeOver(plant(Map.of("huge", payload)), loader);
+        SessionRecord s = Stores.load(store, plant(Map.of("huge", payload)), loader);
         assertHarmlessLoaded(s);
         assertFalse(s.attributes().containsKey("huge"));
         assertEquals(1, store.stats().getAttributesRejected());
@@ -237,7 +237,7 @@ class ClassFilterTest {
             many.add(Integer.valueOf(100_000 + i)); // distinct objects, each a reference
         }
         m.put("manyRefs", javaEncoded(many));
-        SessionRecord s = store.takeOver(plant(m), loader);
+        SessionRecord s = Stores.load(store, plant(m), loader);
         assertHarmlessLoaded(s);
         assertFalse(s.attributes().containsKey("bigArray"));
         assertFalse(s.attributes().containsKey("manyRefs"));
@@ -249,7 +249,7 @@ class ClassFilterTest {
     void storedValueOverMaxAttributeBytesIsNotRead() {
         open(b -> b.maxAttributeBytes(256));
         String base = plant(Map.of("big", bytes("S" + "x".repeat(1000))));
-        SessionRecord s = store.takeOver(base, loader);
+        SessionRecord s = Stores.load(store, base, loader);
         assertHarmlessLoaded(s);
         assertFalse(s.attributes().containsKey("big"));
         assertEquals(1, store.stats().getAttributesRejected());

@@ -218,7 +218,7 @@ class ClusterIT {
         Map<String, Integer> perMaster = new TreeMap<>();
         int total = 0;
         for (Node m : masters) {
-            List<String> keys = proc(m.port()).keys("tt:*");
+            List<String> keys = proc(m.port()).keys("tt:{*");
             perMaster.put("127.0.0.1:" + m.port() + " [" + m.ranges() + "]", keys.size());
             total += keys.size();
             for (String k : keys) {
@@ -309,8 +309,8 @@ class ClusterIT {
 
         // The session lives on under its new id only.
         assertEquals(WriteOutcome.SAVED, request(a, s, () -> live.set(s, "n", 8)));
-        assertNull(b.takeOver(oldBase, loader));
-        SessionRecord loaded = b.takeOver(newBase, loader);
+        assertNull(Stores.load(b, oldBase, loader));
+        SessionRecord loaded = Stores.load(b, newBase, loader);
         assertNotNull(loaded);
         assertEquals(Map.of("user", "alice", "cart", List.of(1, 2, 3), "n", 8), loaded.attributes());
         System.out.println("[ClusterIT] changeId moved a session from slot " + Stores.slot(oldKey) + " (127.0.0.1:" + oldMaster.port()
@@ -319,7 +319,7 @@ class ClusterIT {
 
     @Test
     @Order(4)
-    void ownershipAnnouncementsReachStoresOnEveryShard() {
+    void invalidationsReachStoresOnEveryShard() {
         RedisSessionStore a = open(options().build(), "node1");
         RedisSessionStore b = open(options().build(), "node2");
         List<Node> masters = topology().stream().filter(Node::master).toList();
@@ -328,16 +328,24 @@ class ClusterIT {
             liveA.attributes.put("user", "alice");
             TrackedSession stateA = a.create(baseOn(m, false, a), liveA);
             assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> { }));
-            SessionRecord loaded = b.takeOver(stateA.baseId(), loader);
+            assertTrue(a.isCurrent(stateA));
+            SessionRecord loaded = Stores.load(b, stateA.baseId(), loader);
             assertNotNull(loaded);
             TestSession liveB = TestSession.from(loaded);
-            await("A drops its copy of the session on 127.0.0.1:" + m.port(), Duration.ofSeconds(3), () -> liveA.dropped.get() == 1);
-            assertNull(a.owned(stateA.baseId()));
-            SessionRecord back = a.takeOver(stateA.baseId(), loader);
-            assertEquals(3, back.tracked().epoch());
-            await("B drops its copy", Duration.ofSeconds(3), () -> liveB.dropped.get() == 1);
+            // B's take-over names B the owner: Redis tells A, whichever master holds the key.
+            await("A's copy on 127.0.0.1:" + m.port() + " is no longer current", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+            assertTrue(b.isCurrent(loaded.tracked()));
+            assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 1)));
+            SessionRecord[] fresh = new SessionRecord[1];
+            try {
+                assertEquals(RedisSessionStore.Refresh.RELOADED, a.reload(stateA, loader, fresh));
+            } catch (RedisSessionStore.UnavailableException e) {
+                throw new AssertionError(e);
+            }
+            assertEquals(Map.of("user", "alice", "n", 1), fresh[0].attributes());
+            await("B's copy is no longer current after A's read", Duration.ofSeconds(3), () -> !b.isCurrent(loaded.tracked()));
         }
-        System.out.println("[ClusterIT] take-over announcements crossed the cluster for sessions on all " + masters.size() + " masters");
+        System.out.println("[ClusterIT] invalidations crossed the cluster for sessions on all " + masters.size() + " masters");
     }
 
     /**
@@ -380,7 +388,7 @@ class ClusterIT {
                     TestSession live = (TestSession) current[2];
                     if (++op % 4 == 0 && store.pendingWrites() == 0) {
                         RedisSessionStore other = store == a ? b : a;
-                        SessionRecord loaded = other.takeOver(base, loader);
+                        SessionRecord loaded = Stores.load(other, base, loader);
                         if (loaded == null) {
                             takeOverMisses.incrementAndGet();
                         } else {
@@ -442,7 +450,7 @@ class ClusterIT {
             assertEquals(0L, srcNode.reply("CLUSTER", "COUNTKEYSINSLOT", Integer.toString(slot)), "nothing left on the source");
             assertEquals(1L, dstNode.reply("EXISTS", key), "the record lives on the target");
             assertEquals(store.route(), Stores.field(dstNode, key, "owner"));
-            assertEquals(Long.toString(st.epoch()), Stores.field(dstNode, key, "epoch"));
+            assertEquals(Long.toString(st.version()), Stores.field(dstNode, key, "ver"));
             assertEquals("Salice", Stores.field(dstNode, key, "a:user"));
             Map<String, Integer> counts = new LinkedHashMap<>();
             outcomes.forEach((k, v) -> counts.put(k.name(), v.get()));
@@ -464,13 +472,9 @@ class ClusterIT {
         RedisSessionStore b = open(options().build(), "node2");
         try (LogCapture log = new LogCapture()) {
             Traffic traffic = track(new Traffic(a, 30));
-            // The victim: the master that carries A's ownership subscription when there is one, so that
-            // the announcements must survive the loss of the node they were subscribed on.
+            // The victim: a master; A's client-side tracking on it dies with it, and must be re-made on its heir.
             List<Node> before = topology();
-            Node victim = before.stream().filter(Node::master)
-                    .filter(m -> proc(m.port()).command("PUBSUB", "CHANNELS", "tt:*").contains("tt:ownership")).findFirst()
-                    .orElse(before.stream().filter(Node::master).findFirst().orElseThrow());
-            boolean victimHadSubscription = proc(victim.port()).command("PUBSUB", "CHANNELS", "tt:*").contains("tt:ownership");
+            Node victim = before.stream().filter(Node::master).findFirst().orElseThrow();
             Node heir = before.stream().filter(n -> victim.id().equals(n.masterId())).findFirst().orElseThrow();
             RedisProcess heirNode = proc(heir.port());
             java.util.function.Predicate<Traffic.Tracked> onVictim = t -> victim.serves(Stores.slot(a.recordKey(t.base())));
@@ -507,10 +511,10 @@ class ClusterIT {
             moved.skip = true;
             Thread.sleep(50);
             await("its last commit is SAVED", Duration.ofSeconds(5), () -> moved.ackedSeq == moved.seq);
-            SessionRecord loaded = b.takeOver(moved.base(), loader);
+            SessionRecord loaded = Stores.load(b, moved.base(), loader);
             assertNotNull(loaded, "take-over on the promoted replica");
             assertEquals(moved.seq, loaded.attributes().get("v"));
-            await("A drops its copy on the announcement", Duration.ofSeconds(5), () -> moved.live.dropped.get() == 1);
+            await("A's copy is no longer current", Duration.ofSeconds(5), () -> !a.isCurrent(moved.state));
 
             traffic.stop();
             List<String> divergent = new ArrayList<>();
@@ -522,8 +526,9 @@ class ClusterIT {
             });
             Map<WriteOutcome, Long> during = traffic.outcomesSinceMark();
             System.out.println("[ClusterIT] master 127.0.0.1:" + victim.port() + " killed (" + onShard + " of " + traffic.sessions.size()
-                    + " sessions on it; it held A's subscription: " + victimHadSubscription + "): after the kill " + during
+                    + " sessions on it): after the kill " + during
                     + "; QUEUED (failed while switching)=" + traffic.countSinceMark(WriteOutcome.QUEUED)
+                    + ", FAILED (refused with 503)=" + traffic.countSinceMark(WriteOutcome.FAILED)
                     + "; acknowledged updates lost=" + lostUpdates + ", all repaired; replica promoted after " + promotedMillis
                     + " ms; first SAVED after " + traffic.millisToFirstSavedAfterMark() + " ms; every session of the shard SAVED again after "
                     + shardBackMillis + " ms; redisErrors=" + a.stats().getRedisErrors() + "; warnings=" + log.warnings().size()

@@ -71,6 +71,10 @@ class DeltaWriteTest {
                 .collect(Collectors.toList());
     }
 
+    /**
+     * The data and metadata fields a write touched. The version and the per-field stamps that go
+     * with every write ({@code ver}, {@code m:<field>}) are bookkeeping, checked separately.
+     */
     private static Set<String> fieldsWritten(List<List<String>> writes, String command) {
         return writes.stream().filter(c -> c.get(0).equalsIgnoreCase(command))
                 .flatMap(c -> {
@@ -81,6 +85,7 @@ class DeltaWriteTest {
                     }
                     return names.stream();
                 })
+                .filter(f -> !f.equals("ver") && !f.startsWith("m:"))
                 .collect(Collectors.toSet());
     }
 
@@ -106,13 +111,15 @@ class DeltaWriteTest {
         String key = store.recordKey(base);
         assertEquals("tt:{" + base + "}", key);
         Map<String, String> rec = record(redis, key);
-        assertEquals(Set.of("created", "lastAccessed", "maxInactive", "owner", "epoch", "lastSaved",
-                "a:name", "a:count", "a:big", "a:flag", "a:cart", "n:principal"), rec.keySet());
+        assertEquals(Set.of("created", "lastAccessed", "maxInactive", "owner", "ver", "lastSaved",
+                "a:name", "a:count", "a:big", "a:flag", "a:cart", "n:principal",
+                "m:a:name", "m:a:count", "m:a:big", "m:a:flag", "m:a:cart", "m:n:principal"), rec.keySet());
+        assertEquals("1", rec.get("ver"));
+        assertTrue(rec.get("m:a:cart").startsWith("1:node1/"), "each data field is stamped with the version and the writer");
         assertEquals(Long.toString(created), rec.get("created"));
         assertEquals(Long.toString(created + 1234), rec.get("lastAccessed"));
         assertEquals("1800", rec.get("maxInactive"));
         assertEquals("node1", rec.get("owner"));
-        assertEquals("1", rec.get("epoch"));
         long lastSaved = Long.parseLong(rec.get("lastSaved"));
         assertTrue(lastSaved >= before && lastSaved <= after, "lastSaved " + lastSaved);
         assertEquals("SAlice", rec.get("a:name"));
@@ -122,7 +129,9 @@ class DeltaWriteTest {
         assertEquals("alice", rec.get("n:principal"));
         assertEquals(List.of("apple", "pear"), javaDecoded(fieldBytes(redis, key, "a:cart")));
         assertEquals(1, store.stats().getWrites());
-        assertEquals(List.of(key), redis.keys("tt:*"));
+        assertEquals(List.of(key), redis.keys("tt:{*"), "one record");
+        Stores.await("the session is filed in the expiry index", java.time.Duration.ofSeconds(5),
+                () -> redis.keys("tt:expiry:*").equals(List.of("tt:expiry:{" + RedisSessionStore.bucket(base) + "}")));
     }
 
     @Test
@@ -149,7 +158,10 @@ class DeltaWriteTest {
         Map<String, String> after = record(redis, key);
         assertEquals(before.keySet(), after.keySet());
         assertEquals("STWO", after.get("a:b"));
-        for (String f : List.of("a:a", "a:c", "created", "owner", "epoch", "maxInactive")) {
+        assertEquals(Long.toString(Long.parseLong(before.get("ver")) + 1), after.get("ver"));
+        assertTrue(after.get("m:a:b").startsWith(after.get("ver") + ":"), "the changed field is stamped");
+        assertEquals(before.get("m:a:a"), after.get("m:a:a"), "the others keep their stamps");
+        for (String f : List.of("a:a", "a:c", "created", "owner", "maxInactive")) {
             assertEquals(before.get(f), after.get(f), f + " must be untouched");
         }
         // The delta itself: one HSET of a:b plus the two metadata fields, no other attribute, no DEL.
@@ -168,6 +180,9 @@ class DeltaWriteTest {
         TrackedSession state = store.create(base, live);
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
 
+        // The first write also files the session in the expiry index, asynchronously: let it land.
+        Stores.await("the expiry index is written", java.time.Duration.ofSeconds(5),
+                () -> redis.command("ZSCORE", "tt:expiry:{" + RedisSessionStore.bucket(base) + "}", base) != null);
         // Each INFO is itself counted once; measure that cost rather than assume it.
         long t0 = redis.totalCommandCalls();
         long t1 = redis.totalCommandCalls();

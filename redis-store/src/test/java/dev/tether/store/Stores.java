@@ -72,6 +72,15 @@ final class Stores {
         }
     }
 
+    /** A load the way an adapter asks for one; {@code null} for a missing record or an unreachable Redis. */
+    static SessionRecord load(RedisSessionStore store, String base, ClassLoader loader) {
+        try {
+            return store.load(base, null, loader);
+        } catch (RedisSessionStore.UnavailableException e) {
+            return null;
+        }
+    }
+
     /** A commit the way an adapter makes one at the end of a request. */
     static WriteOutcome request(RedisSessionStore store, TrackedSession state, Runnable body) {
         state.requestStarted();
@@ -149,13 +158,13 @@ final class Stores {
      * Writes a record the way a node would have: metadata plus the given attribute fields, so that
      * hostile or corrupt values can be planted where a store will read them.
      */
-    static void plantRecord(RedisProcess redis, String key, String owner, long epoch, Map<String, byte[]> attributes) {
+    static void plantRecord(RedisProcess redis, String key, String owner, long version, Map<String, byte[]> attributes) {
         List<byte[]> args = new ArrayList<>();
         args.add(bytes("HSET"));
         args.add(bytes(key));
         long now = System.currentTimeMillis();
         for (String[] kv : new String[][] {{"created", Long.toString(now - 60_000)}, {"lastAccessed", Long.toString(now - 1000)},
-                {"maxInactive", "1800"}, {"owner", owner}, {"epoch", Long.toString(epoch)}, {"lastSaved", Long.toString(now - 1000)}}) {
+                {"maxInactive", "1800"}, {"owner", owner}, {"ver", Long.toString(version)}, {"lastSaved", Long.toString(now - 1000)}}) {
             args.add(bytes(kv[0]));
             args.add(bytes(kv[1]));
         }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Record expiry follows max-inactive plus two touch intervals; pure accesses are throttled touches. */
+/** Record expiry follows max-inactive plus four touch intervals; pure accesses are throttled touches. */
 class TtlAndTouchTest {
 
     private static RedisProcess redis;
@@ -59,17 +59,17 @@ class TtlAndTouchTest {
     }
 
     @Test
-    void ttlIsMaxInactivePlusTwoTouchIntervals() {
+    void ttlIsMaxInactivePlusFourTouchIntervals() {
         open(Duration.ofSeconds(1));
         TrackedSession s = created(new TestSession(System.currentTimeMillis(), 1800));
-        assertTtl(1802, ttl(redis, store.recordKey(s.baseId())));
+        assertTtl(1804, ttl(redis, store.recordKey(s.baseId())));
     }
 
     @Test
     void ttlWithDefaultTouchInterval() {
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TrackedSession s = created(new TestSession(System.currentTimeMillis(), 600));
-        assertTtl(600 + 120, ttl(redis, store.recordKey(s.baseId())));
+        assertTtl(600 + 240, ttl(redis, store.recordKey(s.baseId())));
     }
 
     @Test
@@ -94,7 +94,7 @@ class TtlAndTouchTest {
         assertEquals("0", field(redis, key, "maxInactive"));
 
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.maxInactiveSeconds = 300));
-        assertTtl(302, ttl(redis, key));
+        assertTtl(304, ttl(redis, key));
         assertEquals("300", field(redis, key, "maxInactive"));
     }
 
@@ -129,7 +129,7 @@ class TtlAndTouchTest {
         Stores.await("the touch reaches Redis", Duration.ofSeconds(3),
                 () -> Long.toString(lastAccess).equals(field(redis, key, "lastAccessed")));
         assertEquals(evalsha + 1, redis.commandCalls("evalsha"), "exactly one touch");
-        assertTtl(1802, ttl(redis, key));
+        assertTtl(1804, ttl(redis, key));
 
         // And the clock restarts: the next access right after is throttled again.
         long t3 = redis.totalCommandCalls();
@@ -163,7 +163,7 @@ class TtlAndTouchTest {
         Stores.await("the touch interval passes", Duration.ofSeconds(3), () -> System.currentTimeMillis() >= due);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "n", 6)));
         assertEquals(expires + 1, redis.commandCalls("expire"));
-        assertTtl(1802, ttl(redis, key));
+        assertTtl(1804, ttl(redis, key));
     }
 
     @Test

@@ -1,9 +1,14 @@
 package dev.tether.tomcat;
 
+import dev.tether.store.RedisSessionStore;
 import dev.tether.store.SessionId;
 import dev.tether.store.TrackedSession;
-import java.io.IOException;
+import dev.tether.store.WriteOutcome;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletException;
+import java.io.IOException;
 import org.apache.catalina.Session;
 import org.apache.catalina.authenticator.Constants;
 import org.apache.catalina.connector.Request;
@@ -11,15 +16,25 @@ import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ValveBase;
 
 /**
- * Runs first in the context's pipeline. Before the application: if the request carries another
- * node's route, take the session over and re-suffix its id to this node's route the way Tomcat's
- * JvmRouteBinderValve does (listeners fire, a new cookie goes out, encodeURL uses the new id).
- * After the application: write what the request changed, before the response completes.
+ * Runs first in the context's pipeline.
+ *
+ * <p>Before the application: finds the request's session, current (read again from Redis if
+ * another node changed it), and in sticky mode re-suffixes a session of another node's route to
+ * this node's route the way Tomcat's JvmRouteBinderValve does (listeners fire, a new cookie goes
+ * out, encodeURL uses the new id). If Redis cannot be asked, the request is refused with 503 rather
+ * than served with a new, empty session.
+ *
+ * <p>After the application (for an asynchronous request: when it completes): writes what the
+ * request changed, before the response goes out. A change that was not stored is never answered
+ * with a 2xx: 503 with {@code Retry-After} while the response is open, else counted and logged.
  */
 final class FailoverValve extends ValveBase {
 
     /** Request attribute holding the id the client sent, when this node re-suffixed it. */
     static final String ORIGINAL_ID_ATTRIBUTE = "dev.tether.originalSessionId";
+    /** Request note: the commit of an asynchronous request waits for its completion. */
+    private static final String PENDING_NOTE = "dev.tether.pendingCommit";
+    private static final String RETRY_AFTER_SECONDS = "1";
 
     private final RedisSessionManager manager;
 
@@ -30,21 +45,44 @@ final class FailoverValve extends ValveBase {
 
     @Override
     public void invoke(Request request, Response response) throws IOException, ServletException {
+        if (request.getNote(PENDING_NOTE) != null || request.getDispatcherType() == DispatcherType.ASYNC) {
+            getNext().invoke(request, response); // an async re-dispatch: the first pass did the work
+            return;
+        }
         TrackedSession started = null;
+        boolean deferred = false;
         try {
             String requested = request.getRequestedSessionId();
             if (requested != null && manager.store() != null) {
-                Session session = manager.findSession(requested);
-                if (session instanceof TomcatSession rs && rs.tracked() != null) {
-                    rebind(request, requested, rs);
-                    started = rs.tracked();
+                TomcatSession session;
+                try {
+                    session = manager.resolve(requested);
+                } catch (RedisSessionStore.UnavailableException e) {
+                    unavailable(response, "the session could not be read: " + e.getMessage());
+                    return;
+                }
+                if (session != null && session.tracked() != null) {
+                    if (!manager.store().options().shared()) {
+                        rebind(request, requested, session);
+                    }
+                    started = session.tracked();
                     started.requestStarted();
                 }
             }
             getNext().invoke(request, response);
+            if (request.isAsync()) {
+                // Another thread finishes the request: write when it completes, still before the
+                // response goes out (Tomcat fires onComplete before it finishes the response).
+                PendingCommit pending = new PendingCommit(request, response, started);
+                request.setNote(PENDING_NOTE, pending);
+                request.getAsyncContextInternal().addListener(pending);
+                deferred = true;
+            }
         } finally {
             try {
-                afterRequest(request, started);
+                if (!deferred) {
+                    afterRequest(request, response, started);
+                }
             } finally {
                 manager.endRequest();
             }
@@ -54,11 +92,11 @@ final class FailoverValve extends ValveBase {
     /** Gives the session this node's route, once, however many requests race for it. */
     private void rebind(Request request, String requested, TomcatSession session) {
         String local = manager.localRoute();
-        if (local == null || hasRoute(requested, local)) {
+        if (local == null || local.isEmpty() || hasRoute(requested, local)) {
             return; // the usual case: already this node's id
         }
         SessionId asked = SessionId.parse(requested);
-        if (local == null || asked == null || local.equals(asked.route())) {
+        if (asked == null || local.equals(asked.route())) {
             return;
         }
         String wanted = asked.withRoute(local);
@@ -82,17 +120,89 @@ final class FailoverValve extends ValveBase {
         return dot > 0 && id.charAt(dot) == '.' && id.endsWith(route);
     }
 
-    private void afterRequest(Request request, TrackedSession started) {
-        if (manager.store() == null) {
+    private void afterRequest(Request request, Response response, TrackedSession started) {
+        RedisSessionStore store = manager.store();
+        if (store == null) {
             return;
         }
         Session session = request.getSessionInternal(false);
-        TrackedSession used = session instanceof TomcatSession rs ? rs.tracked() : null;
-        if (started != null && started != used) {
-            manager.store().commit(started); // ends its request count; it was replaced or invalidated
+        TomcatSession used = session instanceof TomcatSession ts ? ts : null;
+        TrackedSession tracked = used == null ? null : used.tracked();
+        if (started != null && started != tracked) {
+            store.commit(started); // ends its request count; it was replaced or invalidated
         }
-        if (used != null && !used.isDropped()) {
-            manager.store().await(manager.store().commit(used));
+        WriteOutcome outcome = null;
+        if (used != null) {
+            outcome = used.takeIdChangeRefused();
+            if (outcome != null) {
+                used.drop(); // its new id never reached Redis: the next request reads the old record again
+            }
+        }
+        if (outcome == null && tracked != null && !tracked.isDropped()) {
+            outcome = store.await(store.commit(tracked));
+        }
+        if (outcome != null && !outcome.stored()) {
+            boolean committed = response.isCommitted();
+            store.refused(outcome, committed);
+            if (!committed) {
+                unavailable(response, "the session change was not stored (" + outcome + ")");
+            }
+        }
+    }
+
+    /**
+     * 503 with Retry-After, replacing whatever the application put in the (uncommitted) response:
+     * its status, headers, cookies and buffered body. Not through the error page machinery: an error
+     * page is application code that would run after this valve, its changes unwritten.
+     */
+    private static void unavailable(Response response, String why) {
+        if (response.isCommitted() || response.isError()) {
+            return;
+        }
+        try {
+            response.reset();
+            response.setSuspended(false);
+            response.setStatus(503);
+            response.setHeader("Retry-After", RETRY_AFTER_SECONDS);
+            response.setHeader("Cache-Control", "no-store");
+            response.setContentType("text/plain;charset=UTF-8");
+            response.getWriter().write("Service unavailable: " + why + ". Please retry.\n");
+        } catch (IOException | IllegalStateException e) {
+            // the client went away, or the response was committed meanwhile: nothing more to do
+        }
+    }
+
+    /** The commit of an asynchronous request, run when it completes. */
+    private final class PendingCommit implements AsyncListener {
+        private final Request request;
+        private final Response response;
+        private final TrackedSession started;
+        private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+
+        PendingCommit(Request request, Response response, TrackedSession started) {
+            this.request = request;
+            this.response = response;
+            this.started = started;
+        }
+
+        @Override
+        public void onComplete(AsyncEvent event) {
+            if (done.compareAndSet(false, true)) {
+                afterRequest(request, response, started);
+            }
+        }
+
+        @Override
+        public void onStartAsync(AsyncEvent event) {
+            event.getAsyncContext().addListener(this); // startAsync() again clears the listeners
+        }
+
+        @Override
+        public void onTimeout(AsyncEvent event) {
+        }
+
+        @Override
+        public void onError(AsyncEvent event) {
         }
     }
 }

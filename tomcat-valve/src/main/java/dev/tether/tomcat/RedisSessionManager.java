@@ -8,6 +8,7 @@ import dev.tether.store.Settings;
 import dev.tether.store.TrackedSession;
 import dev.tether.store.SessionStoreOptions;
 import dev.tether.store.StoreStatsMBean;
+import dev.tether.store.WriteOutcome;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -259,8 +260,59 @@ public class RedisSessionManager extends ManagerBase {
         if (s == null) {
             return;
         }
-        // Expired or invalidated here: delete the record (fenced) so no node resurrects it.
-        s.await(s.delete(rs.tracked()));
+        // Invalidated here (an expiry claimed the record already): delete it so no node resurrects it.
+        if (!rs.tracked().isDropped()) {
+            s.await(s.invalidate(rs.tracked()));
+        }
+    }
+
+    /**
+     * The session a request names, current: the local copy if Redis has not told of another
+     * node's change since, else read again; loaded from Redis when this node does not hold it. The
+     * valve calls this before the application runs, so that a failure answers 503 rather than
+     * giving the user a new, empty session.
+     *
+     * @return the session, or {@code null} when there is none (never was, or invalidated or expired)
+     * @throws RedisSessionStore.UnavailableException when Redis cannot be asked about a session this node does not hold
+     */
+    TomcatSession resolve(String id) throws RedisSessionStore.UnavailableException {
+        SessionId parsed = SessionId.parse(id);
+        RedisSessionStore s = store;
+        if (parsed == null || s == null || !getState().isAvailable()) {
+            return null; // malformed: "no session", and it never reaches Redis
+        }
+        Session local = sessions.get(id);
+        TomcatSession held = local instanceof TomcatSession ts ? ts : byBase.get(parsed.base());
+        if (held != null && held.tracked() != null && !held.isDropping()) {
+            return current(s, held);
+        }
+        return loadShared(parsed);
+    }
+
+    /** Checks a held copy against Redis (free while Redis has not told of a change) and refreshes it. */
+    private TomcatSession current(RedisSessionStore s, TomcatSession held) throws RedisSessionStore.UnavailableException {
+        TrackedSession tracked = held.tracked();
+        if (s.isCurrent(tracked) || tracked.inUse()) {
+            return held; // a request still using the copy finishes with it; its write is checked in Redis
+        }
+        synchronized (held) {
+            SessionRecord[] fresh = new SessionRecord[1];
+            RedisSessionStore.Refresh r;
+            try {
+                r = s.reload(tracked, classLoader(), fresh);
+            } catch (RedisSessionStore.UnavailableException e) {
+                return held; // Redis cannot say: the copy is all there is
+            }
+            switch (r) {
+                case GONE:
+                    return null; // invalidated or expired elsewhere; the store dropped the copy
+                case RELOADED:
+                    held.refresh(fresh[0], getPersistAuthentication());
+                    return held;
+                default:
+                    return held;
+            }
+        }
     }
 
     @Override
@@ -284,35 +336,47 @@ public class RedisSessionManager extends ManagerBase {
         if (s == null || !getState().isAvailable() || parsed.base().equals(MISSED.get())) {
             return null;
         }
-        return loadShared(parsed);
+        try {
+            return loadShared(parsed);
+        } catch (RedisSessionStore.UnavailableException e) {
+            return null; // outside a request the valve saw (the manager application, say): no session
+        }
     }
 
     /** One load per base id, however many requests ask at once: they all get the same session. */
-    private TomcatSession loadShared(SessionId id) {
+    private TomcatSession loadShared(SessionId id) throws RedisSessionStore.UnavailableException {
         CompletableFuture<TomcatSession> mine = new CompletableFuture<>();
         CompletableFuture<TomcatSession> running = loading.putIfAbsent(id.base(), mine);
         if (running != null) {
             try {
                 return running.get(store.options().commandTimeout().toMillis() * 2 + 1000, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof RedisSessionStore.UnavailableException u ? u
+                        : new RedisSessionStore.UnavailableException(dev.tether.store.redis.Failure.OTHER, e);
             } catch (Exception e) {
-                return null;
+                throw new RedisSessionStore.UnavailableException(dev.tether.store.redis.Failure.TIMEOUT, e);
             }
         }
-        TomcatSession loaded = null;
         try {
             TomcatSession again = byBase.get(id.base());
-            loaded = again != null ? again : load(id);
-            return loaded;
-        } finally {
+            TomcatSession loaded = again != null ? again : load(id);
             mine.complete(loaded);
+            return loaded;
+        } catch (RedisSessionStore.UnavailableException | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
             loading.remove(id.base(), mine);
         }
     }
 
-    private TomcatSession load(SessionId id) {
-        ClassLoader loader = getContext().getLoader() != null ? getContext().getLoader().getClassLoader()
+    private ClassLoader classLoader() {
+        return getContext().getLoader() != null ? getContext().getLoader().getClassLoader()
                 : Thread.currentThread().getContextClassLoader();
-        SessionRecord loaded = store.takeOver(id.base(), loader);
+    }
+
+    private TomcatSession load(SessionId id) throws RedisSessionStore.UnavailableException {
+        SessionRecord loaded = store.load(id.base(), id.route(), classLoader());
         if (loaded == null) {
             MISSED.set(id.base());
             return null;
@@ -323,7 +387,7 @@ public class RedisSessionManager extends ManagerBase {
         session.restore(id.withRoute(id.route()), loaded, getPersistAuthentication());
         session.activate();
         if (log.isDebugEnabled()) {
-            log.debug("Tether: took over session " + id + " from route " + loaded.previousOwner());
+            log.debug("Tether: loaded session " + id + " (previous owner " + loaded.previousOwner() + ")");
         }
         return session;
     }
@@ -340,7 +404,10 @@ public class RedisSessionManager extends ManagerBase {
         if (session instanceof TomcatSession rs && rs.tracked() != null && oldParsed != null && newParsed != null
                 && !oldParsed.base().equals(newParsed.base()) && store != null) {
             // A new base (fixation protection): move the record; a new route alone moves nothing.
-            store.await(store.changeId(rs.tracked(), newParsed.base()));
+            WriteOutcome moved = store.await(store.changeId(rs.tracked(), newParsed.base()));
+            if (!moved.stored()) {
+                rs.idChangeRefused(moved); // the valve answers 503; the copy is dropped
+            }
         }
     }
 
@@ -367,9 +434,29 @@ public class RedisSessionManager extends ManagerBase {
         }
     }
 
-    boolean stillOwned(TrackedSession state) {
+    /** Before a local expiry fires its events: claims it in Redis (once in the cluster, never for a session used elsewhere). */
+    RedisSessionStore.Expiry claimExpiry(TrackedSession state) {
         RedisSessionStore s = store;
-        return s == null || s.stillOwned(state);
+        return s == null ? RedisSessionStore.Expiry.UNKNOWN : s.expire(state);
+    }
+
+    /**
+     * Tomcat's background expiry, plus the sessions that expired while no node held them (their node
+     * crashed or stopped for good): this node claims some and fires their destruction events.
+     */
+    @Override
+    public void processExpires() {
+        super.processExpires();
+        RedisSessionStore s = store;
+        if (s == null || !getState().isAvailable()) {
+            return;
+        }
+        for (SessionRecord r : s.claimExpired(System.currentTimeMillis(), classLoader())) {
+            TomcatSession session = (TomcatSession) createEmptySession();
+            session.restore(r.tracked().baseId() + (localRoute == null || localRoute.isEmpty() ? "" : "." + localRoute), r,
+                    getPersistAuthentication());
+            session.expireClaimed();
+        }
     }
 
     void endRequest() {

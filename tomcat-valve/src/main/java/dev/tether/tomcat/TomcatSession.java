@@ -4,6 +4,7 @@ import dev.tether.store.ContainerSession;
 import dev.tether.store.SessionRecord;
 import dev.tether.store.SessionSnapshot;
 import dev.tether.store.TrackedSession;
+import dev.tether.store.WriteOutcome;
 import java.security.Principal;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -24,6 +25,8 @@ final class TomcatSession extends StandardSession implements ContainerSession {
 
     private transient volatile TrackedSession state;
     private transient volatile boolean dropping;
+    private transient volatile boolean invalidating;
+    private transient volatile WriteOutcome idChangeRefused;
     private transient volatile Principal notesPrincipal;
     private transient volatile String notesAuthType;
     private transient volatile Map<String, String> notesCache;
@@ -50,19 +53,36 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         setNew(false);
         setValid(true);
         setCreationTime(loaded.creationTime());
+        fill(loaded, restorePrincipal);
+        setId(id, false);
+        state.bind(this);
+    }
+
+    /**
+     * Another node changed the session: take its state in place, without listener events (the
+     * changes happened, and were announced, there). The object stays the same, so a request that
+     * holds it sees the new state.
+     */
+    void refresh(SessionRecord loaded, boolean restorePrincipal) {
+        attributes.keySet().retainAll(loaded.attributes().keySet());
+        principal = null;
+        authType = null;
+        notesCache = null;
+        fill(loaded, restorePrincipal);
+    }
+
+    private void fill(SessionRecord loaded, boolean restorePrincipal) {
         this.lastAccessedTime = loaded.lastAccessedTime();
-        this.thisAccessedTime = loaded.lastAccessedTime();
+        this.thisAccessedTime = Math.max(thisAccessedTime, loaded.lastAccessedTime());
         this.maxInactiveInterval = loaded.maxInactiveSeconds();
         attributes.putAll(loaded.attributes());
         Map<String, String> notes = loaded.notes();
         if (restorePrincipal && notes.get(PRINCIPAL) != null) {
             String roles = notes.getOrDefault(ROLES, "");
             List<String> roleList = roles.isEmpty() ? List.of() : Arrays.asList(roles.split("\n"));
-            this.principal = new GenericPrincipal(notes.get(PRINCIPAL), roleList);
+            this.principal = Principals.of(notes.get(PRINCIPAL), roleList);
             this.authType = notes.get(AUTH_TYPE);
         }
-        setId(id, false);
-        state.bind(this);
     }
 
     // ------------------------------------------------------------ tracking
@@ -96,14 +116,42 @@ final class TomcatSession extends StandardSession implements ContainerSession {
     }
 
     @Override
+    public void invalidate() {
+        invalidating = true; // an explicit invalidation is final everywhere: no expiry claim
+        super.invalidate();
+    }
+
+    @Override
     public void expire(boolean notify) {
         TrackedSession s = state;
-        // Before telling the application a session died, make sure it is not alive on another node.
-        if (notify && !dropping && isValid && !expiring && s != null && !redisManager().stillOwned(s)) {
-            drop(); // not expire(false): that would count it as expired here and log the user out
-            return;
+        if (notify && !invalidating && !dropping && isValid && !expiring && s != null && !s.isDropped()) {
+            // Idle here. Before telling the application the session died, claim the expiry in
+            // Redis: once in the cluster, and never for a session another node still serves.
+            switch (redisManager().claimExpiry(s)) {
+                case ALIVE, GONE -> {
+                    drop(); // not expire(false): that would count it as expired here and log the user out
+                    return;
+                }
+                default -> { }
+            }
         }
         super.expire(notify);
+    }
+
+    /** The expiry sweep claimed this session (its node is gone): fire its destruction events here. */
+    void expireClaimed() {
+        super.expire(true);
+    }
+
+    /** The id change of this session was not stored: the valve refuses the request, the copy goes. */
+    void idChangeRefused(WriteOutcome outcome) {
+        idChangeRefused = outcome;
+    }
+
+    WriteOutcome takeIdChangeRefused() {
+        WriteOutcome o = idChangeRefused;
+        idChangeRefused = null;
+        return o;
     }
 
     boolean isDropping() {

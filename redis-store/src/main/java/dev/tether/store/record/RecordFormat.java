@@ -15,36 +15,40 @@ import java.util.concurrent.ConcurrentHashMap;
  * keys in one Redis Cluster slot. Its tombstone {@code <prefix>{<base id>}:gone} marks a session
  * invalidated on purpose. Fields:
  * <table>
+ * <tr><td>{@code ver}</td><td>the record's version: every write that changes data raises it</td></tr>
  * <tr><td>{@code created}, {@code lastAccessed}, {@code lastSaved}</td><td>epoch milliseconds</td></tr>
  * <tr><td>{@code maxInactive}</td><td>seconds; 0 or less: never expires</td></tr>
- * <tr><td>{@code owner}, {@code epoch}</td><td>the fencing token: the owning node's route and its ownership epoch</td></tr>
+ * <tr><td>{@code owner}</td><td>sticky mode: the route of the node that serves it</td></tr>
  * <tr><td>{@code a:<name>}</td><td>one attribute, encoded by {@code AttributeCodec}</td></tr>
  * <tr><td>{@code n:<name>}</td><td>container data, such as the authenticated principal</td></tr>
+ * <tr><td>{@code m:<a: or n: field>}</td><td>{@code <version>:<node>}: who changed that field last, and when</td></tr>
+ * <tr><td>{@code x:<name>}</td><td>container metadata that rides along with writes (Jetty's access times)</td></tr>
  * </table>
- * Take-overs and invalidations are announced on {@code <prefix>ownership} as
- * {@code <base> <epoch> <owner>} and {@code <base> gone <owner>}.
+ * Nodes learn of other nodes' writes from Redis itself (client-side caching: Redis tells each node
+ * when a record it read changes), never from a channel of Tether's.
  */
 public final class RecordFormat {
 
     public static final String ATTRIBUTE_PREFIX = "a:";
     public static final String NOTE_PREFIX = "n:";
+    public static final String EXTRA_PREFIX = "x:";
+    public static final String STAMP_PREFIX = "m:";
+    public static final String VERSION = "ver";
     public static final String CREATED = "created";
     public static final String LAST_ACCESSED = "lastAccessed";
     public static final String LAST_SAVED = "lastSaved";
     public static final String MAX_INACTIVE = "maxInactive";
     public static final String OWNER = "owner";
-    public static final String EPOCH = "epoch";
 
     static final byte[] CREATED_FIELD = bytes(CREATED);
     static final byte[] LAST_ACCESSED_FIELD = bytes(LAST_ACCESSED);
     static final byte[] LAST_SAVED_FIELD = bytes(LAST_SAVED);
     static final byte[] MAX_INACTIVE_FIELD = bytes(MAX_INACTIVE);
     static final byte[] OWNER_FIELD = bytes(OWNER);
-    static final byte[] EPOCH_FIELD = bytes(EPOCH);
     private static final byte[] TOMBSTONE_SUFFIX = bytes(":gone");
-    private static final String GONE = "gone";
     private static final byte[] FULL = {'f'};
     private static final byte[] DELTA = {'d'};
+    private static final byte[] CREATE = {'c'};
     private static final byte[][] SMALL_NUMBERS = new byte[256][];
     private static final int FIELD_CACHE_LIMIT = 1024;
 
@@ -56,16 +60,13 @@ public final class RecordFormat {
 
     private final String prefix;
     private final byte[] prefixBytes;
-    private final String channel;
-    private final byte[] channelBytes;
     private final Map<String, byte[]> attributeFields = new ConcurrentHashMap<>();
     private final Map<String, byte[]> noteFields = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> extraFields = new ConcurrentHashMap<>();
 
     public RecordFormat(String keyPrefix) {
         this.prefix = keyPrefix;
         this.prefixBytes = bytes(keyPrefix);
-        this.channel = keyPrefix + "ownership";
-        this.channelBytes = bytes(channel);
     }
 
     // ---------------------------------------------------------------- keys
@@ -82,6 +83,14 @@ public final class RecordFormat {
 
     public byte[] recordKey(String baseId) {
         return key(baseId, false);
+    }
+
+    /**
+     * One bucket of the expiry index: a sorted set of base ids by expiry time (epoch ms). Sixteen of
+     * them, each with its own hash tag, so that they spread over a Redis Cluster.
+     */
+    public byte[] expiryKey(int bucket) {
+        return bytes(prefix + "expiry:{" + bucket + "}");
     }
 
     /** Record and tombstone: the keys of the save and delete scripts. */
@@ -105,9 +114,16 @@ public final class RecordFormat {
         return out;
     }
 
-    /** The pub/sub channel of take-over and invalidation announcements. */
-    public String channel() {
-        return channel;
+    /**
+     * The base id of a record key, from an invalidation; {@code null} for any other key (a
+     * tombstone, another prefix).
+     */
+    public String baseOfKey(String key) {
+        if (key == null || !key.startsWith(prefix) || key.length() < prefix.length() + 3 || key.charAt(prefix.length()) != '{'
+                || key.charAt(key.length() - 1) != '}') {
+            return null;
+        }
+        return key.substring(prefix.length() + 1, key.length() - 1);
     }
 
     // ---------------------------------------------------------------- fields
@@ -125,6 +141,10 @@ public final class RecordFormat {
         return field(noteFields, NOTE_PREFIX, name);
     }
 
+    public byte[] extraField(String name) {
+        return field(extraFields, EXTRA_PREFIX, name);
+    }
+
     private static byte[] field(Map<String, byte[]> cache, String prefix, String name) {
         byte[] b = cache.get(name);
         if (b == null) {
@@ -138,17 +158,35 @@ public final class RecordFormat {
 
     // ---------------------------------------------------------------- script arguments
 
+    /** How a write meets the record. */
+    public enum WriteMode {
+        /** Change the fields named, on the version this node knows (or merge). */
+        DELTA('d'),
+        /** Replace the record with this node's full state. */
+        FULL('f'),
+        /** Make a new record; it must not exist (the new id of an id change). */
+        CREATE('c');
+
+        final byte[] code;
+
+        WriteMode(char code) {
+            this.code = new byte[] {(byte) code};
+        }
+    }
+
     /**
      * The arguments of {@link Script#SAVE}.
      *
+     * @param node this writer's identity, for the field stamps
+     * @param base the record version this node's copy reflects
      * @param sets field/value pairs, metadata included ({@link #meta})
      * @param ttl seconds; 0 keeps the record's TTL, -1 removes it
      */
-    public byte[][] saveArgs(byte[] owner, long epoch, boolean full, long ttl, List<byte[]> sets, List<byte[]> dels) {
+    public byte[][] saveArgs(byte[] node, long base, WriteMode mode, long ttl, List<byte[]> sets, List<byte[]> dels) {
         byte[][] args = new byte[6 + sets.size() + dels.size()][];
-        args[0] = owner;
-        args[1] = ascii(epoch);
-        args[2] = full ? FULL : DELTA;
+        args[0] = node;
+        args[1] = ascii(base);
+        args[2] = mode.code;
         args[3] = ascii(ttl);
         args[4] = ascii(sets.size() / 2);
         args[5] = ascii(dels.size());
@@ -162,8 +200,8 @@ public final class RecordFormat {
         return args;
     }
 
-    /** Appends the metadata fields a write carries; {@code owner} and {@code epoch} only in a full write. */
-    public static void meta(List<byte[]> sets, long accessed, long saved, Integer maxInactive, Long created, byte[] owner, Long epoch) {
+    /** Appends the metadata fields a write carries; {@code created} only in a full write. */
+    public static void meta(List<byte[]> sets, long accessed, long saved, Integer maxInactive, Long created, byte[] owner) {
         pair(sets, LAST_ACCESSED_FIELD, ascii(accessed));
         pair(sets, LAST_SAVED_FIELD, ascii(saved));
         if (maxInactive != null) {
@@ -171,8 +209,9 @@ public final class RecordFormat {
         }
         if (created != null) {
             pair(sets, CREATED_FIELD, ascii(created));
-            pair(sets, OWNER_FIELD, owner);
-            pair(sets, EPOCH_FIELD, ascii(epoch));
+            if (owner != null) {
+                pair(sets, OWNER_FIELD, owner);
+            }
         }
     }
 
@@ -181,28 +220,43 @@ public final class RecordFormat {
         sets.add(value);
     }
 
-    /** The arguments of {@link Script#TAKE_OVER}. */
-    public byte[][] takeOverArgs(String newOwner, String baseId) {
-        return new byte[][] {bytes(newOwner), channelBytes, bytes(baseId)};
+    /** The arguments of {@link Script#LOAD}: the owner to name, or none. */
+    public byte[][] loadArgs(String owner) {
+        return new byte[][] {bytes(owner == null ? "" : owner)};
     }
 
     /** The arguments of {@link Script#DELETE}. */
-    public byte[][] deleteArgs(String owner, long epoch, long tombstoneSeconds, String baseId) {
-        return new byte[][] {bytes(owner), ascii(epoch), ascii(tombstoneSeconds), channelBytes, bytes(baseId)};
+    public byte[][] deleteArgs(long tombstoneSeconds) {
+        return new byte[][] {ascii(tombstoneSeconds), bytes("invalidated")};
     }
 
-    /** What {@link Script#SAVE} and {@link Script#DELETE} answer. */
-    public enum Reply {
-        OK, FENCED, GONE, MISSING;
+    /** The arguments of {@link Script#MOVE}. */
+    public byte[][] moveArgs(long base, long tombstoneSeconds) {
+        return new byte[][] {ascii(base), ascii(tombstoneSeconds)};
+    }
 
-        public static Reply of(byte[] reply) {
-            String s = string(reply);
-            for (Reply r : values()) {
-                if (r.name().equals(s)) {
-                    return r;
-                }
+    /** The arguments of {@link Script#EXPIRE}. */
+    public byte[][] expireArgs(long now, long slackMillis, String ownerWithoutSlack, long tombstoneSeconds) {
+        return new byte[][] {ascii(now), ascii(slackMillis), bytes(ownerWithoutSlack == null ? "" : ownerWithoutSlack),
+                ascii(tombstoneSeconds)};
+    }
+
+    /** What a script answered: its first element, and the rest as they came. */
+    public record Reply(Kind kind, long version, String field, List<Object> rest) {
+
+        public enum Kind { OK, CONFLICT, GONE, MISSING, STALE, EXPIRED, ALIVE }
+
+        /** Reads a multi-bulk reply ({@code {'OK', 7}}) or a status reply ({@code 'OK'}). */
+        @SuppressWarnings("unchecked")
+        public static Reply of(Object reply) {
+            if (reply instanceof byte[] b) {
+                return new Reply(Kind.valueOf(string(b)), 0, null, List.of());
             }
-            return FENCED; // anything unexpected is treated as "not ours to write"
+            List<Object> parts = (List<Object>) reply;
+            Kind kind = Kind.valueOf(string((byte[]) parts.get(0)));
+            long version = parts.size() > 1 && parts.get(1) instanceof Long l ? l : 0;
+            String field = parts.size() > 2 && parts.get(2) instanceof byte[] f ? string(f) : null;
+            return new Reply(kind, version, field, parts.subList(1, parts.size()));
         }
     }
 
@@ -211,22 +265,22 @@ public final class RecordFormat {
     /**
      * A record as stored, attributes still encoded.
      *
-     * @param previousOwner the owner before this read (a take-over names the reader as the new one)
+     * @param previousOwner the owner before this read (a sticky load names the reader as the new one)
      */
-    public record StoredRecord(String previousOwner, long epoch, long created, long lastAccessed, int maxInactive,
-            long lastSaved, Map<String, byte[]> attributes, Map<String, String> notes) {
+    public record StoredRecord(String previousOwner, long version, long created, long lastAccessed, int maxInactive,
+            long lastSaved, Map<String, byte[]> attributes, Map<String, String> notes, Map<String, String> extras) {
     }
 
     /**
-     * Reads {@link Script#TAKE_OVER}'s reply.
+     * Reads {@link Script#LOAD}'s reply.
      *
      * @return the record, or {@code null} when there is none
      */
-    public static StoredRecord parseTakeOver(List<Object> reply, long now) {
+    public static StoredRecord parseLoad(List<Object> reply, long now) {
         if (reply == null || reply.size() < 2) {
             return null;
         }
-        String previousOwner = reply.get(0) == null ? null : string((byte[]) reply.get(0));
+        String previousOwner = reply.get(0) == null ? "" : string((byte[]) reply.get(0));
         @SuppressWarnings("unchecked")
         List<Object> fields = (List<Object>) reply.get(1);
         return parse(previousOwner, fields, now);
@@ -236,6 +290,7 @@ public final class RecordFormat {
     public static StoredRecord parse(String previousOwner, List<Object> fields, long now) {
         Map<String, byte[]> attributes = new HashMap<>();
         Map<String, String> notes = new HashMap<>();
+        Map<String, String> extras = new HashMap<>();
         Map<String, byte[]> meta = new HashMap<>();
         for (int i = 0; i + 1 < fields.size(); i += 2) {
             String field = string((byte[]) fields.get(i));
@@ -244,35 +299,15 @@ public final class RecordFormat {
                 attributes.put(field.substring(ATTRIBUTE_PREFIX.length()), value);
             } else if (field.startsWith(NOTE_PREFIX)) {
                 notes.put(field.substring(NOTE_PREFIX.length()), string(value));
-            } else {
+            } else if (field.startsWith(EXTRA_PREFIX)) {
+                extras.put(field.substring(EXTRA_PREFIX.length()), string(value));
+            } else if (!field.startsWith(STAMP_PREFIX)) {
                 meta.put(field, value);
             }
         }
-        return new StoredRecord(previousOwner, number(meta.get(EPOCH), 1), number(meta.get(CREATED), now),
+        return new StoredRecord(previousOwner, number(meta.get(VERSION), 0), number(meta.get(CREATED), now),
                 number(meta.get(LAST_ACCESSED), now), (int) number(meta.get(MAX_INACTIVE), -1), number(meta.get(LAST_SAVED), 0),
-                attributes, notes);
-    }
-
-    // ---------------------------------------------------------------- announcements
-
-    /** A take-over ({@code epoch} set) or an invalidation ({@code gone}) announced by a node. */
-    public record Announcement(String baseId, boolean gone, long epoch, String owner) {
-    }
-
-    /** Reads an announcement; {@code null} for a message that is not one. */
-    public static Announcement parseAnnouncement(String message) {
-        String[] parts = message.split(" ", 3);
-        if (parts.length < 3) {
-            return null;
-        }
-        if (parts[1].equals(GONE)) {
-            return new Announcement(parts[0], true, 0, parts[2]);
-        }
-        try {
-            return new Announcement(parts[0], false, Long.parseLong(parts[1]), parts[2]);
-        } catch (NumberFormatException e) {
-            return null;
-        }
+                attributes, notes, extras);
     }
 
     // ---------------------------------------------------------------- bytes

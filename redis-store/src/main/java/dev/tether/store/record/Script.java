@@ -14,9 +14,11 @@ import java.util.HexFormat;
  * documents its keys, arguments and replies; {@link RecordFormat} builds the arguments.
  */
 public enum Script {
+    LOAD("load.lua"),
     SAVE("save.lua"),
-    TAKE_OVER("take-over.lua"),
-    DELETE("delete.lua");
+    DELETE("delete.lua"),
+    MOVE("move.lua"),
+    EXPIRE("expire.lua");
 
     private final String text;
     private final String sha;

@@ -21,9 +21,13 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.pubsub.RedisPubSubAdapter;
-import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.push.PushMessage;
+import io.lettuce.core.protocol.ProtocolVersion;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,12 +43,16 @@ import java.util.logging.Logger;
  * One shared, self-pipelining Lettuce connection to a standalone Redis, a Sentinel-managed master
  * or a Redis Cluster, opened lazily and re-opened for as long as it takes. Tracks whether Redis is
  * reachable and says so once when an outage starts and once when it ends, never per request.
+ *
+ * <p>It also asks Redis to say when another client changes a record this node read: client-side
+ * caching ({@code CLIENT TRACKING ON NOLOOP}, RESP3 invalidation pushes on the same connection). A
+ * node's copy of a session is current while tracking has been on without a break since the copy
+ * was read or written, and no invalidation named it since: {@link #trackingEpoch()}.
  */
 public final class RedisConnection implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger("dev.tether.store");
     private static final long PROBE_MILLIS = 250;
-    private static final long SUBSCRIBE_RETRY_MILLIS = 1000;
 
     public interface Listener {
         /**
@@ -54,8 +62,8 @@ public final class RedisConnection implements AutoCloseable {
          */
         int onAvailable();
 
-        /** A message on the ownership channel. */
-        void onOwnershipMessage(String message);
+        /** Another client changed (or deleted, or Redis expired) this key. Runs on an I/O thread. */
+        void onInvalidated(String key);
     }
 
     private final RedisTopology topology;
@@ -63,26 +71,27 @@ public final class RedisConnection implements AutoCloseable {
     private final AbstractRedisClient client;
     private final ScheduledExecutorService probe;
     private final Listener listener;
-    private final byte[] channel;
-    private final String channelName;
     private final AtomicBoolean up = new AtomicBoolean(false);
     private final AtomicBoolean probing = new AtomicBoolean(false);
     private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
+    private final AtomicBoolean clusterCheck = new AtomicBoolean(false);
     private volatile StatefulConnection<byte[], byte[]> connection;
     private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
-    private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
     private volatile boolean closed;
     private volatile long downSince;
     private volatile boolean everConnected;
-    private boolean subscribeFailed; // probe thread only
-    private boolean subscribeRetrying; // probe thread only
+    /** Raised each time tracking is switched on; a copy read under an older epoch is not current. */
+    private volatile long trackingEpoch;
+    private volatile boolean trackingOn;
+    /** Redis refused client-side caching (too old, or disabled by the provider): copies are checked per request. */
+    private volatile boolean trackingRefused;
+    /** Cluster masters tracking is on at; probe thread only. */
+    private Set<String> trackedNodes = Set.of();
     private int failedConnects; // probe thread only
     private final java.util.Map<StatefulRedisConnection<byte[], byte[]>, WaitGroup> waitGroups = new java.util.WeakHashMap<>();
 
-    public RedisConnection(SessionStoreOptions options, String channel, Listener listener) {
+    public RedisConnection(SessionStoreOptions options, Listener listener) {
         this.listener = listener;
-        this.channel = channel.getBytes(StandardCharsets.UTF_8);
-        this.channelName = channel;
         // The URI's timeout bounds the connection handshake (HELLO/AUTH/PING), which on a busy host
         // at start-up can take longer than a command may; commands get commandTimeout below.
         Duration handshake = options.connectTimeout().compareTo(options.commandTimeout()) > 0 ? options.connectTimeout() : options.commandTimeout();
@@ -94,6 +103,7 @@ public final class RedisConnection implements AutoCloseable {
             cluster.setOptions(ClusterClientOptions.builder()
                     .autoReconnect(true)
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .protocolVersion(ProtocolVersion.RESP3)
                     .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
                     .socketOptions(socket)
                     // Follow fail-overs and slot migrations at once, and re-check every 30 s anyway.
@@ -110,19 +120,26 @@ public final class RedisConnection implements AutoCloseable {
                     .autoReconnect(true)
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                     .pingBeforeActivateConnection(true)
+                    .protocolVersion(ProtocolVersion.RESP3)
                     .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
                     .socketOptions(socket)
                     .build());
             this.client = single;
         }
         // Notice a lost connection even when no command is in flight (Redis restarted empty while
-        // the site was idle): the probe then replays every owned session once Redis answers.
-        // Only the shared connection counts: the subscription's connection closing says nothing of it.
+        // the site was idle). Any lost connection ends tracking: invalidations sent while it was
+        // down are lost, so every copy must be checked again once it is back on.
         client.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> lost) {
-                if (lost == connection && !closed && everConnected && !topology.isCluster()) {
+                if (closed || !everConnected) {
+                    return;
+                }
+                trackingOn = false;
+                if (lost == connection && !topology.isCluster()) {
                     reportFailure(new RedisConnectionException("connection to " + where() + " lost"));
+                } else if (probing.compareAndSet(false, true)) {
+                    probe.schedule(RedisConnection.this::probeOnce, 50, TimeUnit.MILLISECONDS);
                 }
             }
         });
@@ -143,6 +160,24 @@ public final class RedisConnection implements AutoCloseable {
 
     public boolean isCluster() {
         return topology.isCluster();
+    }
+
+    /**
+     * The tracking epoch a copy read or written now belongs to, or -1 when tracking is off (such a
+     * copy must be checked again at its next use).
+     */
+    public long trackingEpoch() {
+        return trackingOn ? trackingEpoch : -1;
+    }
+
+    /** Whether a copy of that epoch is still covered by tracking (and no invalidation named it). */
+    public boolean isTracked(long epoch) {
+        return trackingOn && epoch >= 0 && epoch == trackingEpoch;
+    }
+
+    /** Whether Redis refused client-side caching, so that copies must be checked on each use. */
+    public boolean isTrackingRefused() {
+        return trackingRefused;
     }
 
     /** The async API of the shared connection, or {@code null} while there is none. */
@@ -293,8 +328,21 @@ public final class RedisConnection implements AutoCloseable {
                 refreshTopology(); // a cluster node may have died: find its promoted replica now
                 c.ping().get(topology.timeout().toMillis() + 250, TimeUnit.MILLISECONDS);
             }
-            subscribe();
+            try {
+                track();
+            } catch (Exception e) {
+                // Without tracking every copy is checked against Redis on its next use: slower, still
+                // correct. Retried at the next probe; never a reason to call Redis unreachable.
+                LOG.log(Level.FINE, "Tether: switching client-side caching on failed", e);
+                if (topology.isCluster() && clusterCheck.compareAndSet(false, true)) {
+                    probe.schedule(this::checkClusterTracking, 1, TimeUnit.SECONDS);
+                }
+            }
             probing.set(false);
+            if (topology.isCluster() && !closed && clusterCheck.compareAndSet(false, true)) {
+                // A new master (fail-over, resharding) has no tracking yet: look every second.
+                probe.schedule(this::checkClusterTracking, 1, TimeUnit.SECONDS);
+            }
             if (up.compareAndSet(false, true)) {
                 long seconds = (System.currentTimeMillis() - downSince + 500) / 1000;
                 boolean recovery = everConnected;
@@ -302,8 +350,8 @@ public final class RedisConnection implements AutoCloseable {
                 int replayed = listener.onAvailable();
                 // One line per event, with what was done about it.
                 if (recovery) {
-                    LOG.info("Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replayed "
-                            + replayed + " queued session write(s) and rewrote every session this node owns");
+                    LOG.info("Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying "
+                            + replayed + " queued session write(s) and checking every session this node holds");
                 } else {
                     LOG.info("Tether: connected to Redis at " + where()
                             + (replayed > 0 ? "; wrote " + replayed + " session(s) created while connecting" : ""));
@@ -330,61 +378,106 @@ public final class RedisConnection implements AutoCloseable {
     private void connect() {
         if (client instanceof RedisClusterClient cluster) {
             StatefulRedisClusterConnection<byte[], byte[]> c = cluster.connect(ByteArrayCodec.INSTANCE);
+            c.addListener((node, message) -> pushed(message));
             connection = c;
             commands = c.async();
         } else {
             StatefulRedisConnection<byte[], byte[]> c = ((RedisClient) client).connect(ByteArrayCodec.INSTANCE, topology.uris().get(0));
+            c.addListener(this::pushed);
             connection = c;
             commands = c.async();
         }
     }
 
-    /**
-     * Ownership messages only make stale copies go away sooner; fencing alone keeps data safe, so
-     * a missing subscription never blocks anything. It is retried every second until it works
-     * (a timeout on a busy host at start-up, or an ACL without the channel), with one warning.
-     */
-    private void subscribe() {
-        if (pubSub != null || closed) {
+    /** An invalidation push: one key per changed record, or none at all when Redis flushed everything. */
+    private void pushed(PushMessage message) {
+        if (!"invalidate".equals(message.getType())) {
             return;
         }
-        StatefulRedisPubSubConnection<byte[], byte[]> p = null;
-        try {
-            p = client instanceof RedisClusterClient cluster
-                    ? cluster.connectPubSub(ByteArrayCodec.INSTANCE)
-                    : ((RedisClient) client).connectPubSub(ByteArrayCodec.INSTANCE, topology.uris().get(0));
-            p.addListener(new RedisPubSubAdapter<>() {
-                @Override
-                public void message(byte[] ch, byte[] message) {
-                    listener.onOwnershipMessage(new String(message, StandardCharsets.UTF_8));
-                }
-            });
-            p.sync().subscribe(channel);
-            pubSub = p;
-            if (subscribeFailed) {
-                LOG.info("Tether: subscribed to the ownership channel " + channelName
-                        + " now; stale copies are dropped as soon as another node takes a session over");
-            }
-        } catch (RuntimeException e) {
-            if (p != null) {
-                p.closeAsync();
-            }
-            if (!subscribeFailed) {
-                subscribeFailed = true;
-                String cause = describe(e);
-                LOG.warning("Tether: cannot subscribe to the ownership channel " + channelName + " at " + where() + " (" + cause
-                        + "); sessions stay safe, as a stale copy's writes are refused, but a node may serve a session"
-                        + " another node took over until its next write; retrying every second"
-                        + (cause.contains("NOPERM") ? ". Allow the channel in the ACL: &" + channelName : ""));
-            }
-            if (!subscribeRetrying) {
-                subscribeRetrying = true;
-                later(() -> {
-                    subscribeRetrying = false;
-                    subscribe();
-                }, SUBSCRIBE_RETRY_MILLIS);
+        List<Object> content = message.getContent();
+        Object keys = content.size() > 1 ? content.get(1) : null;
+        if (!(keys instanceof List<?> list)) {
+            trackingEpoch++; // FLUSHALL, or tracking table overflow: nothing read before is current
+            return;
+        }
+        for (Object k : list) {
+            if (k instanceof ByteBuffer b) {
+                listener.onInvalidated(StandardCharsets.UTF_8.decode(b.duplicate()).toString());
+            } else if (k instanceof byte[] b) {
+                listener.onInvalidated(new String(b, StandardCharsets.UTF_8));
             }
         }
+    }
+
+    /**
+     * Switches client-side caching on for the record prefix, on the shared connection (or on the
+     * connection to each cluster master), if it is not on. Probe thread only.
+     */
+    private void track() throws Exception {
+        if (trackingOn || trackingRefused || closed) {
+            return;
+        }
+        // Default mode, not BCAST: in BCAST mode Redis 7.0 does not recognise a script's writes as
+        // this connection's own (NOLOOP compares the script's internal client), so every node would
+        // hear of its own writes. In default mode Redis tracks the keys this connection reads; the
+        // scripts read their record after writing it, so the node stays registered.
+        TrackingArgs args = TrackingArgs.Builder.enabled().noloop();
+        long wait = topology.timeout().toMillis() + 250;
+        try {
+            if (connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
+                Set<String> nodes = new HashSet<>();
+                for (RedisClusterNode n : cluster.getPartitions()) {
+                    if (isServingMaster(n)) {
+                        RedisURI uri = n.getUri();
+                        cluster.getConnectionAsync(uri.getHost(), uri.getPort())
+                                .thenCompose(c -> c.async().clientTracking(args).toCompletableFuture())
+                                .get(wait, TimeUnit.MILLISECONDS);
+                        nodes.add(uri.getHost() + ":" + uri.getPort());
+                    }
+                }
+                trackedNodes = nodes;
+            } else {
+                commands.clientTracking(args).get(wait, TimeUnit.MILLISECONDS);
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof io.lettuce.core.RedisCommandExecutionException refused) {
+                trackingRefused = true;
+                LOG.warning("Tether: Redis at " + where() + " refused client-side caching (" + refused.getMessage()
+                        + "); each request now checks its session's version in Redis (one round trip). Redis 6 or later"
+                        + " with CLIENT TRACKING allowed (ACL: +client|tracking) avoids it");
+                return;
+            }
+            throw e;
+        }
+        trackingEpoch++;
+        trackingOn = true;
+    }
+
+    private static boolean isServingMaster(RedisClusterNode n) {
+        return n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.is(RedisClusterNode.NodeFlag.FAIL)
+                && !n.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL) && !n.getSlots().isEmpty();
+    }
+
+    /** Cluster: a master tracking is not on at (promoted replica, new node) turns tracking off until it is. */
+    private void checkClusterTracking() {
+        if (closed || !(connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster)) {
+            return;
+        }
+        Set<String> masters = new HashSet<>();
+        for (RedisClusterNode n : cluster.getPartitions()) {
+            if (isServingMaster(n)) {
+                masters.add(n.getUri().getHost() + ":" + n.getUri().getPort());
+            }
+        }
+        if (!masters.equals(trackedNodes)) {
+            trackingOn = false;
+            if (probing.compareAndSet(false, true)) {
+                clusterCheck.set(false); // the probe schedules the next check
+                probe.execute(this::probeOnce);
+                return;
+            }
+        }
+        probe.schedule(this::checkClusterTracking, 1, TimeUnit.SECONDS);
     }
 
     public static String describe(Throwable t) {
@@ -401,9 +494,6 @@ public final class RedisConnection implements AutoCloseable {
         closed = true;
         probe.shutdownNow();
         List<StatefulConnection<?, ?>> open = new ArrayList<>();
-        if (pubSub != null) {
-            open.add(pubSub);
-        }
         if (connection != null) {
             open.add(connection);
         }

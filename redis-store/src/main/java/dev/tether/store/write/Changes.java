@@ -63,6 +63,16 @@ public final class Changes {
         return new Drained(take(set, true), take(read, drainReads), take(removed, true));
     }
 
+    /** A write that did not reach Redis is kept: its attributes go again with the next one. */
+    public void requeue(java.util.Collection<String> set, java.util.Collection<String> removed) {
+        for (String name : set) {
+            names(SET).add(name);
+        }
+        for (String name : removed) {
+            names(REMOVED).add(name);
+        }
+    }
+
     /** Forgets everything: a full write covers all attributes. */
     public void clear(boolean reads) {
         orEmpty(set).clear();

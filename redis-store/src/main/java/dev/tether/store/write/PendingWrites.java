@@ -6,15 +6,15 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What waits for Redis to come back: sessions whose latest state must be written in full, and
- * deletes with the fencing token they were made with. Plain data, bounded; the store replays it.
+ * What waits for Redis to come back: sessions with changes not yet written, and invalidations.
+ * Plain data, both bounded; the store replays it.
  *
  * @param <S> the store's session type
  */
 public final class PendingWrites<S> {
 
-    /** A delete to replay: the token it was made with, and how long its tombstone lives. */
-    public record Delete(String baseId, String owner, long epoch, long tombstoneSeconds) {
+    /** An invalidation to replay, and how long its tombstone lives. */
+    public record Delete(String baseId, long tombstoneSeconds) {
     }
 
     private final int max;
@@ -34,8 +34,13 @@ public final class PendingWrites<S> {
         return false;
     }
 
-    public void delete(Delete delete) {
-        deletes.put(delete.baseId(), delete);
+    /** @return false when the queue is full (the tombstone-less record then expires by its TTL) */
+    public boolean delete(Delete delete) {
+        if (deletes.size() < max || deletes.containsKey(delete.baseId())) {
+            deletes.put(delete.baseId(), delete);
+            return true;
+        }
+        return false;
     }
 
     public void cancel(String baseId, S session) {

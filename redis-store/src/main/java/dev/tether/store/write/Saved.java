@@ -19,13 +19,33 @@ public final class Saved {
     volatile long expireMillis;
     volatile int maxInactive = Integer.MIN_VALUE;
     private volatile Map<String, String> notes = Map.of();
+    private volatile Map<String, String> extras = Map.of();
+    /** The notes must be written again whether or not they changed (a write was not stored). */
+    private volatile boolean resend;
 
     /** After a load: the record as read is what this node has written. */
-    public void loaded(Map<String, Long> attributeHashes, long lastAccessed, int maxInactiveSeconds, long now) {
+    public void loaded(Map<String, Long> attributeHashes, long lastAccessed, int maxInactiveSeconds, Map<String, String> notes,
+            Map<String, String> extras, long now) {
+        hashes.clear();
         hashes.putAll(attributeHashes);
         accessed = lastAccessed;
         writeMillis = now;
+        expireMillis = 0;
         maxInactive = maxInactiveSeconds;
+        this.notes = Map.copyOf(notes);
+        this.extras = Map.copyOf(extras);
+        resend = false;
+    }
+
+    /**
+     * A write that was not stored but is kept for later (Redis unreachable): what it carried must go
+     * again, its attributes whatever their hash says (they are named again in {@link Changes#requeue}).
+     */
+    public void unsent(java.util.Collection<String> attributes) {
+        hashes.keySet().removeAll(attributes);
+        resend = true;
+        maxInactive = Integer.MIN_VALUE;
+        extras = Map.of();
     }
 
     /** Applies a plan: from now on its state is what this node has written. */
@@ -46,10 +66,18 @@ public final class Saved {
         if (!notes.equals(plan.notes())) {
             notes = Map.copyOf(plan.notes());
         }
+        resend = false;
+        if (!extras.equals(plan.extras())) {
+            extras = Map.copyOf(plan.extras());
+        }
     }
 
     public boolean notesChanged(Map<String, String> current) {
-        return !notes.equals(current);
+        return resend || !notes.equals(current);
+    }
+
+    boolean extrasChanged(Map<String, String> current) {
+        return !extras.equals(current);
     }
 
     Set<String> removedNotes(Map<String, String> current) {

@@ -13,6 +13,8 @@ import java.util.Set;
  * @param sets field/value pairs, metadata included
  * @param dels fields to delete
  * @param ttlSeconds the record's new TTL; 0 keeps it, -1 removes it
+ * @param notes the container notes the record holds after it
+ * @param extras the container metadata the record holds after it
  * @param hashesSet attribute hashes written by this plan
  * @param hashesRemoved attributes no longer in the record after it
  * @param problems attributes that could not be written (not serializable, too large)
@@ -27,6 +29,7 @@ public record WritePlan(
         long accessed,
         int maxInactive,
         Map<String, String> notes,
+        Map<String, String> extras,
         Map<String, Long> hashesSet,
         Set<String> hashesRemoved,
         List<Problem> problems) {

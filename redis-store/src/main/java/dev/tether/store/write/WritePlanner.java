@@ -41,8 +41,8 @@ public final class WritePlanner {
             boolean full,
             /* the record exists in Redis */
             boolean persisted,
+            /* sticky mode: the route written as owner in a full write; null leaves it out */
             byte[] owner,
-            long epoch,
             long now,
             /* write the access time whatever the touch interval (flush, replay, id change) */
             boolean forceTouch) {
@@ -111,9 +111,18 @@ public final class WritePlanner {
         return set != null ? set.contains(name) : list.contains(name);
     }
 
-    /** Records outlive the local session by two touch intervals, so a throttled touch is never late. */
+    /**
+     * Records outlive their max-inactive interval by four touch intervals: a read-only request's
+     * touch may come one interval late, and the expiry sweep (every touch interval) must find an
+     * abandoned session before Redis' TTL removes it, so that its destruction events fire.
+     */
+    /** How far the record's last-access time may lag behind a request served elsewhere, at most. */
+    public long touchMillis() {
+        return touchMillis;
+    }
+
     public long ttlSeconds(int maxInactive) {
-        return maxInactive <= 0 ? -1 : maxInactive + 2 * Math.max(1, touchMillis / 1000);
+        return maxInactive <= 0 ? -1 : maxInactive + 4 * Math.max(1, touchMillis / 1000);
     }
 
     /** One plan being built: the hashes it writes shadow those of {@link Saved}. */
@@ -212,14 +221,20 @@ public final class WritePlanner {
             boolean notesChanged = saved.notesChanged(notes);
             if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged) {
                 return new WritePlan(WritePlan.Kind.NONE, false, List.of(), List.of(), 0, now, saved.accessed, saved.maxInactive,
-                        notes, Map.of(), Set.of(), problems);
+                        notes, snap.extras(), Map.of(), Set.of(), problems);
             }
             boolean data = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged;
             // The TTL needs setting at most once per touch interval: one command less inside Redis
             // for most writes of a busy session.
             boolean setTtl = full || maxInactiveChanged || now - saved.expireMillis >= touchMillis;
             RecordFormat.meta(sets, accessed, now, maxInactiveChanged || full ? maxInactive : null,
-                    full ? snap.creationTime() : null, in.owner(), in.epoch());
+                    full ? snap.creationTime() : null, in.owner());
+            if (full || saved.extrasChanged(snap.extras())) {
+                for (Map.Entry<String, String> x : snap.extras().entrySet()) {
+                    sets.add(format.extraField(x.getKey()));
+                    sets.add(RecordFormat.bytes(x.getValue()));
+                }
+            }
             if (full || notesChanged) {
                 for (Map.Entry<String, String> n : notes.entrySet()) {
                     sets.add(format.noteField(n.getKey()));
@@ -232,7 +247,8 @@ public final class WritePlanner {
                 }
             }
             return new WritePlan(data ? WritePlan.Kind.WRITE : WritePlan.Kind.TOUCH, full, sets, dels,
-                    setTtl ? ttlSeconds(maxInactive) : 0, now, accessed, maxInactive, notes, hashesSet, hashesRemoved, problems);
+                    setTtl ? ttlSeconds(maxInactive) : 0, now, accessed, maxInactive, notes, snap.extras(), hashesSet, hashesRemoved,
+                    problems);
         }
     }
 }

@@ -1,34 +1,90 @@
--- Write a delta, a full state, or a new record, if the caller still owns it.
+-- Write one session: a delta, its full state, or a new record.
 -- KEYS: record, tombstone.
--- ARGV: owner, epoch, mode ('d' delta, 'f' full: the record is replaced), ttl seconds (0 keeps
---       the TTL, -1 removes it), #sets, #dels, then the sets as field/value pairs, then the
---       fields to delete.
--- Returns OK, FENCED (another node owns it), GONE (invalidated on purpose) or MISSING (the record
--- vanished without a tombstone, e.g. Redis lost its data: the caller resends the full state).
-local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch')
-local mode = ARGV[3]
-if not cur[2] then
-  if redis.call('EXISTS', KEYS[2]) == 1 then return 'GONE' end
-  if mode == 'd' then return 'MISSING' end
+-- ARGV: node (this writer's identity), base (the record version this node's copy reflects),
+--       mode ('d' delta, 'f' full: the record is replaced, 'c' create: the record must not exist),
+--       ttl seconds (0 keeps the TTL, -1 removes it), #sets, #dels, then the sets as field/value
+--       pairs, then the fields to delete.
+-- Data fields ('a:' attributes, 'n:' container notes) are stamped 'm:<field>' = '<version>:<node>'
+-- when written or deleted; every other field is metadata, last writer wins.
+-- Replies:
+--   {'OK', version}               written; the record is now at version
+--   {'CONFLICT', version, field}  another node changed that field since base: nothing written
+--   {'GONE'}                      invalidated on purpose (tombstone): nothing written
+--   {'MISSING'}                   no record and no tombstone (Redis lost it): resend the full state
+--   {'STALE', version}            Redis holds an older version than base: resend the full state
+local node, mode = ARGV[1], ARGV[3]
+local base = tonumber(ARGV[2])
+local nset, ndel = tonumber(ARGV[5]), tonumber(ARGV[6])
+local lastSet = 6 + 2 * nset
+local lastDel = lastSet + ndel
+local ver = redis.call('HGET', KEYS[1], 'ver')
+local new
+if not ver then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return {'GONE'} end
+  if mode == 'd' then return {'MISSING'} end
+  new = base + 1
 else
-  if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return 'FENCED' end
-  if mode == 'f' then redis.call('DEL', KEYS[1]) end
+  ver = tonumber(ver)
+  if mode == 'c' then return {'CONFLICT', ver, ''} end
+  if ver == base then
+    if mode == 'f' then redis.call('DEL', KEYS[1]) end
+    new = ver + 1
+  elseif ver < base then
+    -- Redis holds an older state than this node wrote (a restart from an old snapshot, a promoted
+    -- replica that missed writes): only this node's full state restores it.
+    if mode ~= 'f' then return {'STALE', ver} end
+    redis.call('DEL', KEYS[1])
+    new = base + 1
+  else
+    -- Another node wrote since base: merge field by field, unless it changed one of ours.
+    if mode == 'f' then return {'CONFLICT', ver, ''} end
+    for i = 7, lastDel, (1) do
+      local f = ARGV[i]
+      if i > lastSet or (i - 7) % 2 == 0 then
+        local p = string.sub(f, 1, 2)
+        if p == 'a:' or p == 'n:' then
+          local m = redis.call('HGET', KEYS[1], 'm:' .. f)
+          if m then
+            local at = string.find(m, ':', 1, true)
+            if tonumber(string.sub(m, 1, at - 1)) > base and string.sub(m, at + 1) ~= node then
+              return {'CONFLICT', ver, f}
+            end
+          end
+        end
+      end
+    end
+    new = ver + 1
+  end
 end
-local nset = tonumber(ARGV[5])
-local ndel = tonumber(ARGV[6])
-local i = 7
-local last = 6 + 2 * nset
-while i <= last do
-  local stop = math.min(i + 199, last)
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, stop))
-  i = stop + 1
+local stamp = new .. ':' .. node
+local args = {'ver', new}
+for i = 7, lastSet, 2 do
+  local f = ARGV[i]
+  args[#args + 1] = f
+  args[#args + 1] = ARGV[i + 1]
+  local p = string.sub(f, 1, 2)
+  if p == 'a:' or p == 'n:' then
+    args[#args + 1] = 'm:' .. f
+    args[#args + 1] = stamp
+  end
 end
-last = last + ndel
-while i <= last do
-  local stop = math.min(i + 199, last)
-  redis.call('HDEL', KEYS[1], unpack(ARGV, i, stop))
-  i = stop + 1
+if ndel > 0 then
+  local gone = {}
+  for i = lastSet + 1, lastDel do
+    gone[#gone + 1] = ARGV[i]
+    args[#args + 1] = 'm:' .. ARGV[i]
+    args[#args + 1] = stamp
+  end
+  for i = 1, #gone, 7000 do
+    redis.call('HDEL', KEYS[1], unpack(gone, i, math.min(i + 6999, #gone)))
+  end
+end
+for i = 1, #args, 7000 do
+  redis.call('HSET', KEYS[1], unpack(args, i, math.min(i + 6999, #args)))
 end
 local ttl = tonumber(ARGV[4])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
-return 'OK'
+-- Read after writing: the write ended this client's tracking of the key (client-side caching), the
+-- read renews it, so that this node hears of the next write by another node.
+redis.call('HLEN', KEYS[1])
+return {'OK', new}

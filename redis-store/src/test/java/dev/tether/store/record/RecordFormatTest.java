@@ -26,8 +26,11 @@ class RecordFormatTest {
         assertEquals("tether:tomcat:localhost/shop:{ABCDEF0123}", text(format.recordKey("ABCDEF0123")));
         byte[][] both = format.recordAndTombstone("ABCDEF0123");
         assertEquals("tether:tomcat:localhost/shop:{ABCDEF0123}:gone", text(both[1]));
-        assertEquals("tether:tomcat:localhost/shop:ownership", format.channel());
+        assertEquals("ABCDEF0123", format.baseOfKey("tether:tomcat:localhost/shop:{ABCDEF0123}"));
+        assertEquals(null, format.baseOfKey("tether:tomcat:localhost/shop:{ABCDEF0123}:gone"), "a tombstone is no record");
+        assertEquals(null, format.baseOfKey("tether:tomcat:localhost/other:{ABCDEF0123}"));
         assertEquals("tether:tomcat:localhost/shop:{*}", format.keyPattern());
+        assertEquals("tether:tomcat:localhost/shop:expiry:{7}", text(format.expiryKey(7)));
     }
 
     @Test
@@ -35,45 +38,49 @@ class RecordFormatTest {
         List<byte[]> sets = new ArrayList<>();
         sets.add(format.attributeField("cart"));
         sets.add(new byte[] {'J', 1});
-        RecordFormat.meta(sets, 5, 6, null, null, null, null);
-        byte[][] args = format.saveArgs(RecordFormat.bytes("node1"), 3, false, 0, sets, List.of(format.noteField("principal")));
+        RecordFormat.meta(sets, 5, 6, null, null, null);
+        byte[][] args = format.saveArgs(RecordFormat.bytes("node1"), 3, RecordFormat.WriteMode.DELTA, 0, sets,
+                List.of(format.noteField("principal")));
         assertEquals(List.of("node1", "3", "d", "0", "3", "1", "a:cart"),
                 List.of(text(args[0]), text(args[1]), text(args[2]), text(args[3]), text(args[4]), text(args[5]), text(args[6])));
         assertEquals("lastAccessed", text(args[8]));
         assertEquals("n:principal", text(args[args.length - 1]));
-        assertEquals("f", text(format.saveArgs(RecordFormat.bytes("n"), 1, true, -1, List.of(), List.of())[2]));
+        assertEquals("f", text(format.saveArgs(RecordFormat.bytes("n"), 1, RecordFormat.WriteMode.FULL, -1, List.of(), List.of())[2]));
+        assertEquals("c", text(format.saveArgs(RecordFormat.bytes("n"), 0, RecordFormat.WriteMode.CREATE, -1, List.of(), List.of())[2]));
     }
 
     @Test
     void aRecordIsReadBackWithAttributesStillEncoded() {
         List<Object> fields = new ArrayList<>();
         for (String[] kv : new String[][] {{"created", "100"}, {"lastAccessed", "200"}, {"maxInactive", "1800"}, {"lastSaved", "250"},
-                {"owner", "node2"}, {"epoch", "7"}, {"a:user", "Salice"}, {"n:principal", "alice"}}) {
+                {"owner", "node2"}, {"ver", "7"}, {"a:user", "Salice"}, {"m:a:user", "7:node2/x"}, {"n:principal", "alice"},
+                {"x:expiry", "9"}}) {
             fields.add(RecordFormat.bytes(kv[0]));
             fields.add(RecordFormat.bytes(kv[1]));
         }
-        RecordFormat.StoredRecord r = RecordFormat.parseTakeOver(List.of(RecordFormat.bytes("node1"), fields), 999);
+        RecordFormat.StoredRecord r = RecordFormat.parseLoad(List.of(RecordFormat.bytes("node1"), fields), 999);
         assertEquals("node1", r.previousOwner());
-        assertEquals(7, r.epoch());
+        assertEquals(7, r.version());
         assertEquals(100, r.created());
         assertEquals(200, r.lastAccessed());
         assertEquals(1800, r.maxInactive());
         assertEquals(250, r.lastSaved());
         assertEquals("Salice", text(r.attributes().get("user")));
         assertEquals(Map.of("principal", "alice"), r.notes());
-        assertNull(RecordFormat.parseTakeOver(null, 999), "no record");
+        assertEquals(Map.of("expiry", "9"), r.extras());
+        assertEquals(1, r.attributes().size(), "stamps are no attributes");
+        assertNull(RecordFormat.parseLoad(null, 999), "no record");
     }
 
     @Test
-    void announcementsAreReadBack() {
-        RecordFormat.Announcement taken = RecordFormat.parseAnnouncement("ABCDEF0123 8 node2");
-        assertFalse(taken.gone());
-        assertEquals(8, taken.epoch());
-        assertEquals("node2", taken.owner());
-        RecordFormat.Announcement gone = RecordFormat.parseAnnouncement("ABCDEF0123 gone node1");
-        assertTrue(gone.gone());
-        assertNull(RecordFormat.parseAnnouncement("garbage"));
-        assertNull(RecordFormat.parseAnnouncement("a b c".replace("b", "x")));
+    void repliesAreReadBack() {
+        RecordFormat.Reply ok = RecordFormat.Reply.of(List.of(RecordFormat.bytes("OK"), 8L));
+        assertEquals(RecordFormat.Reply.Kind.OK, ok.kind());
+        assertEquals(8, ok.version());
+        RecordFormat.Reply conflict = RecordFormat.Reply.of(List.of(RecordFormat.bytes("CONFLICT"), 9L, RecordFormat.bytes("a:cart")));
+        assertEquals(RecordFormat.Reply.Kind.CONFLICT, conflict.kind());
+        assertEquals("a:cart", conflict.field());
+        assertEquals(RecordFormat.Reply.Kind.OK, RecordFormat.Reply.of(RecordFormat.bytes("OK")).kind());
     }
 
     @Test

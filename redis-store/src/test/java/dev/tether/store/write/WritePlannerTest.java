@@ -51,13 +51,13 @@ class WritePlannerTest {
     }
 
     private static WritePlanner.Input delta(SessionSnapshot snap, Changes.Drained changes, Saved saved, long now) {
-        return new WritePlanner.Input(snap, changes, saved, false, true, OWNER, 3, now, false);
+        return new WritePlanner.Input(snap, changes, saved, false, true, OWNER, now, false);
     }
 
     /** A session whose record holds {@code attributes} as this node wrote them at {@code now}. */
     private Saved written(WritePlanner planner, Map<String, Object> attributes, long now) {
         Saved saved = new Saved();
-        WritePlan first = planner.plan(new WritePlanner.Input(snapshot(attributes, now), null, saved, true, false, OWNER, 1, now, false));
+        WritePlan first = planner.plan(new WritePlanner.Input(snapshot(attributes, now), null, saved, true, false, OWNER, now, false));
         saved.apply(first);
         return saved;
     }
@@ -66,7 +66,7 @@ class WritePlannerTest {
     void aFullWriteCarriesEveryAttributeAndTheMetadataWithTheToken() {
         Map<String, Object> attrs = new HashMap<>(Map.of("user", "alice", "n", 7));
         WritePlan plan = planner(SaveMode.ON_GET_ATTRIBUTE).plan(
-                new WritePlanner.Input(snapshot(attrs, 5_000), null, new Saved(), true, false, OWNER, 4, 6_000, false));
+                new WritePlanner.Input(snapshot(attrs, 5_000), null, new Saved(), true, false, OWNER, 6_000, false));
         assertEquals(WritePlan.Kind.WRITE, plan.kind());
         assertTrue(plan.full());
         Map<String, String> sets = sets(plan);
@@ -77,8 +77,7 @@ class WritePlannerTest {
         assertEquals("6000", sets.get("lastSaved"));
         assertEquals("1800", sets.get("maxInactive"));
         assertEquals("node1", sets.get("owner"));
-        assertEquals("4", sets.get("epoch"));
-        assertEquals(1800 + 2 * 60, plan.ttlSeconds(), "max-inactive plus two touch intervals");
+        assertEquals(1800 + 4 * 60, plan.ttlSeconds(), "max-inactive plus four touch intervals");
         assertEquals(Set.of("user", "n"), plan.hashesSet().keySet());
     }
 
@@ -102,7 +101,7 @@ class WritePlannerTest {
         assertEquals(WritePlan.Kind.WRITE, plan.kind());
         assertFalse(plan.full());
         Map<String, String> sets = sets(plan);
-        assertEquals(Set.of("a:n", "lastAccessed", "lastSaved"), sets.keySet(), "only what changed, no owner/epoch/created");
+        assertEquals(Set.of("a:n", "lastAccessed", "lastSaved"), sets.keySet(), "only what changed, no owner/created");
         assertEquals(0, plan.ttlSeconds(), "the TTL was set within the touch interval");
     }
 
@@ -167,7 +166,7 @@ class WritePlannerTest {
         WritePlan touch = p.plan(delta(muchLater, Changes.Drained.NONE, saved, 80_000));
         assertEquals(WritePlan.Kind.TOUCH, touch.kind(), "nobody waits for a touch");
         assertEquals(Set.of("lastAccessed", "lastSaved"), sets(touch).keySet());
-        assertEquals(1800 + 120, touch.ttlSeconds(), "the TTL moves with it");
+        assertEquals(1800 + 240, touch.ttlSeconds(), "the TTL moves with it");
     }
 
     @Test
@@ -209,7 +208,20 @@ class WritePlannerTest {
         WritePlan plan = p.plan(delta(longer, Changes.Drained.NONE, saved, 10_500));
         assertEquals(WritePlan.Kind.WRITE, plan.kind());
         assertEquals("7200", sets(plan).get("maxInactive"));
-        assertEquals(7200 + 120, plan.ttlSeconds());
+        assertEquals(7200 + 240, plan.ttlSeconds());
+    }
+
+    @Test
+    void extrasRideAlongWithAWriteButNeverCauseOne() {
+        WritePlanner p = planner(SaveMode.ON_GET_ATTRIBUTE);
+        Map<String, Object> attrs = new HashMap<>(Map.of("n", 1));
+        Saved saved = written(p, attrs, 10_000);
+        SessionSnapshot moved = new SessionSnapshot(attrs, 1_000, 10_000, 1800, Map.of(), Map.of("expiry", "99"));
+        assertTrue(p.nothingToWrite(new Changes(), saved, moved, 10_500), "a new expiry alone is no reason to write");
+        assertTrue(p.plan(delta(moved, Changes.Drained.NONE, saved, 10_500)).sendsNothing());
+        attrs.put("n", 2);
+        WritePlan plan = p.plan(delta(moved, new Changes.Drained(List.of("n"), List.of(), List.of()), saved, 10_500));
+        assertEquals("99", sets(plan).get("x:expiry"), "but it goes with the next write");
     }
 
     @Test

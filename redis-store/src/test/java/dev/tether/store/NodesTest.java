@@ -1,0 +1,303 @@
+package dev.tether.store;
+
+import static dev.tether.store.Stores.exists;
+import static dev.tether.store.Stores.field;
+import static dev.tether.store.Stores.outcome;
+import static dev.tether.store.Stores.record;
+import static dev.tether.store.Stores.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.store.testing.RedisProcess;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two nodes on one Redis. Every write names the record version its copy reflects: Redis refuses a
+ * stale copy's change of an attribute another node changed since (CONFLICT), and merges its change
+ * of other attributes; Redis tells each node when another one wrote a session it holds; an
+ * invalidation is final, whoever makes it; an expiry is claimed once, and never for a session that
+ * another node still serves.
+ */
+class NodesTest {
+
+    private static RedisProcess redis;
+    private RedisSessionStore a;
+    private RedisSessionStore b;
+    private final ClassLoader loader = getClass().getClassLoader();
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void open() {
+        redis.command("FLUSHALL");
+        a = Stores.openUp(Stores.options(redis).build(), "node1");
+        b = Stores.openUp(Stores.options(redis).build(), "node2");
+    }
+
+    @AfterEach
+    void close() {
+        a.close();
+        b.close();
+    }
+
+    private TrackedSession createOnA(TestSession live) {
+        live.attributes.put("user", "alice");
+        live.attributes.put("cart", new ArrayList<>(List.of(1, 2)));
+        live.attributes.put("n", 7);
+        TrackedSession s = a.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(a, s, () -> { }));
+        return s;
+    }
+
+    private SessionRecord load(RedisSessionStore store, String base) {
+        SessionRecord r = Stores.load(store, base, loader);
+        assertNotNull(r, "the record is there");
+        return r;
+    }
+
+    @Test
+    void aLoadOnAnotherNodeNamesItOwnerAndTheFirstCopyIsNoLongerCurrent() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        assertTrue(a.isCurrent(stateA), "nobody else wrote");
+
+        SessionRecord loaded = load(b, stateA.baseId());
+        assertEquals("node1", loaded.previousOwner());
+        assertEquals(1, loaded.tracked().version());
+        assertEquals(Map.of("user", "alice", "cart", List.of(1, 2), "n", 7), loaded.attributes());
+        assertEquals(liveA.creationTime, loaded.creationTime());
+        assertEquals(1800, loaded.maxInactiveSeconds());
+        assertEquals("node2", field(redis, key, "owner"));
+        assertEquals(Map.of("node1", 1L), b.stats().sessionsTakenOverByRoute());
+
+        Stores.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+        assertTrue(b.isCurrent(loaded.tracked()));
+        assertEquals(0, liveA.dropped.get(), "not dropped: A reads it again if the user comes back");
+    }
+
+    @Test
+    void aStaleCopysChangeOfAnAttributeChangedElsewhereIsRefused() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        a.invalidationsMuted = true; // the worst case: A never hears of B's write
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> liveB.set(stateB, "n", 8)));
+        Map<String, String> byB = record(redis, key);
+
+        assertEquals(WriteOutcome.CONFLICT, request(a, stateA, () -> liveA.set(stateA, "n", 9)));
+        assertEquals(byB, record(redis, key), "B's change stands, untouched");
+        assertEquals("I8", field(redis, key, "a:n"));
+        assertEquals(1, a.stats().getWriteConflicts());
+        assertFalse(a.isCurrent(stateA), "A reads the record again before its next request");
+    }
+
+    @Test
+    void aStaleCopysChangeOfOtherAttributesIsMerged() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        a.invalidationsMuted = true;
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> liveB.set(stateB, "n", 8)));
+
+        // The request A was serving meanwhile (a GC pause, a balancer flap) changed the cart only.
+        assertEquals(WriteOutcome.MERGED, request(a, stateA, () -> {
+            @SuppressWarnings("unchecked")
+            List<Integer> cart = (List<Integer>) liveA.get(stateA, "cart");
+            cart.add(3);
+        }));
+        assertEquals("I8", field(redis, key, "a:n"), "B's change kept");
+        SessionRecord merged = load(b, stateA.baseId());
+        assertEquals(Map.of("user", "alice", "cart", List.of(1, 2, 3), "n", 8), merged.attributes(), "and A's");
+        assertEquals("3", field(redis, key, "ver"));
+        assertFalse(a.isCurrent(stateA), "A's copy lacks B's change: read again next time");
+        assertEquals(1, a.stats().getWritesMerged());
+    }
+
+    @Test
+    void aCopyIsReadAgainAfterAnotherNodeWrote() throws Exception {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> liveB.set(stateB, "n", 8)));
+        Stores.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+
+        SessionRecord[] fresh = new SessionRecord[1];
+        assertEquals(RedisSessionStore.Refresh.RELOADED, a.reload(stateA, loader, fresh));
+        assertEquals(8, fresh[0].attributes().get("n"));
+        assertEquals(2, stateA.version());
+        assertTrue(a.isCurrent(stateA));
+        liveA.attributes.clear();
+        liveA.attributes.putAll(fresh[0].attributes());
+        // Now current, A's change goes through the fast path, with no merge.
+        assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> liveA.set(stateA, "n", 9)));
+        assertEquals(3, stateA.version());
+    }
+
+    @Test
+    void aReadOnlyRequestOnACurrentCopyCostsNothing() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        long before = redis.totalCommandCalls();
+        for (int i = 0; i < 20; i++) {
+            assertTrue(a.isCurrent(stateA));
+            assertEquals(WriteOutcome.UNCHANGED, request(a, stateA, () -> liveA.get(stateA, "user")));
+        }
+        assertEquals(0, redis.totalCommandCalls() - before - 1, "no command (but the INFO that counts them)");
+    }
+
+    @Test
+    void anInvalidationIsFinalWhicheverNodeMakesIt() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+
+        // The user logs out on A, which no longer serves the session: the record goes all the same.
+        assertEquals(WriteOutcome.SAVED, outcome(a.invalidate(stateA)));
+        assertFalse(exists(redis, key));
+        assertTrue(exists(redis, key + ":gone"));
+        Stores.await("Redis tells B", Duration.ofSeconds(3), () -> !b.isCurrent(stateB));
+        assertEquals(WriteOutcome.GONE, request(b, stateB, () -> liveB.set(stateB, "user", "late")));
+        assertEquals(1, liveB.dropped.get());
+        assertFalse(exists(redis, key), "a late write must not resurrect the record");
+        assertNull(Stores.load(a, stateA.baseId(), loader));
+        assertNull(Stores.load(b, stateA.baseId(), loader));
+    }
+
+    @Test
+    void invalidationLeavesATombstoneThatStopsLateWrites() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession.from(loaded);
+
+        assertEquals(WriteOutcome.SAVED, outcome(b.invalidate(loaded.tracked())));
+        assertFalse(exists(redis, key));
+        assertTrue(exists(redis, key + ":gone"));
+        long tombstoneTtl = Stores.ttl(redis, key + ":gone");
+        assertTrue(tombstoneTtl >= 1800 && tombstoneTtl <= 1800 + 240, "tombstone ttl " + tombstoneTtl);
+        assertEquals(1, b.stats().getDeletes());
+
+        a.invalidationsMuted = true;
+        assertEquals(WriteOutcome.GONE, request(a, stateA, () -> liveA.set(stateA, "user", "late")));
+        assertEquals(1, liveA.dropped.get());
+        assertFalse(exists(redis, key), "a late delta must not resurrect the record");
+    }
+
+    @Test
+    void fullWriteOfAStaleCopyCannotResurrectAnInvalidatedSession() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession.from(loaded);
+        assertEquals(WriteOutcome.SAVED, outcome(b.invalidate(loaded.tracked())));
+
+        // A's next write carries the full state, as after an outage or a lost record.
+        stateA.needsFull = true;
+        assertEquals(WriteOutcome.GONE, request(a, stateA, () -> liveA.set(stateA, "user", "late")));
+        assertEquals(1, liveA.dropped.get());
+        assertFalse(exists(redis, key));
+        assertTrue(redis.keys("tt:{*").contains(key + ":gone"));
+        assertFalse(redis.keys("tt:{*").contains(key));
+    }
+
+    @Test
+    void newSessionCannotBeCreatedUnderAnInvalidatedId() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String base = stateA.baseId();
+        assertEquals(WriteOutcome.SAVED, outcome(a.invalidate(stateA)));
+        assertEquals(WriteOutcome.DROPPED, request(a, stateA, () -> liveA.set(stateA, "x", "y")));
+
+        TestSession other = new TestSession();
+        other.attributes.put("x", "y");
+        TrackedSession reused = b.create(base, other);
+        assertEquals(WriteOutcome.GONE, request(b, reused, () -> { }));
+        assertFalse(exists(redis, a.recordKey(base)));
+    }
+
+    @Test
+    void aNewSessionNeverOverwritesAnExistingRecord() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        TestSession other = new TestSession();
+        other.attributes.put("user", "mallory");
+        TrackedSession clash = b.create(stateA.baseId(), other);
+        assertEquals(WriteOutcome.CONFLICT, request(b, clash, () -> { }));
+        assertEquals("Salice", field(redis, a.recordKey(stateA.baseId()), "a:user"));
+    }
+
+    @Test
+    void anIdleCopyExpiresOnlyIfTheSessionIsIdleEverywhereAndOnlyOnce() {
+        TestSession liveA = new TestSession(System.currentTimeMillis(), 2);
+        liveA.attributes.put("user", "alice");
+        TrackedSession stateA = a.create(Stores.newBase(), liveA);
+        assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> { }));
+        String key = a.recordKey(stateA.baseId());
+
+        // B serves the user meanwhile: the record's last access is recent, so A's idle copy goes quietly.
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        liveB.lastAccessedTime = System.currentTimeMillis();
+        assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 1)));
+        assertEquals(RedisSessionStore.Expiry.ALIVE, a.expire(stateA));
+        assertTrue(exists(redis, key));
+
+        // Idle everywhere past max-inactive (plus the touch interval's slack for a non-owner): B's claim wins, once.
+        redis.command("HSET", key, "lastAccessed", Long.toString(System.currentTimeMillis() - 3 * 60_000));
+        assertEquals(RedisSessionStore.Expiry.EXPIRED, b.expire(loaded.tracked()));
+        assertFalse(exists(redis, key));
+        assertTrue(exists(redis, key + ":gone"));
+        assertEquals(1, b.stats().getSessionsExpired());
+    }
+
+    @Test
+    void sessionsOfAVanishedNodeAreClaimedOnceByTheSweep() {
+        TestSession live = new TestSession(System.currentTimeMillis(), 1);
+        live.attributes.put("user", "alice");
+        TrackedSession s = a.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(a, s, () -> { }));
+        a.drop(s); // node1 stops for good: nobody holds the session any more
+        String key = a.recordKey(s.baseId());
+        redis.command("HSET", key, "lastAccessed", Long.toString(System.currentTimeMillis() - 5 * 60_000));
+
+        long later = System.currentTimeMillis() + 10 * 60_000;
+        List<SessionRecord> claimed = b.claimExpired(later, loader);
+        assertEquals(1, claimed.size());
+        assertEquals(Map.of("user", "alice"), claimed.get(0).attributes(), "with its attributes, for valueUnbound");
+        assertTrue(b.claimExpired(later, loader).isEmpty(), "once");
+        assertFalse(exists(redis, key));
+    }
+}
