@@ -315,7 +315,12 @@ public final class RedisSessionStore implements AutoCloseable {
      * @return the record, or {@code null} when there is none
      */
     private Loaded read(TrackedSession target, ClassLoader loader) throws UnavailableException {
-        if (!redis.isUp()) {
+        return read(target, loader, false);
+    }
+
+    private Loaded read(TrackedSession target, ClassLoader loader, boolean retried) throws UnavailableException {
+        // In a cluster "unreachable" may be one shard: the command is tried, it may go to a live one.
+        if (!redis.isUp() && !redis.isCluster()) {
             stats.unavailable.increment();
             throw new UnavailableException(Failure.DISCONNECTED, null);
         }
@@ -339,10 +344,12 @@ public final class RedisSessionStore implements AutoCloseable {
             throw new UnavailableException(Failure.OTHER, e);
         } catch (ExecutionException | TimeoutException e) {
             Failure f = failed(e instanceof TimeoutException ? e : e.getCause());
-            if (f == Failure.REDIRECTED || f == Failure.CLUSTER_DOWN) {
+            if (redis.isCluster() && !retried && f != Failure.NO_PERMISSION && f != Failure.OUT_OF_MEMORY) {
                 // The key's master may have died and a replica taken over its slots since this node
-                // last used them: learn the cluster's current topology for the next request.
-                redis.later(redis::refreshTopology, 0);
+                // last used them (Lettuce only notices on its own later): learn the cluster's current
+                // topology and ask once more, rather than fail a session that exists.
+                redis.refreshTopology();
+                return read(target, loader, true);
             }
             throw new UnavailableException(f, e);
         }
@@ -554,7 +561,8 @@ public final class RedisSessionStore implements AutoCloseable {
             return idle || before == WriteOutcome.UNCHANGED ? UNCHANGED : CompletableFuture.completedFuture(before);
         }
         sent.outcome().whenComplete((o, e) -> {
-            s.lastOutcome = o == null ? WriteOutcome.FAILED : o;
+            // A touch carries no request's change: a commit that waited for one has nothing to report.
+            s.lastOutcome = !sent.waited() ? WriteOutcome.UNCHANGED : o == null ? WriteOutcome.FAILED : o;
             s.writing.release();
         });
         return sent.waited() ? sent.outcome() : UNCHANGED;
@@ -633,18 +641,18 @@ public final class RedisSessionStore implements AutoCloseable {
         String baseId = s.baseId;
         byte[][] args = format.saveArgs(node, base, mode, plan.ttlSeconds(), plan.sets(), plan.dels());
         CompletableFuture<WriteOutcome> result = new CompletableFuture<>();
-        transmit(s, plan, base, args, 0, result);
+        transmit(s, plan, base, args, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commandTimeout().toMillis() + 500), result);
         if (plan.ttlSeconds() > 0) {
             indexExpiry(baseId, plan.accessed(), plan.maxInactive());
         }
         return result;
     }
 
-    /** Most tries of one write while Redis Cluster moves its slot (TRYAGAIN), 100 ms apart. */
-    private static final int SLOT_MOVE_TRIES = 8;
-
-    /** Sends one write; the session's permit is held until {@code result} completes. */
-    private void transmit(TrackedSession s, WritePlan plan, long base, byte[][] args, int attempt, CompletableFuture<WriteOutcome> result) {
+    /**
+     * Sends one write; the session's permit is held until {@code result} completes. While Redis
+     * Cluster moves the session's slot, the write is sent again every 50 ms until {@code deadline}.
+     */
+    private void transmit(TrackedSession s, WritePlan plan, long base, byte[][] args, long deadline, CompletableFuture<WriteOutcome> result) {
         String baseId = s.baseId;
         long started = System.nanoTime();
         CompletableFuture<Object> f;
@@ -657,11 +665,14 @@ public final class RedisSessionStore implements AutoCloseable {
         f.whenComplete((reply, error) -> {
             try {
                 Failure f2 = error == null ? null : Failure.of(error);
-                if (f2 == Failure.TRY_AGAIN && attempt + 1 < SLOT_MOVE_TRIES) {
+                if ((f2 == Failure.TRY_AGAIN || f2 == Failure.REDIRECTED) && System.nanoTime() < deadline) {
                     // The slot moves between masters: for a moment record and tombstone are apart.
                     // Same write, same order (this session's permit is still held), a little later.
                     stats.redisErrors.increment();
-                    redis.later(() -> transmit(s, plan, base, args, attempt + 1, result), 100);
+                    if (f2 == Failure.REDIRECTED) {
+                        redis.later(redis::refreshTopology, 0);
+                    }
+                    redis.later(() -> transmit(s, plan, base, args, deadline, result), 50);
                     return;
                 }
                 answered(s, baseId, plan, base, reply, error, started, result);

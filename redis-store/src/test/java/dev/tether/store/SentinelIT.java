@@ -155,9 +155,12 @@ class SentinelIT {
                 + allBackMillis + " ms; redisErrors=" + store.stats().getRedisErrors() + "; commit errors=" + traffic.errors());
 
         assertTrue(traffic.errors().isEmpty(), "no commit may throw or hang: " + traffic.errors());
+        // FAILED is a refusal (the request is answered 503, nothing acknowledged): a command that hit the
+        // dying master or the switch. A conflict, a lost session or a dropped copy would be a bug.
         assertEquals(Set.of(), traffic.outcomes().keySet().stream()
-                .filter(o -> o != WriteOutcome.SAVED && o != WriteOutcome.QUEUED).collect(Collectors.toSet()),
-                "only SAVED or QUEUED, never FENCED/GONE/LOST: " + traffic.outcomes());
+                .filter(o -> o != WriteOutcome.SAVED && o != WriteOutcome.QUEUED && o != WriteOutcome.FAILED).collect(Collectors.toSet()),
+                "only SAVED, QUEUED or an honest FAILED, never CONFLICT/GONE/DROPPED: " + traffic.outcomes());
+        assertTrue(traffic.count(WriteOutcome.FAILED) <= 20, "few refusals, only while the master switches: " + traffic.outcomes());
         assertTrue(store.isRedisAvailable());
         assertEquals(0, store.pendingWrites(), "the queue is drained");
         for (Traffic.Tracked t : traffic.sessions) {

@@ -79,6 +79,7 @@ public final class RedisConnection implements AutoCloseable {
     private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
     private volatile boolean closed;
     private volatile long downSince;
+    private volatile long lastOutageLogged = Long.MIN_VALUE / 2;
     private volatile boolean everConnected;
     /** Raised each time tracking is switched on; a copy read under an older epoch is not current. */
     private volatile long trackingEpoch;
@@ -307,8 +308,14 @@ public final class RedisConnection implements AutoCloseable {
             return;
         }
         if (up.compareAndSet(true, false)) {
-            downSince = System.currentTimeMillis();
-            LOG.warning("Tether: Redis at " + where() + " is unreachable (" + describe(cause)
+            long now = System.currentTimeMillis();
+            downSince = now;
+            // One line per outage: a flapping connection (a cluster shard switching) says it once a minute.
+            boolean quiet = now - lastOutageLogged < 60_000;
+            if (!quiet) {
+                lastOutageLogged = now;
+            }
+            LOG.log(quiet ? Level.FINE : Level.WARNING, "Tether: Redis at " + where() + " is unreachable (" + describe(cause)
                     + "); serving sessions from local memory and queueing their writes until it returns");
         }
         if (probing.compareAndSet(false, true)) {
@@ -326,7 +333,7 @@ public final class RedisConnection implements AutoCloseable {
                 connect();
             } else {
                 refreshTopology(); // a cluster node may have died: find its promoted replica now
-                c.ping().get(topology.timeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+                ping(c);
             }
             try {
                 track();
@@ -350,7 +357,8 @@ public final class RedisConnection implements AutoCloseable {
                 int replayed = listener.onAvailable();
                 // One line per event, with what was done about it.
                 if (recovery) {
-                    LOG.info("Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying "
+                    LOG.log(System.currentTimeMillis() - lastOutageLogged < 60_000 && seconds < 1 ? Level.FINE : Level.INFO,
+                            "Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying "
                             + replayed + " queued session write(s) and checking every session this node holds");
                 } else {
                     LOG.info("Tether: connected to Redis at " + where()
@@ -373,6 +381,29 @@ public final class RedisConnection implements AutoCloseable {
                 probe.schedule(this::probeOnce, delay, TimeUnit.MILLISECONDS);
             }
         }
+    }
+
+    /** Standalone: PING. Cluster: PING every serving master; one answer is enough (a shard may be switching). */
+    private void ping(RedisClusterAsyncCommands<byte[], byte[]> c) throws Exception {
+        long wait = topology.timeout().toMillis() + 250;
+        if (!(connection instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster)) {
+            c.ping().get(wait, TimeUnit.MILLISECONDS);
+            return;
+        }
+        Exception last = new RedisConnectionException("no serving master in the cluster topology");
+        for (RedisClusterNode n : cluster.getPartitions()) {
+            if (isServingMaster(n)) {
+                try {
+                    cluster.getConnectionAsync(n.getUri().getHost(), n.getUri().getPort())
+                            .thenCompose(nc -> nc.async().ping().toCompletableFuture())
+                            .get(wait, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (Exception e) {
+                    last = e;
+                }
+            }
+        }
+        throw last;
     }
 
     private void connect() {
