@@ -80,6 +80,7 @@ public final class RedisConnection implements AutoCloseable {
     private volatile boolean closed;
     private volatile long downSince;
     private volatile long lastOutageLogged = Long.MIN_VALUE / 2;
+    private volatile boolean outageLogged;
     private volatile boolean everConnected;
     /** Raised each time tracking is switched on; a copy read under an older epoch is not current. */
     private volatile long trackingEpoch;
@@ -315,6 +316,7 @@ public final class RedisConnection implements AutoCloseable {
             if (!quiet) {
                 lastOutageLogged = now;
             }
+            outageLogged = !quiet;
             LOG.log(quiet ? Level.FINE : Level.WARNING, "Tether: Redis at " + where() + " is unreachable (" + describe(cause)
                     + "); serving sessions from local memory and queueing their writes until it returns");
         }
@@ -357,7 +359,7 @@ public final class RedisConnection implements AutoCloseable {
                 int replayed = listener.onAvailable();
                 // One line per event, with what was done about it.
                 if (recovery) {
-                    LOG.log(System.currentTimeMillis() - lastOutageLogged < 60_000 && seconds < 1 ? Level.FINE : Level.INFO,
+                    LOG.log(outageLogged ? Level.INFO : Level.FINE, // the line that ends the outage line
                             "Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying "
                             + replayed + " queued session write(s) and checking every session this node holds");
                 } else {
