@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.Await;
+import dev.tether.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +128,7 @@ class FencingTest {
 
         // No write from A is needed: the announcement alone makes A drop its stale copy, so the
         // user's next request on A reloads the current state instead of writing into old data.
-        Stores.await("A drops its copy", java.time.Duration.ofSeconds(3), () -> liveA.ownershipLost.get() == 1);
+        Await.await("A drops its copy", java.time.Duration.ofSeconds(3), () -> liveA.ownershipLost.get() == 1);
         assertTrue(stateA.isLost());
         assertNull(a.owned(stateA.baseId()));
         assertEquals(0, liveB.ownershipLost.get());
@@ -138,7 +139,7 @@ class FencingTest {
         // A's next request loads the current state and owns it; B hears of it and drops its copy.
         LoadedSession back = a.takeOver(stateA.baseId(), loader);
         assertEquals(3, back.state().epoch());
-        Stores.await("B drops its copy", java.time.Duration.ofSeconds(3), () -> liveB.ownershipLost.get() == 1);
+        Await.await("B drops its copy", java.time.Duration.ofSeconds(3), () -> liveB.ownershipLost.get() == 1);
         assertTrue(loaded.state().isLost());
     }
 
@@ -149,7 +150,7 @@ class FencingTest {
         String uri = "redis://nochannel:secret@127.0.0.1:" + redis.port();
         try (LogCapture log = new LogCapture();
                 RedisSessionStore refused = Stores.openUp(Stores.options(uri).build(), "node3")) {
-            Stores.await("a warning about the channel", Duration.ofSeconds(5), () -> !log.warnings().isEmpty());
+            Await.await("a warning about the channel", Duration.ofSeconds(5), () -> !log.warnings().isEmpty());
             assertEquals(1, log.warnings().size(), log.warnings()::toString);
             String warning = log.warnings().get(0);
             assertTrue(warning.contains("NOPERM") && warning.contains("&tt:ownership"), warning);
@@ -162,10 +163,10 @@ class FencingTest {
             assertEquals(1, log.warnings().size(), log.warnings()::toString);
 
             redis.command("ACL", "SETUSER", "nochannel", "&tt:ownership");
-            Stores.await("the retry subscribes", Duration.ofSeconds(5),
+            Await.await("the retry subscribes", Duration.ofSeconds(5),
                     () -> log.messages(Level.INFO).stream().anyMatch(m -> m.contains("subscribed to the ownership channel")));
             assertNotNull(b.takeOver(stateC.baseId(), loader));
-            Stores.await("the copy is dropped on the announcement", Duration.ofSeconds(3), () -> liveC.ownershipLost.get() == 1);
+            Await.await("the copy is dropped on the announcement", Duration.ofSeconds(3), () -> liveC.ownershipLost.get() == 1);
             assertTrue(stateC.isLost());
         } finally {
             redis.command("ACL", "DELUSER", "nochannel");
