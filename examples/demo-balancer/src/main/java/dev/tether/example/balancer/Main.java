@@ -18,7 +18,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * A sticky HTTP balancer for the Tether demo, for machines without HAProxy:
  *
  * <pre>
- * java -jar tether-balancer.jar --port 8080 --member node1=http://127.0.0.1:8081 --member node2=http://127.0.0.1:8082
+ * java -jar tether-demo-balancer.jar --port 8080 --member node1=http://127.0.0.1:8081 --member node2=http://127.0.0.1:8082
  * </pre>
  *
  * <p>Each member's name is the route its node appends to session ids (Tomcat's {@code jvmRoute},
@@ -29,7 +29,7 @@ public final class Main {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
 
     private static final String USAGE = String.join("\n",
-            "usage: java -jar tether-balancer.jar --port PORT --member NAME=http://HOST:PORT [--member ...]",
+            "usage: java -jar tether-demo-balancer.jar --port PORT --member NAME=http://HOST:PORT [--member ...]",
             "                                     [--bind ADDRESS] [--check-interval-ms MS]",
             "",
             "  --port PORT              port to listen on (0: any free port, printed at start)",
@@ -85,7 +85,7 @@ public final class Main {
                 }
             }
         } catch (IllegalArgumentException e) {
-            System.err.println("tether-balancer: " + e.getMessage());
+            System.err.println("tether-demo-balancer: " + e.getMessage());
             System.err.println(USAGE);
             System.exit(2);
             return;
@@ -133,7 +133,7 @@ public final class Main {
         try {
             server.start();
         } catch (Exception e) {
-            System.err.println("tether-balancer: cannot listen on " + bind + ":" + port + ": " + e);
+            System.err.println("tether-demo-balancer: cannot listen on " + bind + ":" + port + ": " + e);
             server.stop();
             System.exit(1);
         }
@@ -141,7 +141,7 @@ public final class Main {
     }
 
     static void log(String message) {
-        System.out.println(LocalTime.now().format(TIME) + " tether-balancer: " + message);
+        System.out.println(LocalTime.now().format(TIME) + " tether-demo-balancer: " + message);
         System.out.flush();
     }
 
