@@ -1,5 +1,6 @@
 package dev.tether.example.balancer;
 
+import static dev.tether.testkit.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,17 +95,11 @@ class FailoverBalancerServletTest {
         return http.send(request, HttpResponse.BodyHandlers.ofString());
     }
 
-    private String status() throws Exception {
-        return get("/balancer-status", null).body();
-    }
-
-    private static void awaitTrue(String what, java.util.concurrent.Callable<Boolean> condition) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.call()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within 10 s: " + what);
-            }
-            Thread.sleep(50);
+    private String status() {
+        try {
+            return get("/balancer-status", null).body();
+        } catch (Exception e) {
+            throw new IllegalStateException("GET /balancer-status failed", e);
         }
     }
 
@@ -148,13 +143,13 @@ class FailoverBalancerServletTest {
     void theHealthCheckNoticesADeadMemberAndItsReturn() throws Exception {
         start(100);
         node2.stop();
-        awaitTrue("node2 DOWN", () -> status().matches("(?s).*node2 +\\S+ +DOWN.*"));
+        await("node2 DOWN", Duration.ofSeconds(10), () -> status().matches("(?s).*node2 +\\S+ +DOWN.*"));
         for (int i = 0; i < 3; i++) {
             assertTrue(get("/x", "XYZ.node2").body().startsWith("node1 "));
             assertTrue(get("/new", null).body().startsWith("node1 "), "round-robin skips the DOWN member");
         }
         node2 = backend("node2", port2);
-        awaitTrue("node2 UP", () -> status().matches("(?s).*node2 +\\S+ +UP.*"));
+        await("node2 UP", Duration.ofSeconds(10), () -> status().matches("(?s).*node2 +\\S+ +UP.*"));
         assertTrue(get("/x", "XYZ.node2").body().startsWith("node2 "));
     }
 
