@@ -28,6 +28,16 @@ public final class Dirs {
         }
     }
 
+    /** Deletes {@code dir} if it exists and creates it again, empty; returns it. */
+    public static Path fresh(Path dir) {
+        delete(dir);
+        try {
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir, e);
+        }
+    }
+
     /** Copies the tree {@code from} into {@code to} (created as needed), replacing files that are there. */
     public static void copy(Path from, Path to) {
         if (!Files.isDirectory(from)) {

@@ -32,13 +32,7 @@ public final class JettyNode extends ServerNode {
         if (!Files.isRegularFile(home.resolve("start.jar"))) {
             throw new IllegalStateException("not a jetty-home: " + home);
         }
-        Dirs.delete(base);
-        try {
-            Files.createDirectories(base);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return new JettyNode(name, home, base, Ports.free(), workerName);
+        return new JettyNode(name, home, Dirs.fresh(base), Ports.free(), workerName);
     }
 
     /** Unpacks an archive ({@code .tar.gz}) into the base, e.g. Tether's {@code tether-jetty-module-*.tar.gz}. */
@@ -118,7 +112,7 @@ public final class JettyNode extends ServerNode {
     ProcessBuilder launchCommand() {
         List<String> cmd = new ArrayList<>();
         cmd.add(Processes.java());
-        cmd.addAll(List.of(jvmOptions().split("\\s+")));
+        cmd.addAll(List.of(launchJvmOptions().split("\\s+")));
         cmd.addAll(List.of("-jar", home.resolve("start.jar").toString()));
         return new ProcessBuilder(cmd).directory(base().toFile());
     }

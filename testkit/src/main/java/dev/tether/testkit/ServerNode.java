@@ -43,7 +43,7 @@ public abstract class ServerNode implements AutoCloseable {
         this.log = log;
     }
 
-    /** The server JVM's command line, working directory and environment, with {@link #jvmOptions()}. */
+    /** The server JVM's command line, working directory and environment, with {@link #launchJvmOptions()}. */
     abstract ProcessBuilder launchCommand();
 
     public String name() {
@@ -74,7 +74,8 @@ public abstract class ServerNode implements AutoCloseable {
         jvmOptions = (jvmOptions + " " + options.trim()).trim();
     }
 
-    String jvmOptions() {
+    /** The options a start passes: the configured ones and the node's name. */
+    synchronized String launchJvmOptions() {
         return jvmOptions + " -Dtether.node=" + name;
     }
 
@@ -294,7 +295,7 @@ public abstract class ServerNode implements AutoCloseable {
         return sb.toString();
     }
 
-    static int occurrences(String text, String part) {
+    private static int occurrences(String text, String part) {
         int n = 0;
         for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
             n++;

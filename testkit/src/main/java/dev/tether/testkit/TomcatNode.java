@@ -39,7 +39,7 @@ public final class TomcatNode extends ServerNode {
         if (!Files.isRegularFile(home.resolve("bin/catalina.sh"))) {
             throw new IllegalStateException("not a Tomcat distribution: " + home);
         }
-        Dirs.delete(base);
+        Dirs.fresh(base);
         try {
             for (String dir : List.of("conf/Catalina/localhost", "lib", "logs", "temp", "work", "webapps")) {
                 Files.createDirectories(base.resolve(dir));
@@ -154,7 +154,7 @@ public final class TomcatNode extends ServerNode {
         pb.environment().put("CATALINA_BASE", base().toString());
         pb.environment().put("CATALINA_TMPDIR", base().resolve("temp").toString());
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        pb.environment().put("CATALINA_OPTS", jvmOptions());
+        pb.environment().put("CATALINA_OPTS", launchJvmOptions());
         return pb;
     }
 }
