@@ -199,9 +199,14 @@ public final class RedisProcess implements AutoCloseable {
         Processes.kill9(process);
     }
 
-    /** Starts again on the same port, empty. */
+    /** Starts again on the same port, empty (a snapshot an earlier SAVE left is deleted first). */
     public void restartEmpty() {
         kill();
+        try {
+            Files.deleteIfExists(dir.resolve("dump.rdb"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         launch();
     }
 
