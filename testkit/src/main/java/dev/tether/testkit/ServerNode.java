@@ -22,19 +22,23 @@ import java.util.Objects;
 public abstract class ServerNode implements AutoCloseable {
 
     /** Small heaps and a quick JIT: the tests start many nodes on a 2-core machine. */
-    static final String TEST_JVM_OPTIONS = "-Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k";
+    private static final String TEST_JVM_OPTIONS = "-Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
     private final String name;
     private final Path base;
     private final int port;
     private final Path log;
-    private final List<String[]> readyPaths = new ArrayList<>();
+    private final List<ReadyPath> readyPaths = new ArrayList<>();
     private String readyLogText;
     private int readyLogTimes;
     private String jvmOptions = TEST_JVM_OPTIONS;
     private Process process;
     private long logOffsetAtStart;
+
+    /** A path that must answer 200, with a body containing a text (null: any body). */
+    private record ReadyPath(String path, String bodyContains) {
+    }
 
     ServerNode(String name, Path base, int port, Path log) {
         this.name = name;
@@ -81,7 +85,7 @@ public abstract class ServerNode implements AutoCloseable {
 
     /** The node counts as started once {@code GET path} answers 200 with a body containing {@code bodyContains} (null: any). */
     public void readyWhen(String path, String bodyContains) {
-        readyPaths.add(new String[] {path, bodyContains});
+        readyPaths.add(new ReadyPath(path, bodyContains));
     }
 
     /** ...and once its log has said {@code text} {@code times} times since the start. */
@@ -150,12 +154,12 @@ public abstract class ServerNode implements AutoCloseable {
         synchronized (this) {
             p = process;
         }
-        List<String[]> pending = new ArrayList<>(readyPaths);
+        List<ReadyPath> pending = new ArrayList<>(readyPaths);
         boolean ready = Await.within(START_TIMEOUT, () -> {
             if (!p.isAlive()) {
                 throw new IllegalStateException(name + " exited during start-up (exit " + p.exitValue() + "):\n" + tail(80));
             }
-            while (!pending.isEmpty() && answers(pending.get(0)[0], pending.get(0)[1])) {
+            while (!pending.isEmpty() && answers(pending.get(0))) {
                 pending.remove(0);
             }
             if (pending.isEmpty() && (readyLogText == null || occurrences(logSinceStart(), readyLogText) >= readyLogTimes)) {
@@ -166,7 +170,7 @@ public abstract class ServerNode implements AutoCloseable {
         });
         if (!ready) {
             throw new IllegalStateException(name + " was not ready within " + START_TIMEOUT.toSeconds() + " s (waiting for "
-                    + (pending.isEmpty() ? readyLogTimes + " x '" + readyLogText + "' in its log" : "GET " + pending.get(0)[0])
+                    + (pending.isEmpty() ? readyLogTimes + " x '" + readyLogText + "' in its log" : "GET " + pending.get(0).path())
                     + "):\n" + tail(80));
         }
         String command = p.info().command().orElse("?");
@@ -175,10 +179,10 @@ public abstract class ServerNode implements AutoCloseable {
         }
     }
 
-    private boolean answers(String path, String bodyContains) {
+    private boolean answers(ReadyPath ready) {
         try {
-            Http.Reply r = Http.get(port, path, null);
-            return r.status() == 200 && (bodyContains == null || r.body().contains(bodyContains));
+            Http.Reply r = Http.get(port, ready.path(), null);
+            return r.status() == 200 && (ready.bodyContains() == null || r.body().contains(ready.bodyContains()));
         } catch (UncheckedIOException notListeningYet) {
             return false;
         }
