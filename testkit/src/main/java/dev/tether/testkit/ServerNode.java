@@ -118,13 +118,21 @@ public abstract class ServerNode implements AutoCloseable {
         awaitReady();
     }
 
-    /** Starts the nodes together and waits until each is ready: start-up dominates many tests' run time. */
+    /**
+     * Starts the nodes together and waits until each is ready (start-up dominates many tests' run
+     * time); when one does not come up, all are killed before the failure is thrown.
+     */
     public static void startAll(ServerNode... nodes) {
-        for (ServerNode n : nodes) {
-            n.launch();
-        }
-        for (ServerNode n : nodes) {
-            n.awaitReady();
+        try {
+            for (ServerNode n : nodes) {
+                n.launch();
+            }
+            for (ServerNode n : nodes) {
+                n.awaitReady();
+            }
+        } catch (RuntimeException | Error e) {
+            killAll(nodes);
+            throw e;
         }
     }
 

@@ -51,12 +51,7 @@ final class JettyBackend implements Backend {
             node.readyWhenLogged("Tether: connected to Redis at", 1);
             nodes.add(node);
         }
-        try {
-            ServerNode.startAll(nodes.toArray(ServerNode[]::new));
-        } catch (RuntimeException | Error e) {
-            close();
-            throw e;
-        }
+        ServerNode.startAll(nodes.toArray(ServerNode[]::new));
     }
 
     /**

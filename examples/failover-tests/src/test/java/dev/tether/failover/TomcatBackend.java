@@ -43,12 +43,7 @@ final class TomcatBackend implements Backend {
             node.readyWhen("/shop/login.html", "j_security_check");
             nodes.add(node);
         }
-        try {
-            ServerNode.startAll(nodes.toArray(ServerNode[]::new));
-        } catch (RuntimeException | Error e) {
-            close();
-            throw e;
-        }
+        ServerNode.startAll(nodes.toArray(ServerNode[]::new));
     }
 
     @Override
