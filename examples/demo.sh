@@ -11,7 +11,7 @@
 #                                     is the first of haproxy, httpd, nginx that is installed, else java
 #   examples/demo.sh --skip-build     reuse the jars/war already in the target/ directories
 #
-# Needs: JDK 17, Maven, redis-server, redis-cli, curl. The Java balancer (examples/balancer) needs
+# Needs: JDK 17, Maven, redis-server, redis-cli, curl. The Java balancer (examples/demo-balancer) needs
 # nothing more. Everything it creates lives under examples/demo-run/ (git-ignored); everything it
 # starts is stopped when it ends.
 #
@@ -267,7 +267,7 @@ else
   MODULES=redis-store,examples/webapp,tomcat-valve
   CONTAINER_NAME="Tomcat $TOMCAT_VERSION"
 fi
-[[ $BALANCER == java ]] && MODULES+=,examples/balancer
+[[ $BALANCER == java ]] && MODULES+=,examples/demo-balancer
 
 if [[ $BALANCER == java ]]; then
   setup "Build Tether for $CONTAINER_NAME, the example shop WAR and the Java balancer"
@@ -293,7 +293,7 @@ else
   [[ -n $BUILT && -f $BUILT ]] || fail "tomcat-valve/target/tether-tomcat-*.jar is missing"
 fi
 if [[ $BALANCER == java ]]; then
-  [[ -f examples/balancer/target/tether-balancer.jar ]] || fail "examples/balancer/target/tether-balancer.jar is missing"
+  [[ -f examples/demo-balancer/target/tether-demo-balancer.jar ]] || fail "examples/demo-balancer/target/tether-demo-balancer.jar is missing"
 fi
 
 # The nodes get copies taken now, checked to be whole: a build running meanwhile in the same tree
@@ -327,8 +327,8 @@ snapshot "$WAR" "$RUN/$CONTEXT.war" WEB-INF/classes/dev/tether/example/CartServl
 WAR=$RUN/$CONTEXT.war
 ok "examples/webapp/target/$CONTEXT.war"
 if [[ $BALANCER == java ]]; then
-  snapshot examples/balancer/target/tether-balancer.jar "$RUN/tether-balancer.jar" dev/tether/example/balancer/Main.class
-  ok "examples/balancer/target/tether-balancer.jar (Jetty's BalancerServlet with failover, one jar)"
+  snapshot examples/demo-balancer/target/tether-demo-balancer.jar "$RUN/tether-demo-balancer.jar" dev/tether/example/balancer/Main.class
+  ok "examples/demo-balancer/target/tether-demo-balancer.jar (Jetty's BalancerServlet with failover, one jar)"
 fi
 
 fetch_dist() { # groupId:artifactId:version:tar.gz what
@@ -691,7 +691,7 @@ $(head -n 15 "$LB_DIR/check.log" | indent)"
 }
 
 launch_java() {
-  LB_CMD=(java -Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$RUN/tether-balancer.jar"
+  LB_CMD=(java -Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$RUN/tether-demo-balancer.jar"
     --port "$LB_PORT" --member "node1=http://127.0.0.1:$PORT1" --member "node2=http://127.0.0.1:$PORT2")
   "${LB_CMD[@]}" >>"$LB_LOG" 2>&1 &
   LB_PID=$!
@@ -806,8 +806,8 @@ case $BALANCER in
     say "(open-source nginx has no status page for its upstreams: the story shows its error log)"
     ;;
   java)
-    ok "the Java balancer (examples/balancer) on $LB/ (pid $LB_PID)"
-    run_shown "java -jar tether-balancer.jar --port $LB_PORT --member node1=http://127.0.0.1:$PORT1 --member node2=http://127.0.0.1:$PORT2"
+    ok "the Java balancer (examples/demo-balancer) on $LB/ (pid $LB_PID)"
+    run_shown "java -jar tether-demo-balancer.jar --port $LB_PORT --member node1=http://127.0.0.1:$PORT1 --member node2=http://127.0.0.1:$PORT2"
     say "Jetty's BalancerServlet, stickySessions=true: routes on the JSESSIONID route suffix; fails over to"
     say "the other member when one is down. Status: $LB/balancer-status"
     ;;

@@ -78,19 +78,20 @@ TETHER_JAR=$ROOT/tomcat-valve/target/tether-tomcat-0.1.0-SNAPSHOT.jar
 JETTY_ARCHIVE=$ROOT/jetty-module/target/tether-jetty-module-0.1.0-SNAPSHOT.tar.gz
 WAR=$BENCH/target/bench.war
 CLASSES=$BENCH/target/classes
+# The harness's Redis, HTTP client and server nodes.
+TESTKIT_JAR=$ROOT/testkit/target/tether-testkit-0.1.0-SNAPSHOT.jar
 
 # ---------------------------------------------------------------------------------- build
 if [[ $SKIP_BUILD == 0 ]]; then
-  say "building the Tether jar and Jetty module archive (log: $WORK/build.log)"
-  (cd "$ROOT" && mvn -B -DskipTests -pl tomcat-valve,jetty-module -am package) >"$WORK/build.log" 2>&1 \
-    || { tail -n 40 "$WORK/build.log" >&2; die "the Tether build failed"; }
-  if [[ ${BENCH_SKIP_SELF_BUILD:-0} != 1 ]]; then # set by the smoke test, which runs after this module's package phase
-    say "building bench.war and the harness"
-    mvn -B -DskipTests -DskipITs -f "$BENCH/pom.xml" package >>"$WORK/build.log" 2>&1 \
-      || { tail -n 40 "$WORK/build.log" >&2; die "the benchmark build failed"; }
-  fi
+  # One reactor build from the root: the harness needs the testkit, which is not installed anywhere.
+  MODULES=testkit,tomcat-valve,jetty-module
+  # BENCH_SKIP_SELF_BUILD is set by the smoke test, which runs after this module's package phase.
+  [[ ${BENCH_SKIP_SELF_BUILD:-0} == 1 ]] || MODULES+=,examples/benchmark
+  say "building $MODULES (log: $WORK/build.log)"
+  (cd "$ROOT" && mvn -B -DskipTests -DskipITs -pl "$MODULES" -am package) >"$WORK/build.log" 2>&1 \
+    || { tail -n 40 "$WORK/build.log" >&2; die "the build failed"; }
 fi
-for f in "$TETHER_JAR" "$JETTY_ARCHIVE" "$WAR" "$CLASSES/dev/tether/bench/harness/Main.class"; do
+for f in "$TESTKIT_JAR" "$TETHER_JAR" "$JETTY_ARCHIVE" "$WAR" "$CLASSES/dev/tether/bench/harness/Main.class"; do
   [[ -e $f ]] || die "$f is missing: run without --skip-build (or build: mvn -DskipTests package)"
 done
 
@@ -121,14 +122,14 @@ JETTY_HOME=$DL/jetty-home-$JETTY_VERSION
 [[ -x $TOMCAT_HOME/bin/catalina.sh && -f $JETTY_HOME/start.jar ]] || die "unpacking the distributions failed"
 
 # ---------------------------------------------------------------------------------- run
-rm -rf "$WORK/nodes" "$WORK/raw" "$WORK/redis"
+rm -rf "$WORK/nodes" "$WORK/raw"
 say "mode $MODE; results -> $OUT; work -> $WORK"
 ARGS=(--mode="$MODE" --out="$OUT" --work="$WORK"
   --tomcat-home="$TOMCAT_HOME" --jetty-home="$JETTY_HOME" --tether-jar="$TETHER_JAR" --jetty-archive="$JETTY_ARCHIVE"
   --war="$WAR" --lua="$BENCH/src/main/wrk/sessions.lua"
   --redisson-jars="$DL/redisson-all-$REDISSON_VERSION.jar,$DL/redisson-tomcat-10-$REDISSON_VERSION.jar"
-  --redis-server="$(command -v redis-server)" --wrk="$(command -v wrk)"
+  --wrk="$(command -v wrk)"
   --tomcat-version="$TOMCAT_VERSION" --jetty-version="$JETTY_VERSION" --redisson-version="$REDISSON_VERSION"
   --async-profiler="$([[ -s $ASYNC_PROFILER_JAR ]] && echo "$ASYNC_PROFILER_JAR")")
 [[ -n ${BENCH_JVM_OPTS:-} ]] && ARGS+=(--jvm-opts="$BENCH_JVM_OPTS")
-exec "$JAVA" -Xmx512m -cp "$CLASSES" dev.tether.bench.harness.Main "${ARGS[@]}" ${PASS[@]+"${PASS[@]}"}
+exec "$JAVA" -Xmx512m -cp "$CLASSES:$TESTKIT_JAR" dev.tether.bench.harness.Main "${ARGS[@]}" ${PASS[@]+"${PASS[@]}"}

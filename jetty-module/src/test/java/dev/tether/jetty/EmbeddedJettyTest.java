@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.jetty.e2e.Http;
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.RedisProcess;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -135,12 +135,12 @@ class EmbeddedJettyTest {
         Server a = server("nodeA", "/shop");
         Server b = server("nodeB", "/shop");
         Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
-        String oldBase = first.sessionCookie().substring(0, first.sessionCookie().indexOf('.'));
+        String oldBase = first.sessionId().substring(0, first.sessionId().indexOf('.'));
         assertEquals("1", redis.command("EXISTS", "tether:jetty:0.0.0.0/shop:{" + oldBase + "}"));
 
-        Http.Reply rotated = Http.get(port(a), "/shop/s?rotate=1&name=step&value=after-login", first.sessionCookie());
+        Http.Reply rotated = Http.get(port(a), "/shop/s?rotate=1&name=step&value=after-login", first.sessionId());
         assertEquals(200, rotated.status(), rotated.toString());
-        String cookie = rotated.sessionCookie();
+        String cookie = rotated.sessionId();
         assertNotNull(cookie, "a renewed id must come with a new cookie: " + rotated);
         String newBase = cookie.substring(0, cookie.indexOf('.'));
         assertNotEquals(oldBase, newBase);
@@ -153,8 +153,8 @@ class EmbeddedJettyTest {
         assertEquals("Syes", redis.command("HGET", newKey, "a:later"));
         // And the other node finds everything under the new id.
         Http.Reply there = Http.get(port(b), "/shop/s", cookie);
-        assertEquals("alice", there.attr("user"), there.toString());
-        assertEquals("yes", there.attr("later"));
+        assertEquals("alice", there.attribute("user"), there.toString());
+        assertEquals("yes", there.attribute("later"));
     }
 
     @Test
@@ -164,26 +164,26 @@ class EmbeddedJettyTest {
 
         Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
         assertEquals(200, first.status(), first.toString());
-        String cookie = first.sessionCookie();
+        String cookie = first.sessionId();
         assertNotNull(cookie);
         assertTrue(cookie.endsWith(".nodeA"), cookie);
         String base = cookie.substring(0, cookie.indexOf('.'));
         Http.Reply second = Http.get(port(a), "/shop/s?add=one", cookie);
         assertEquals(200, second.status(), second.toString());
         Http.Reply third = Http.get(port(a), "/shop/s?add=two", cookie);
-        assertEquals("[one, two]", third.attr("list"));
+        assertEquals("[one, two]", third.attribute("list"));
         assertEquals("1", redis.command("EXISTS", "tether:jetty:0.0.0.0/shop:{" + base + "}"));
 
         Http.Reply atB = Http.get(port(b), "/shop/s", cookie);
         assertEquals(200, atB.status(), atB.toString());
-        assertEquals(base, atB.field("id"));
-        assertEquals("alice", atB.attr("user"));
-        assertEquals("[one, two]", atB.attr("list"), "the list changed in place on A");
-        assertEquals(base + ".nodeB", atB.sessionCookie(), "Set-Cookie must carry B's workerName: " + atB);
+        assertEquals(base, atB.value("id"));
+        assertEquals("alice", atB.attribute("user"));
+        assertEquals("[one, two]", atB.attribute("list"), "the list changed in place on A");
+        assertEquals(base + ".nodeB", atB.sessionId(), "Set-Cookie must carry B's workerName: " + atB);
         assertEquals("nodeB", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "owner"));
 
-        Http.Reply later = Http.get(port(b), "/shop/s?name=user&value=bob", atB.sessionCookie());
-        assertEquals("bob", later.attr("user"));
+        Http.Reply later = Http.get(port(b), "/shop/s?name=user&value=bob", atB.sessionId());
+        assertEquals("bob", later.attribute("user"));
         assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:user"));
     }
 
@@ -191,7 +191,7 @@ class EmbeddedJettyTest {
     @Test
     void contextsWhoseCanonicalPathsCoincideKeepSeparateRecords() throws Exception {
         Server a = server("nodeA", "/a/b", "/a_b");
-        String inAB = Http.get(port(a), "/a/b/s?name=app&value=a-slash-b", null).sessionCookie();
+        String inAB = Http.get(port(a), "/a/b/s?name=app&value=a-slash-b", null).sessionId();
         String base = inAB.substring(0, inAB.indexOf('.'));
         // The same id sent to the other context: it must not find the first context's session.
         Http.Reply other = Http.get(port(a), "/a_b/s", inAB);

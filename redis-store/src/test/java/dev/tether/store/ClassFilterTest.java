@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.Serializable;

@@ -1,6 +1,6 @@
 package dev.tether.store;
 
-import static dev.tether.store.Stores.await;
+import static dev.tether.testkit.Await.await;
 import static dev.tether.store.Stores.outcome;
 import static dev.tether.store.Stores.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
-import java.io.IOException;
+import dev.tether.testkit.Ports;
+import dev.tether.testkit.RedisProcess;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,14 +66,10 @@ class ClusterIT {
         List<CompletableFuture<RedisProcess>> starting = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             starting.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    RedisProcess r = RedisProcess.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                            "--cluster-node-timeout", "1000", "--cluster-port", Integer.toString(RedisProcess.freePort()));
-                    nodes.add(r);
-                    return r;
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
+                RedisProcess r = RedisProcess.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "1000", "--cluster-port", Integer.toString(Ports.free()));
+                nodes.add(r);
+                return r;
             }));
         }
         List<String> cmd = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));

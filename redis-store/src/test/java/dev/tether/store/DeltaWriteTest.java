@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -130,7 +130,7 @@ class DeltaWriteTest {
         assertEquals(List.of("apple", "pear"), javaDecoded(fieldBytes(redis, key, "a:cart")));
         assertEquals(1, store.stats().getWrites());
         assertEquals(List.of(key), redis.keys("tt:{*"), "one record");
-        Stores.await("the session is filed in the expiry index", java.time.Duration.ofSeconds(5),
+        dev.tether.testkit.Await.await("the session is filed in the expiry index", java.time.Duration.ofSeconds(5),
                 () -> redis.keys("tt:expiry:*").equals(List.of("tt:expiry:{" + RedisSessionStore.bucket(base) + "}")));
     }
 
@@ -181,7 +181,7 @@ class DeltaWriteTest {
         assertEquals(WriteOutcome.SAVED, request(store, state, () -> { }));
 
         // The first write also files the session in the expiry index, asynchronously: let it land.
-        Stores.await("the expiry index is written", java.time.Duration.ofSeconds(5),
+        dev.tether.testkit.Await.await("the expiry index is written", java.time.Duration.ofSeconds(5),
                 () -> redis.command("ZSCORE", "tt:expiry:{" + RedisSessionStore.bucket(base) + "}", base) != null);
         // Each INFO is itself counted once; measure that cost rather than assume it.
         long t0 = redis.totalCommandCalls();

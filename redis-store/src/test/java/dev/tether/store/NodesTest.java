@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,7 +90,7 @@ class NodesTest {
         assertEquals("node2", field(redis, key, "owner"));
         assertEquals(Map.of("node1", 1L), b.stats().sessionsTakenOverByRoute());
 
-        Stores.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+        dev.tether.testkit.Await.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
         assertTrue(b.isCurrent(loaded.tracked()));
         assertEquals(0, liveA.dropped.get(), "not dropped: A reads it again if the user comes back");
     }
@@ -147,7 +147,7 @@ class NodesTest {
         TestSession liveB = TestSession.from(loaded);
         TrackedSession stateB = loaded.tracked();
         assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> liveB.set(stateB, "n", 8)));
-        Stores.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+        dev.tether.testkit.Await.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
 
         SessionRecord[] fresh = new SessionRecord[1];
         assertEquals(RedisSessionStore.Refresh.RELOADED, a.reload(stateA, loader, fresh));
@@ -186,7 +186,7 @@ class NodesTest {
         assertEquals(WriteOutcome.SAVED, outcome(a.invalidate(stateA)));
         assertFalse(exists(redis, key));
         assertTrue(exists(redis, key + ":gone"));
-        Stores.await("Redis tells B", Duration.ofSeconds(3), () -> !b.isCurrent(stateB));
+        dev.tether.testkit.Await.await("Redis tells B", Duration.ofSeconds(3), () -> !b.isCurrent(stateB));
         assertEquals(WriteOutcome.GONE, request(b, stateB, () -> liveB.set(stateB, "user", "late")));
         assertEquals(1, liveB.dropped.get());
         assertFalse(exists(redis, key), "a late write must not resurrect the record");

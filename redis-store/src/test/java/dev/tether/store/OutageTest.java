@@ -1,6 +1,6 @@
 package dev.tether.store;
 
-import static dev.tether.store.Stores.await;
+import static dev.tether.testkit.Await.await;
 import static dev.tether.store.Stores.exists;
 import static dev.tether.store.Stores.field;
 import static dev.tether.store.Stores.outcome;
@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.Ports;
+import dev.tether.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.Objects;
 import org.junit.jupiter.api.AfterEach;
@@ -188,7 +189,7 @@ class OutageTest {
 
     @Test
     void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
-        int port = RedisProcess.freePort();
+        int port = Ports.free();
         long started = System.nanoTime();
         store = new RedisSessionStore(Stores.options("redis://127.0.0.1:" + port).build(), "node1");
         assertTrue((System.nanoTime() - started) / 1_000_000 < 1000, "the constructor must not wait for Redis");

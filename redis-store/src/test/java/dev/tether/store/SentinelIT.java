@@ -1,11 +1,11 @@
 package dev.tether.store;
 
-import static dev.tether.store.Stores.await;
+import static dev.tether.testkit.Await.await;
 import static dev.tether.store.Stores.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

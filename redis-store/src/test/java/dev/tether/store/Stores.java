@@ -1,8 +1,8 @@
 package dev.tether.store;
 
-import static org.junit.jupiter.api.Assertions.fail;
+import static dev.tether.testkit.Await.await;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 /** Shared helpers of the redis-store tests: options, waiting with deadlines, reading records. */
 final class Stores {
@@ -47,21 +46,6 @@ final class Stores {
         // Generous: the first connection in a cold JVM on a loaded 2-core machine can take seconds.
         await("store connects to Redis", Duration.ofSeconds(20), store::isRedisAvailable);
         return store;
-    }
-
-    static void await(String what, Duration timeout, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout.toMillis() + " ms waiting until " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted");
-            }
-        }
     }
 
     static WriteOutcome outcome(CompletionStage<WriteOutcome> stage) {

@@ -1,6 +1,6 @@
 package dev.tether.store;
 
-import static dev.tether.store.Stores.await;
+import static dev.tether.testkit.Await.await;
 import static dev.tether.store.Stores.outcome;
 import static dev.tether.store.Stores.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

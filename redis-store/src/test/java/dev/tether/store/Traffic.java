@@ -2,6 +2,7 @@ package dev.tether.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.tether.testkit.Await;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -82,7 +83,7 @@ final class Traffic implements AutoCloseable {
                 // A cold JVM on a loaded machine can miss a command timeout: the write is queued and
                 // replayed, and the session starts once it is in Redis.
                 assertEquals(WriteOutcome.QUEUED, first, "first commit of a traffic session");
-                Stores.await("the first write of a traffic session reaches Redis", java.time.Duration.ofSeconds(15),
+                Await.await("the first write of a traffic session reaches Redis", java.time.Duration.ofSeconds(15),
                         () -> store.isRedisAvailable() && store.pendingWrites() == 0 && store.exists(base));
             }
             Tracked t = new Tracked(s, live);

@@ -6,7 +6,8 @@ import static dev.tether.store.Stores.ttl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.Await;
+import dev.tether.testkit.RedisProcess;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -122,11 +123,11 @@ class TtlAndTouchTest {
 
         // After the interval, the next access is written: asynchronously (the commit does not wait).
         long due = writtenAt + 1000 + 20;
-        Stores.await("the touch interval passes", Duration.ofSeconds(3), () -> System.currentTimeMillis() >= due);
+        Await.await("the touch interval passes", Duration.ofSeconds(3), () -> System.currentTimeMillis() >= due);
         long evalsha = redis.commandCalls("evalsha");
         long lastAccess = live.creationTime + 100;
         assertEquals(WriteOutcome.UNCHANGED, request(store, s, () -> live.lastAccessedTime = lastAccess));
-        Stores.await("the touch reaches Redis", Duration.ofSeconds(3),
+        Await.await("the touch reaches Redis", Duration.ofSeconds(3),
                 () -> Long.toString(lastAccess).equals(field(redis, key, "lastAccessed")));
         assertEquals(evalsha + 1, redis.commandCalls("evalsha"), "exactly one touch");
         assertTtl(1804, ttl(redis, key));
@@ -160,7 +161,7 @@ class TtlAndTouchTest {
         // The first delta after the interval sets it again: the record outlives the last access by
         // max-inactive plus at least one touch interval.
         long due = writtenAt + 1000 + 20;
-        Stores.await("the touch interval passes", Duration.ofSeconds(3), () -> System.currentTimeMillis() >= due);
+        Await.await("the touch interval passes", Duration.ofSeconds(3), () -> System.currentTimeMillis() >= due);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "n", 6)));
         assertEquals(expires + 1, redis.commandCalls("expire"));
         assertTtl(1804, ttl(redis, key));
@@ -178,7 +179,7 @@ class TtlAndTouchTest {
         long evalsha = redis.commandCalls("evalsha");
         store.flush();
         // flush() sends the pending touch (it does not wait for a touch's answer, hence the polling).
-        Stores.await("flush writes the last access", Duration.ofSeconds(3),
+        Await.await("flush writes the last access", Duration.ofSeconds(3),
                 () -> Long.toString(access).equals(field(redis, key, "lastAccessed")));
         assertEquals(evalsha + 1, redis.commandCalls("evalsha"));
     }

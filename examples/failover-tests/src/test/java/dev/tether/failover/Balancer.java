@@ -1,16 +1,16 @@
 package dev.tether.failover;
 
+import dev.tether.testkit.Processes;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The balancer configurations in {@code examples/balancers/} that the failover tests run, and how
@@ -135,8 +135,8 @@ enum Balancer {
      * root); otherwise the directives have no effect, so the current user is as good as any.
      */
     private static String[] httpdUserGroup() throws IOException {
-        String user = run("id", "-un");
-        String group = run("id", "-gn");
+        String user = Processes.run(null, Duration.ofSeconds(10), "id", "-un").trim();
+        String group = Processes.run(null, Duration.ofSeconds(10), "id", "-gn").trim();
         if (!"root".equals(user)) {
             return new String[] {user, group};
         }
@@ -151,17 +151,5 @@ enum Balancer {
 
     private static boolean lineStartsWith(Path file, String prefix) throws IOException {
         return Files.exists(file) && Files.readAllLines(file).stream().anyMatch(l -> l.startsWith(prefix));
-    }
-
-    private static String run(String... cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            p.waitFor(10, TimeUnit.SECONDS);
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
     }
 }

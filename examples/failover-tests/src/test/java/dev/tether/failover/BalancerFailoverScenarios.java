@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -139,7 +140,7 @@ abstract class BalancerFailoverScenarios {
             skipped.add(line);
             Assumptions.assumeTrue(false, "SKIPPED: " + line);
         }
-        List<Backend.Node> nodes = backend.nodes();
+        List<ServerNode> nodes = backend.nodes();
         lb = BalancerProcess.start(balancer, work.resolve(balancer.name().toLowerCase().replace('_', '-')),
                 nodes.get(0).port(), nodes.get(1).port());
         System.out.println("---- " + backend.label() + " behind " + lb);
@@ -190,9 +191,7 @@ abstract class BalancerFailoverScenarios {
             assertAll(balancer.label + " behind " + backend.label(), checks);
         } catch (AssertionError e) {
             System.out.println(lb.output());
-            for (Backend.Node n : backend.nodes()) {
-                System.out.println("--- " + n.name() + " (last 60 lines)\n" + n.tail(60));
-            }
+            System.out.println(ServerNode.dump(balancer.label + " behind " + backend.label() + " failed", backend.nodes()));
             throw e;
         }
     }

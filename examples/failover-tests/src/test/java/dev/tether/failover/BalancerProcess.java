@@ -1,34 +1,26 @@
 package dev.tether.failover;
 
+import dev.tether.testkit.Await;
+import dev.tether.testkit.Dirs;
+import dev.tether.testkit.Ports;
+import dev.tether.testkit.Processes;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A balancer daemon run in the foreground as a child of the test JVM: its configuration rendered
  * from {@code examples/balancers/} into {@code runDir}, where it also keeps its pid file, logs and
- * temporary files. {@link #close()} stops it (SIGTERM, then SIGKILL); a shutdown hook does the
- * same should the test JVM be stopped early, and the next start kills a daemon a killed test JVM
- * left behind (its pid is kept in {@code runDir/daemon.pid}).
+ * temporary files. {@link #close()} stops it (SIGTERM, then SIGKILL); should the test JVM stop
+ * early, it is killed with the JVM's other children, and the next start kills a daemon a killed
+ * test JVM left behind (its pid is kept in {@code runDir/daemon.pid}).
  */
 final class BalancerProcess implements AutoCloseable {
-
-    private static final Set<BalancerProcess> LIVE = ConcurrentHashMap.newKeySet();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(BalancerProcess::close), "stop-balancers"));
-    }
 
     final Balancer balancer;
     final Path runDir;
@@ -50,9 +42,9 @@ final class BalancerProcess implements AutoCloseable {
         killLeftover(runDir);
         IOException last = null;
         for (int attempt = 1; attempt <= 3; attempt++) {
-            deleteTree(runDir);
+            Dirs.delete(runDir);
             Files.createDirectories(runDir);
-            int port = FailoverTraffic.freePort();
+            int port = Ports.free();
             Map<String, String> values = balancer.values(port, node1Port, node2Port, runDir);
             String name = Path.of(balancer.template).getFileName().toString();
             Path config = Templates.renderTo(balancer.template, values, runDir.resolve(name));
@@ -75,29 +67,16 @@ final class BalancerProcess implements AutoCloseable {
     private void launch() throws IOException {
         List<String> command = balancer.command(config, runDir);
         Files.writeString(log, "$ " + String.join(" ", command) + "\n");
-        process = new ProcessBuilder(command).directory(runDir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        LIVE.add(this);
+        process = Processes.start(new ProcessBuilder(command).directory(runDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())));
         Files.writeString(runDir.resolve("daemon.pid"), Long.toString(process.pid()));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IOException(balancer.label + " exited at start (exit " + process.exitValue() + "):\n" + output());
-            }
-            if (listening()) {
-                return;
-            }
-            sleep(50);
+        Process p = process;
+        boolean listening = Await.within(Duration.ofSeconds(20), () -> !p.isAlive() || Ports.isOpen(port));
+        if (!p.isAlive()) {
+            throw new IOException(balancer.label + " exited at start (exit " + p.exitValue() + "):\n" + output());
         }
-        throw new IOException(balancer.label + " did not listen on port " + port + " within 20 s:\n" + output());
-    }
-
-    private boolean listening() {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
+        if (!listening) {
+            throw new IOException(balancer.label + " did not listen on port " + port + " within 20 s:\n" + output());
         }
     }
 
@@ -130,27 +109,7 @@ final class BalancerProcess implements AutoCloseable {
             return;
         }
         process = null;
-        List<ProcessHandle> children = List.of();
-        try {
-            children = p.descendants().toList();
-        } catch (RuntimeException ignored) {
-            // gone
-        }
-        p.destroy();
-        try {
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        for (ProcessHandle child : children) {
-            if (child.isAlive()) {
-                child.destroyForcibly();
-            }
-        }
-        LIVE.remove(this);
+        Processes.stop(p, Duration.ofSeconds(10));
         try {
             Files.deleteIfExists(runDir.resolve("daemon.pid"));
             Files.writeString(log, "==== stopped by the test\n", StandardOpenOption.APPEND);
@@ -176,25 +135,6 @@ final class BalancerProcess implements AutoCloseable {
             });
         } catch (IOException | RuntimeException ignored) {
             // best effort
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(f);
-            }
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

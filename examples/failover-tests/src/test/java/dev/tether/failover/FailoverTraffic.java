@@ -1,10 +1,7 @@
 package dev.tether.failover;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.ServerNode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -116,10 +113,10 @@ final class FailoverTraffic {
                     perNode.merge(u.lastNode, 1, Integer::sum);
                 }
             }
-            Backend.Node victim = backend.nodes().stream()
+            ServerNode victim = backend.nodes().stream()
                     .max((a, b) -> Integer.compare(perNode.getOrDefault(a.name(), 0), perNode.getOrDefault(b.name(), 0)))
                     .orElseThrow();
-            Backend.Node survivor = backend.nodes().stream().filter(n -> n != victim).findFirst().orElseThrow();
+            ServerNode survivor = backend.nodes().stream().filter(n -> n != victim).findFirst().orElseThrow();
             result.victim = victim.name();
             result.survivor = survivor.name();
             result.usersOnVictim = perNode.getOrDefault(victim.name(), 0);
@@ -176,7 +173,7 @@ final class FailoverTraffic {
                         }
                     }
                 }
-                String finalRoute = ShopUser.routeOf(u.sessionCookie());
+                String finalRoute = Http.route(u.sessionCookie());
                 result.finalRoutes.merge(String.valueOf(finalRoute), 1, Integer::sum);
                 if (u.cookie("SERVERID") != null) {
                     result.finalServerIds.merge(u.cookie("SERVERID"), 1, Integer::sum);
@@ -194,7 +191,7 @@ final class FailoverTraffic {
             pool.shutdownNow();
             pool.awaitTermination(30, TimeUnit.SECONDS);
             // After a failure between the kill and the restart: leave the back end whole for the next scenario.
-            for (Backend.Node n : backend.nodes()) {
+            for (ServerNode n : backend.nodes()) {
                 if (!n.isAlive()) {
                     try {
                         n.start();
@@ -245,24 +242,5 @@ final class FailoverTraffic {
             return "before the kill";
         }
         return String.format("%.2f s after the kill", (at - t.killedAt) / 1e9);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    static Path requiredPath(String property) {
-        String value = System.getProperty(property);
-        if (value == null || value.isBlank()) {
-            throw new IllegalStateException("system property " + property + " is not set (run through Maven failsafe)");
-        }
-        Path p = Path.of(value);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException(property + " = " + p + " does not exist. Build the modules it comes from in the"
-                    + " same run, e.g. mvn -pl redis-store,examples/webapp,tomcat-valve,jetty-module,examples/failover-tests verify");
-        }
-        return p;
     }
 }

@@ -1,7 +1,10 @@
 package dev.tether.failover;
 
-import dev.tether.jetty.e2e.JettyNode;
+import dev.tether.testkit.Dirs;
+import dev.tether.testkit.JettyNode;
+import dev.tether.testkit.ServerNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -9,7 +12,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 
 /**
@@ -22,55 +24,42 @@ import java.util.stream.Stream;
 final class JettyBackend implements Backend {
 
     private static final String BASE_TEMPLATES = "jetty/jetty-base";
-    private final List<Node> nodes = new ArrayList<>();
+    private final List<ServerNode> nodes = new ArrayList<>();
 
-    JettyBackend(Path work, String redisUri, List<ShopUser.Account> accounts) throws Exception {
-        Path home = FailoverTraffic.requiredPath("tether.jetty.home");
-        Path archive = FailoverTraffic.requiredPath("tether.jetty.module.archive");
-        Path war = FailoverTraffic.requiredPath("tether.shop.war");
+    JettyBackend(Path work, String redisUri, List<ShopUser.Account> accounts) throws IOException {
+        Path home = Dirs.fromProperty("tether.jetty.home");
+        Path archive = Dirs.fromProperty("tether.jetty.module.archive");
+        Path war = Dirs.fromProperty("tether.shop.war");
         StringBuilder realm = new StringBuilder();
         for (ShopUser.Account a : accounts) {
             realm.append(a.name()).append(": ").append(a.password()).append(",shopper\n");
         }
         for (String name : List.of("node1", "node2")) {
-            int port = FailoverTraffic.freePort();
-            Map<String, String> values = Map.of("WORKER_NAME", name, "REDIS_URI", redisUri, "HTTP_PORT", Integer.toString(port));
-            JettyNode.Setup setup = new JettyNode.Setup(
-                    List.of("http", "ee10-deploy", "session-store-redis", "shop-realm"),
-                    base -> copyTemplates(base, values, false),
-                    base -> {
-                        copyTemplates(base, values, true);
-                        Files.writeString(base.resolve("etc/shop-realm.properties"), realm.toString(), StandardOpenOption.APPEND);
-                        Files.createDirectories(base.resolve("webapps"));
-                        Files.copy(war, base.resolve("webapps/shop.war"), StandardCopyOption.REPLACE_EXISTING);
-                        // an existing $JETTY_BASE/work is where Jetty unpacks the WAR (not /tmp)
-                        Files.createDirectories(base.resolve("work"));
-                    },
-                    List.of("/shop/login.html"), 1);
-            nodes.add(new JettyAdapter(JettyNode.create(name, home, work.resolve(name), port, name, redisUri, archive, setup)));
+            JettyNode node = JettyNode.create(name, home, work.resolve(name), name);
+            Map<String, String> values = Map.of("WORKER_NAME", name, "REDIS_URI", redisUri, "HTTP_PORT", Integer.toString(node.port()));
+            node.unpack(archive);
+            copyTemplates(node, values, false); // the shop-realm module must exist before --add-modules
+            node.addModules("http", "ee10-deploy", "session-store-redis", "shop-realm");
+            node.useRedis(redisUri);
+            copyTemplates(node, values, true);
+            Files.writeString(node.base().resolve("etc/shop-realm.properties"), realm.toString(), StandardOpenOption.APPEND);
+            Files.createDirectories(node.base().resolve("webapps"));
+            Files.copy(war, node.base().resolve("webapps/shop.war"), StandardCopyOption.REPLACE_EXISTING);
+            // an existing $JETTY_BASE/work is where Jetty unpacks the WAR (not /tmp)
+            Files.createDirectories(node.base().resolve("work"));
+            node.readyWhen("/shop/login.html", null);
+            node.readyWhenLogged("Tether: connected to Redis at", 1);
+            nodes.add(node);
         }
-        CompletableFuture<?>[] starts = nodes.stream().map(n -> CompletableFuture.runAsync(() -> {
-            try {
-                n.start();
-            } catch (Exception e) {
-                throw new IllegalStateException(n.name() + " did not start: " + e.getMessage(), e);
-            }
-        })).toArray(CompletableFuture[]::new);
-        try {
-            CompletableFuture.allOf(starts).join();
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
+        ServerNode.startAll(nodes.toArray(ServerNode[]::new));
     }
 
     /**
      * Renders the files of {@code examples/balancers/jetty/jetty-base/} into the base. Before
-     * {@code --add-modules}: everything but {@code start.d/} (the shop-realm module must exist by
-     * then). After it: the {@code start.d/*.ini} snippets, merged the way an administrator edits
-     * those files: each {@code key=value} replaces the line setting that key, or is appended.
+     * {@code --add-modules}: everything but {@code start.d/}. After it: the {@code start.d/*.ini}
+     * snippets, set key by key the way an administrator edits those files.
      */
-    private static void copyTemplates(Path base, Map<String, String> values, boolean startD) throws IOException {
+    private static void copyTemplates(JettyNode node, Map<String, String> values, boolean startD) {
         Path root = Templates.dir().resolve(BASE_TEMPLATES);
         try (Stream<Path> files = Files.walk(root)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
@@ -78,42 +67,24 @@ final class JettyBackend implements Backend {
                 if (rel.startsWith("start.d/") != startD || rel.endsWith("README.md")) {
                     continue;
                 }
-                Path target = base.resolve(rel);
                 String rendered = Templates.render(BASE_TEMPLATES + "/" + rel, values);
-                if (startD && Files.exists(target)) {
-                    Files.writeString(target, mergeIni(Files.readString(target), rendered));
+                if (startD) {
+                    for (String line : rendered.split("\\R")) {
+                        String t = line.trim();
+                        if (!t.isEmpty() && !t.startsWith("#") && !t.startsWith("--") && t.contains("=")) {
+                            node.setIni(rel.substring("start.d/".length()), t.substring(0, t.indexOf('=')).trim(),
+                                    t.substring(t.indexOf('=') + 1));
+                        }
+                    }
                 } else {
+                    Path target = node.base().resolve(rel);
                     Files.createDirectories(target.getParent());
                     Files.writeString(target, rendered);
                 }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-    }
-
-    static String mergeIni(String existing, String snippet) {
-        List<String> lines = new ArrayList<>(List.of(existing.split("\\R", -1)));
-        if (!lines.isEmpty() && lines.get(lines.size() - 1).isEmpty()) {
-            lines.remove(lines.size() - 1);
-        }
-        for (String line : snippet.split("\\R")) {
-            String t = line.trim();
-            if (t.isEmpty() || t.startsWith("#") || t.startsWith("--") || !t.contains("=")) {
-                continue;
-            }
-            String key = t.substring(0, t.indexOf('=')).trim();
-            boolean replaced = false;
-            for (int i = 0; i < lines.size(); i++) {
-                String l = lines.get(i).trim();
-                if (l.startsWith(key + "=") || l.startsWith(key + "?=")) {
-                    lines.set(i, replaced ? "" : t);
-                    replaced = true;
-                }
-            }
-            if (!replaced) {
-                lines.add(t);
-            }
-        }
-        return String.join("\n", lines) + "\n";
     }
 
     @Override
@@ -122,39 +93,7 @@ final class JettyBackend implements Backend {
     }
 
     @Override
-    public List<Node> nodes() {
+    public List<ServerNode> nodes() {
         return nodes;
-    }
-
-    private record JettyAdapter(JettyNode node) implements Node {
-        @Override
-        public String name() {
-            return node.name();
-        }
-
-        @Override
-        public int port() {
-            return node.port();
-        }
-
-        @Override
-        public boolean isAlive() {
-            return node.isAlive();
-        }
-
-        @Override
-        public void kill9() throws InterruptedException {
-            node.kill();
-        }
-
-        @Override
-        public void start() throws Exception {
-            node.start();
-        }
-
-        @Override
-        public String tail(int lines) {
-            return node.logTail(lines);
-        }
     }
 }

@@ -1,6 +1,6 @@
 package dev.tether.failover;
 
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.RedisProcess;
 
 /** One redis-server for every scenario of this test JVM (each scenario logs in fresh users). */
 final class SharedRedis {

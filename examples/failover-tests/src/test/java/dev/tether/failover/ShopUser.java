@@ -1,6 +1,7 @@
 package dev.tether.failover;
 
-import java.io.IOException;
+import dev.tether.testkit.Http;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -42,12 +43,12 @@ final class ShopUser {
 
     final Account account;
     private final String baseUrl;
-    private final KeepAliveHttp http;
+    /** One kept-alive connection with a cookie jar, like a browser tab's. */
+    private final Http.Connection http;
     private final String itemPrefix;
     private final Balancer.Affinity affinity;
     private final IntFunction<String> nodeByPort;
     private final Liveness liveness;
-    private final Map<String, String> cookies = new ConcurrentHashMap<>();
 
     // Written by the user's own thread only; read by the driver after it joined that thread.
     final List<String> acked = new ArrayList<>();
@@ -72,7 +73,7 @@ final class ShopUser {
         this.account = account;
         this.baseUrl = baseUrl;
         URI base = URI.create(baseUrl);
-        this.http = new KeepAliveHttp(base.getHost(), base.getPort());
+        this.http = Http.browser(base.getHost(), base.getPort());
         this.itemPrefix = itemPrefix;
         this.affinity = affinity;
         this.nodeByPort = nodeByPort;
@@ -81,27 +82,11 @@ final class ShopUser {
 
     /** The JSESSIONID the browser holds now, or null. */
     String sessionCookie() {
-        return cookies.get("JSESSIONID");
+        return http.cookie(Http.SESSION_COOKIE);
     }
 
     String cookie(String name) {
-        return cookies.get(name);
-    }
-
-    static String routeOf(String sessionId) {
-        if (sessionId == null) {
-            return null;
-        }
-        int dot = sessionId.indexOf('.');
-        return dot < 0 ? null : sessionId.substring(dot + 1);
-    }
-
-    static String baseOf(String sessionId) {
-        if (sessionId == null) {
-            return null;
-        }
-        int dot = sessionId.indexOf('.');
-        return dot < 0 ? sessionId : sessionId.substring(0, dot);
+        return http.cookie(name);
     }
 
     // ------------------------------------------------------------------------------ login
@@ -123,17 +108,14 @@ final class ShopUser {
             if (r.status != 200 || !account.name().equals(f.get("user"))) {
                 return loginFailed("after the login the cart page answered " + r);
             }
-            baseIdAtLogin = baseOf(sessionCookie());
+            baseIdAtLogin = Http.base(sessionCookie());
             if (baseIdAtLogin == null || !samePageSession(f.get("session"))) {
                 return loginFailed("cookie " + sessionCookie() + " but the page shows session " + f.get("session"));
             }
             lastNode = nodeByPort.apply(parsePort(f.get("port")));
             return true;
-        } catch (IOException e) {
-            return loginFailed(e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return loginFailed("interrupted");
+        } catch (UncheckedIOException e) {
+            return loginFailed(e.getCause().toString());
         }
     }
 
@@ -143,7 +125,7 @@ final class ShopUser {
         return false;
     }
 
-    private Reply followRedirects(Reply r) throws IOException, InterruptedException {
+    private Reply followRedirects(Reply r) {
         for (int hops = 0; hops < 5 && (r.status == 301 || r.status == 302 || r.status == 303 || r.status == 307); hops++) {
             String location = r.header("location");
             if (location == null) {
@@ -185,20 +167,16 @@ final class ShopUser {
     /** One request with every check; returns the answer's fields when it was a good one. */
     private Map<String, String> call(String what, String method, String path, String body, String addedItem) {
         String expectedNode = switch (affinity) {
-            case ROUTE_SUFFIX -> routeOf(sessionCookie());
-            case SERVERID_COOKIE -> cookies.get("SERVERID");
+            case ROUTE_SUFFIX -> Http.route(sessionCookie());
+            case SERVERID_COOKIE -> cookie("SERVERID");
             case CLIENT_IP -> null;
         };
         long t0 = System.nanoTime();
         Reply r;
         try {
             r = send(method, path, body);
-        } catch (IOException e) {
-            failures.add(new Failure(System.nanoTime(), what + ": " + e));
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failures.add(new Failure(System.nanoTime(), what + ": interrupted"));
+        } catch (UncheckedIOException e) {
+            failures.add(new Failure(System.nanoTime(), what + ": " + e.getCause()));
             return null;
         }
         long t1 = System.nanoTime();
@@ -224,7 +202,7 @@ final class ShopUser {
         String node = nodeByPort.apply(parsePort(f.get("port")));
         // The session: same base as at login, and the page's id is the cookie the browser holds now.
         String session = f.get("session");
-        if (!samePageSession(session) || !baseIdAtLogin.equals(baseOf(sessionCookie()))) {
+        if (!samePageSession(session) || !baseIdAtLogin.equals(Http.base(sessionCookie()))) {
             idChanges++;
             problems.add(account.name() + " session id changed at " + what + ": cookie " + sessionCookie() + ", page " + session
                     + ", base at login " + baseIdAtLogin);
@@ -263,7 +241,7 @@ final class ShopUser {
      */
     private boolean samePageSession(String pageSession) {
         String cookie = sessionCookie();
-        return cookie != null && pageSession != null && (pageSession.equals(cookie) || pageSession.equals(baseOf(cookie)));
+        return cookie != null && pageSession != null && (pageSession.equals(cookie) || pageSession.equals(Http.base(cookie)));
     }
 
     private static void think(long millis) {
@@ -276,10 +254,10 @@ final class ShopUser {
 
     // ------------------------------------------------------------------------------ HTTP
 
-    private record Reply(String path, int status, Map<String, List<String>> headers, String body) {
+    private record Reply(String path, int status, Http.Reply answer, String body) {
         String header(String name) {
-            List<String> v = headers.get(name);
-            return v == null || v.isEmpty() ? null : v.get(0);
+            List<String> v = answer.header(name);
+            return v.isEmpty() ? null : v.get(0);
         }
 
         @Override
@@ -289,59 +267,16 @@ final class ShopUser {
         }
     }
 
-    private Reply send(String method, String path, String formBody) throws IOException, InterruptedException {
+    private Reply send(String method, String path, String formBody) {
         requests++;
-        Map<String, String> headers = new LinkedHashMap<>();
-        String cookieHeader = cookieHeader();
-        if (!cookieHeader.isEmpty()) {
-            headers.put("Cookie", cookieHeader);
-        }
-        if (formBody != null) {
-            headers.put("Content-Type", "application/x-www-form-urlencoded");
-        }
-        KeepAliveHttp.Response response = http.send(method, path, headers, formBody);
-        for (String setCookie : response.headers().getOrDefault("set-cookie", List.of())) {
-            storeCookie(setCookie);
-        }
-        return new Reply(path, response.status(), response.headers(), response.body());
+        Map<String, String> headers = formBody == null ? Map.of() : Map.of("Content-Type", "application/x-www-form-urlencoded");
+        Http.Reply answer = http.send(method, path, headers, formBody);
+        return new Reply(path, answer.status(), answer, answer.body());
     }
 
     /** Closes the user's connection to the balancer. */
     void close() {
         http.close();
-    }
-
-    private String cookieHeader() {
-        StringBuilder sb = new StringBuilder();
-        for (Map.Entry<String, String> c : new LinkedHashMap<>(cookies).entrySet()) {
-            if (sb.length() > 0) {
-                sb.append("; ");
-            }
-            sb.append(c.getKey()).append('=').append(c.getValue());
-        }
-        return sb.toString();
-    }
-
-    private void storeCookie(String header) {
-        String[] parts = header.split(";");
-        int eq = parts[0].indexOf('=');
-        if (eq <= 0) {
-            return;
-        }
-        String name = parts[0].substring(0, eq).trim();
-        String value = parts[0].substring(eq + 1).trim();
-        boolean delete = value.isEmpty();
-        for (int i = 1; i < parts.length; i++) {
-            String attr = parts[i].trim().toLowerCase(Locale.ROOT);
-            if (attr.equals("max-age=0") || attr.startsWith("expires=thu, 01 jan 1970") || attr.startsWith("expires=thu, 01-jan-1970")) {
-                delete = true;
-            }
-        }
-        if (delete) {
-            cookies.remove(name);
-        } else {
-            cookies.put(name, value);
-        }
     }
 
     static Map<String, String> fields(String body) {

@@ -1,11 +1,12 @@
 package dev.tether.failover;
 
-import dev.tether.tomcat.e2e.TomcatNode;
+import dev.tether.testkit.Dirs;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Two Apache Tomcat 10.1 nodes (the real distribution), each with the shaded Tether jar in
@@ -15,12 +16,12 @@ import java.util.concurrent.CompletableFuture;
  */
 final class TomcatBackend implements Backend {
 
-    private final List<Node> nodes = new ArrayList<>();
+    private final List<ServerNode> nodes = new ArrayList<>();
 
-    TomcatBackend(Path work, String redisUri, List<ShopUser.Account> accounts) throws Exception {
-        Path home = FailoverTraffic.requiredPath("tether.tomcat.home");
-        Path jar = FailoverTraffic.requiredPath("tether.tomcat.jar");
-        Path war = FailoverTraffic.requiredPath("tether.shop.war");
+    TomcatBackend(Path work, String redisUri, List<ShopUser.Account> accounts) {
+        Path home = Dirs.fromProperty("tether.tomcat.home");
+        Path jar = Dirs.fromProperty("tether.tomcat.jar");
+        Path war = Dirs.fromProperty("tether.shop.war");
         StringBuilder users = new StringBuilder("""
                 <?xml version="1.0" encoding="UTF-8"?>
                 <tomcat-users xmlns="http://tomcat.apache.org/xml" version="1.0">
@@ -31,29 +32,18 @@ final class TomcatBackend implements Backend {
                     .append("\" roles=\"shopper\"/>\n");
         }
         users.append("</tomcat-users>\n");
-        String contextXml = Templates.render("tomcat/shop.xml", Map.of("REDIS_URI", redisUri));
-        TomcatNode.Webapp shop = new TomcatNode.Webapp("shop", war, contextXml, "/shop/login.html", "j_security_check");
         for (String name : List.of("node1", "node2")) {
-            TomcatNode node = TomcatNode.create(work, name, home, jar, users.toString(),
-                    (port, route) -> Templates.render("tomcat/server.xml",
-                            Map.of("HTTP_PORT", Integer.toString(port), "JVM_ROUTE", route)),
-                    shop);
-            nodes.add(new TomcatAdapter(node));
+            TomcatNode node = TomcatNode.create(name, home, work.resolve(name), name);
+            node.serverXml(Templates.render("tomcat/server.xml",
+                    Map.of("HTTP_PORT", Integer.toString(node.port()), "JVM_ROUTE", node.jvmRoute())));
+            node.users(users.toString());
+            node.addLib(jar);
+            node.deploy("shop", war);
+            node.contextXml("shop", Templates.render("tomcat/shop.xml", Map.of("REDIS_URI", redisUri)));
+            node.readyWhen("/shop/login.html", "j_security_check");
+            nodes.add(node);
         }
-        // Start both nodes in parallel: start-up dominates this test's run time.
-        CompletableFuture<?>[] starts = nodes.stream().map(n -> CompletableFuture.runAsync(() -> {
-            try {
-                n.start();
-            } catch (Exception e) {
-                throw new IllegalStateException(n.name() + " did not start: " + e.getMessage(), e);
-            }
-        })).toArray(CompletableFuture[]::new);
-        try {
-            CompletableFuture.allOf(starts).join();
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
+        ServerNode.startAll(nodes.toArray(ServerNode[]::new));
     }
 
     @Override
@@ -62,39 +52,7 @@ final class TomcatBackend implements Backend {
     }
 
     @Override
-    public List<Node> nodes() {
+    public List<ServerNode> nodes() {
         return nodes;
-    }
-
-    private record TomcatAdapter(TomcatNode node) implements Node {
-        @Override
-        public String name() {
-            return node.name();
-        }
-
-        @Override
-        public int port() {
-            return node.port();
-        }
-
-        @Override
-        public boolean isAlive() {
-            return node.isAlive();
-        }
-
-        @Override
-        public void kill9() {
-            node.kill9();
-        }
-
-        @Override
-        public void start() throws Exception {
-            node.start();
-        }
-
-        @Override
-        public String tail(int lines) {
-            return node.tail(lines);
-        }
     }
 }

@@ -12,11 +12,20 @@ import dev.tether.store.SessionSnapshot;
 import dev.tether.store.TrackedSession;
 import dev.tether.store.SessionStoreOptions;
 import dev.tether.store.WriteOutcome;
-import dev.tether.store.testing.RedisProcess;
+import dev.tether.testkit.Dirs;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.JettyNode;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +39,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.AfterTestExecutionCallback;
-import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * End-to-end scenarios on a real Jetty distribution ({@code jetty-home}, unpacked by Maven): two
@@ -42,7 +50,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-abstract class JettyFailoverScenarios {
+@ExtendWith(DumpLogsOnFailure.class)
+abstract class JettyFailoverScenarios implements DumpLogsOnFailure.WithNodes {
+
+    /** The test applications, by context path: ee10 (jakarta) and ee8 (javax). */
+    static final List<String> APPS = List.of("app10", "app8");
 
     private final String label;
     private final String homeProperty;
@@ -68,35 +80,61 @@ abstract class JettyFailoverScenarios {
         this.versionPrefix = versionPrefix;
     }
 
-    @RegisterExtension
-    final AfterTestExecutionCallback printLogsOnFailure = context -> {
-        if (context.getExecutionException().isPresent()) {
-            printLogs(context.getDisplayName());
-        }
-    };
-
     @BeforeAll
-    void startNodes() throws Exception {
-        home = requiredPath(homeProperty);
-        archive = requiredPath("tether.jetty.module.archive");
-        testClasses = requiredPath("tether.test.classes");
+    void startNodes() {
+        home = Dirs.fromProperty(homeProperty);
+        archive = Dirs.fromProperty("tether.jetty.module.archive");
+        testClasses = Dirs.fromProperty("tether.test.classes");
         work = testClasses.getParent().resolve("e2e-jetty").resolve(label);
         redis = RedisProcess.start();
+        node1 = node("node1", "node1");
+        node2 = node("node2", "node2");
+        ServerNode.startAll(node1, node2);
+    }
+
+    /**
+     * A node set up the way the README tells an administrator: the Tether archive unpacked,
+     * {@code --add-modules=http,ee10-deploy,ee8-deploy,session-store-redis}, the store pointed at
+     * the test's Redis; the ee10 and ee8 test applications in {@code webapps/}. It is ready when
+     * both applications answer and both have connected to Redis (Tether connects in the background
+     * and never holds up a start).
+     */
+    private JettyNode node(String name, String workerName) {
+        JettyNode node = JettyNode.create(name, home, work.resolve(name), workerName);
+        node.unpack(archive);
+        node.addModules("http", "ee10-deploy", "ee8-deploy", "session-store-redis");
+        node.useRedis(redis.uri());
         try {
-            node1 = JettyNode.create("node1", home, work.resolve("node1"), RedisProcess.freePort(), "node1", redis.uri(), archive, testClasses);
-            node2 = JettyNode.create("node2", home, work.resolve("node2"), RedisProcess.freePort(), "node2", redis.uri(), archive, testClasses);
-            node1.launch();
-            node2.launch();
-            node1.awaitReady();
-            node2.awaitReady();
-        } catch (Exception | AssertionError e) {
-            printLogs("starting the nodes");
-            throw e;
+            for (String app : APPS) {
+                Path webapp = node.base().resolve("webapps").resolve(app);
+                Path classes = webapp.resolve("WEB-INF/classes/dev/tether/jetty/e2e").resolve(app);
+                Files.createDirectories(classes);
+                Files.copy(testClasses.resolve("e2e").resolve(app).resolve("WEB-INF/web.xml"), webapp.resolve("WEB-INF/web.xml"));
+                Dirs.copy(testClasses.resolve("dev/tether/jetty/e2e").resolve(app), classes);
+                // Jetty 12 deploys each directory into one environment, chosen by webapps/<name>.properties.
+                Files.writeString(node.base().resolve("webapps").resolve(app + ".properties"),
+                        "environment=" + (app.equals("app8") ? "ee8" : "ee10") + "\n");
+                node.readyWhen("/" + app + "/s?op=ping", null);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+        node.readyWhenLogged("Tether: connected to Redis at", APPS.size());
+        return node;
+    }
+
+    @Override
+    public List<JettyNode> nodes() {
+        return Arrays.asList(node1, node2, node3);
+    }
+
+    /** A request to the test servlet {@code /<app>/s?<query>}. */
+    private static Http.Reply get(JettyNode node, String app, String query, String sessionId) {
+        return Http.get(node.port(), "/" + app + "/s?" + query, sessionId);
     }
 
     @BeforeEach
-    void nodesUp() throws Exception {
+    void nodesUp() {
         for (JettyNode n : List.of(node1, node2)) {
             if (!n.isAlive()) {
                 n.start();
@@ -105,12 +143,8 @@ abstract class JettyFailoverScenarios {
     }
 
     @AfterAll
-    void stopNodes() throws Exception {
-        for (JettyNode n : new JettyNode[] {node1, node2, node3}) {
-            if (n != null) {
-                n.kill();
-            }
-        }
+    void stopNodes() {
+        ServerNode.killAll(node1, node2, node3);
         if (redis != null) {
             redis.close();
         }
@@ -124,13 +158,13 @@ abstract class JettyFailoverScenarios {
     void distributionRunsBothEnvironmentsWithTheTetherStore() throws Exception {
         for (JettyNode n : List.of(node1, node2)) {
             assertTrue(n.log().contains("jetty-" + versionPrefix), n.name() + " does not run Jetty " + versionPrefix);
-            Http.Reply ee10 = n.get("app10", "op=ping", null);
-            assertEquals("6.0", ee10.field("spec"), "app10 must run as a Servlet 6.0 (ee10) application: " + ee10);
-            assertEquals("jakarta.servlet.http", ee10.field("api"));
-            Http.Reply ee8 = n.get("app8", "op=ping", null);
-            assertEquals("4.0", ee8.field("spec"), "app8 must run as a Servlet 4.0 (ee8) application: " + ee8);
-            assertEquals("javax.servlet.http", ee8.field("api"));
-            for (String app : JettyNode.APPS) {
+            Http.Reply ee10 = get(n, "app10", "op=ping", null);
+            assertEquals("6.0", ee10.value("spec"), "app10 must run as a Servlet 6.0 (ee10) application: " + ee10);
+            assertEquals("jakarta.servlet.http", ee10.value("api"));
+            Http.Reply ee8 = get(n, "app8", "op=ping", null);
+            assertEquals("4.0", ee8.value("spec"), "app8 must run as a Servlet 4.0 (ee8) application: " + ee8);
+            assertEquals("javax.servlet.http", ee8.value("api"));
+            for (String app : APPS) {
                 String line = "Tether: sessions of /" + app + " are kept in Redis under 'tether:jetty:0.0.0.0/" + app
                         + ":{id}', workerName " + n.name();
                 assertTrue(n.log().contains(line), n.name() + " did not log: " + line);
@@ -142,14 +176,14 @@ abstract class JettyFailoverScenarios {
     @Test
     @Order(2)
     void sessionIdEndsWithWorkerNameAndRecordIsUnderTheJettyPrefix() throws Exception {
-        for (String app : JettyNode.APPS) {
-            Http.Reply r = node1.get(app, "op=set&name=greeting&value=hello-" + app, null);
+        for (String app : APPS) {
+            Http.Reply r = get(node1, app, "op=set&name=greeting&value=hello-" + app, null);
             assertEquals(200, r.status(), r.toString());
-            String cookie = r.sessionCookie();
+            String cookie = r.sessionId();
             assertNotNull(cookie, app + ": no session cookie: " + r);
             assertTrue(cookie.endsWith(".node1"), app + ": cookie " + cookie + " does not end with .node1");
-            String base = base(cookie);
-            assertEquals(base, r.field("id"), app + ": getId() is the id without the workerName");
+            String base = Http.base(cookie);
+            assertEquals(base, r.value("id"), app + ": getId() is the id without the workerName");
             String key = jettyKey(app, base);
             // flushOnResponseCommit: the record is there as soon as the response is.
             assertEquals(List.of(key), redis.keys("*{" + base + "}*"), app + ": exactly one record, under the Jetty prefix");
@@ -163,10 +197,10 @@ abstract class JettyFailoverScenarios {
     @Test
     @Order(3)
     void jettyAndTomcatRecordsNeverCollide() throws Exception {
-        for (String app : JettyNode.APPS) {
-            Http.Reply r = node1.get(app, "op=set&name=greeting&value=from-jetty", null);
-            String cookie = r.sessionCookie();
-            String base = base(cookie);
+        for (String app : APPS) {
+            Http.Reply r = get(node1, app, "op=set&name=greeting&value=from-jetty", null);
+            String cookie = r.sessionId();
+            String base = Http.base(cookie);
             String tomcatPrefix = "tether:tomcat:localhost/" + app + ":";
             try (RedisSessionStore tomcat = new RedisSessionStore(
                     SessionStoreOptions.builder(redis.uri()).keyPrefix(tomcatPrefix).build(), "node1")) {
@@ -185,8 +219,8 @@ abstract class JettyFailoverScenarios {
             assertEquals("Sfrom-jetty", redis.command("HGET", jettyKey, "a:greeting"));
             assertEquals("Sfrom-tomcat", redis.command("HGET", tomcatPrefix + "{" + base + "}", "a:greeting"));
             // The Jetty session at another node (loaded from Redis) is still the Jetty one.
-            Http.Reply other = node2.get(app, "op=get", cookie);
-            assertEquals("from-jetty", other.attr("greeting"), app + ": " + other);
+            Http.Reply other = get(node2, app, "op=get", cookie);
+            assertEquals("from-jetty", other.attribute("greeting"), app + ": " + other);
         }
     }
 
@@ -202,64 +236,64 @@ abstract class JettyFailoverScenarios {
         Map<String, String> cookies = new HashMap<>();
         Map<String, String> urlIds = new HashMap<>();
         Map<String, Integer> activationsBefore = new HashMap<>();
-        for (String app : JettyNode.APPS) {
-            String c1 = node1.get(app, "op=set&name=greeting&value=hello-" + app, null).sessionCookie();
+        for (String app : APPS) {
+            String c1 = get(node1, app, "op=set&name=greeting&value=hello-" + app, null).sessionId();
             assertTrue(c1.endsWith(".node1"), c1);
-            node1.get(app, "op=set&name=count&value=42", c1);
-            node1.get(app, "op=add&value=one", c1);
-            Http.Reply inPlace = node1.get(app, "op=add&value=two", c1);
-            assertEquals("[one, two]", inPlace.attr("list"), app + ": " + inPlace);
-            node1.get(app, "op=probe", c1);
+            get(node1, app, "op=set&name=count&value=42", c1);
+            get(node1, app, "op=add&value=one", c1);
+            Http.Reply inPlace = get(node1, app, "op=add&value=two", c1);
+            assertEquals("[one, two]", inPlace.attribute("list"), app + ": " + inPlace);
+            get(node1, app, "op=probe", c1);
             cookies.put(app, c1);
 
-            String u = node1.get(app, "op=set&name=tracked&value=url-" + app, null).sessionCookie();
+            String u = get(node1, app, "op=set&name=tracked&value=url-" + app, null).sessionId();
             assertTrue(u.endsWith(".node1"), u);
             urlIds.put(app, u);
-            activationsBefore.put(app, Integer.parseInt(node2.get(app, "op=counters", null).field("didActivate")));
+            activationsBefore.put(app, Integer.parseInt(get(node2, app, "op=counters", null).value("didActivate")));
         }
 
-        node1.kill();
+        node1.kill9();
 
-        for (String app : JettyNode.APPS) {
+        for (String app : APPS) {
             String c1 = cookies.get(app);
-            String base = base(c1);
-            Http.Reply r = node2.get(app, "op=get", c1);
+            String base = Http.base(c1);
+            Http.Reply r = get(node2, app, "op=get", c1);
             assertEquals(200, r.status(), app + ": " + r);
-            assertEquals("node2", r.field("node"));
-            assertEquals(base, r.field("id"), app + ": same session");
-            assertEquals(base + ".node2", r.sessionCookie(), app + ": Set-Cookie must carry the same id with .node2: " + r);
-            assertEquals("hello-" + app, r.attr("greeting"), app + ": " + r);
-            assertEquals("42", r.attr("count"), app + ": " + r);
-            assertEquals("[one, two]", r.attr("list"), app + ": the in-place change made on node1 was lost: " + r);
-            assertNotNull(r.attr("probe"), app + ": " + r);
-            assertTrue(r.attr("probe").startsWith("probe(createdOn=node1,"), app + ": " + r);
+            assertEquals("node2", r.value("node"));
+            assertEquals(base, r.value("id"), app + ": same session");
+            assertEquals(base + ".node2", r.sessionId(), app + ": Set-Cookie must carry the same id with .node2: " + r);
+            assertEquals("hello-" + app, r.attribute("greeting"), app + ": " + r);
+            assertEquals("42", r.attribute("count"), app + ": " + r);
+            assertEquals("[one, two]", r.attribute("list"), app + ": the in-place change made on node1 was lost: " + r);
+            assertNotNull(r.attribute("probe"), app + ": " + r);
+            assertTrue(r.attribute("probe").startsWith("probe(createdOn=node1,"), app + ": " + r);
             String key = jettyKey(app, base);
             assertEquals("node2", redis.command("HGET", key, "owner"), app + ": node2 owns the session now");
             assertEquals("2", redis.command("HGET", key, "epoch"), app + ": the takeover bumped the ownership epoch");
 
             // Later requests with the new cookie work, and can write.
-            String c2 = r.sessionCookie();
-            Http.Reply next = node2.get(app, "op=add&value=three", c2);
+            String c2 = r.sessionId();
+            Http.Reply next = get(node2, app, "op=add&value=three", c2);
             assertEquals(200, next.status(), app + ": " + next);
-            assertEquals(base, next.field("id"));
-            assertEquals("[one, two, three]", next.attr("list"), app + ": " + next);
-            assertTrue(next.sessionCookie() == null || next.sessionCookie().equals(c2), app + ": cookie changed again: " + next);
-            assertEquals("hello-" + app, next.attr("greeting"));
+            assertEquals(base, next.value("id"));
+            assertEquals("[one, two, three]", next.attribute("list"), app + ": " + next);
+            assertTrue(next.sessionId() == null || next.sessionId().equals(c2), app + ": cookie changed again: " + next);
+            assertEquals("hello-" + app, next.attribute("greeting"));
             // The instance deserialized on node2 was told it was activated there. Jetty 12 itself
             // calls sessionDidActivate only around a store (AbstractSessionCache.commit/release), not
             // when the cache loads a session: so it fires at the end of the first request on node2,
             // and only this second request can see it; the first one above saw activatedOn=null.
-            assertEquals("probe(createdOn=node1,activatedOn=node2)", next.attr("probe"), app + ": " + next);
-            int activations = Integer.parseInt(node2.get(app, "op=counters", null).field("didActivate"));
+            assertEquals("probe(createdOn=node1,activatedOn=node2)", next.attribute("probe"), app + ": " + next);
+            int activations = Integer.parseInt(get(node2, app, "op=counters", null).value("didActivate"));
             assertTrue(activations > activationsBefore.get(app), app + ": no sessionDidActivate on node2");
 
             // URL tracking: the id with node1's suffix in the path parameter.
             String u = urlIds.get(app);
             Http.Reply url = Http.get(node2.port(), "/" + app + "/s;jsessionid=" + u + "?op=get", null);
             assertEquals(200, url.status(), app + ": " + url);
-            assertEquals(base(u), url.field("id"), app + ": " + url);
-            assertEquals("url-" + app, url.attr("tracked"), app + ": " + url);
-            assertEquals("/" + app + "/s;jsessionid=" + base(u) + ".node2?op=get", url.field("url"),
+            assertEquals(Http.base(u), url.value("id"), app + ": " + url);
+            assertEquals("url-" + app, url.attribute("tracked"), app + ": " + url);
+            assertEquals("/" + app + "/s;jsessionid=" + Http.base(u) + ".node2?op=get", url.value("url"),
                     app + ": encodeURL must rewrite with node2's suffix: " + url);
         }
     }
@@ -274,22 +308,22 @@ abstract class JettyFailoverScenarios {
         String config = node1.startJar("--list-config");
         assertTrue(config.contains("jetty.session.flushOnResponseCommit = true"),
                 "the module must turn flushOnResponseCommit on:\n" + config);
-        for (String app : JettyNode.APPS) {
+        for (String app : APPS) {
             if (!node1.isAlive()) {
                 node1.start();
             }
-            Http.Reply post = Http.post(node1.port(), "/" + app + "/s?op=post", null, Map.of("name", "cart", "value", "book-" + app));
-            node1.kill();
+            Http.Reply post = Http.postForm(node1.port(), "/" + app + "/s?op=post", Map.of("name", "cart", "value", "book-" + app), null);
+            node1.kill9();
             assertEquals(302, post.status(), app + ": " + post);
-            String cookie = post.sessionCookie();
+            String cookie = post.sessionId();
             assertTrue(cookie.endsWith(".node1"), app + ": " + post);
             String location = URI.create(post.header("location").get(0)).getRawPath() + "?"
                     + URI.create(post.header("location").get(0)).getRawQuery();
             assertTrue(location.startsWith("/" + app + "/s"), location);
             Http.Reply get = Http.get(node2.port(), location, cookie);
             assertEquals(200, get.status(), app + ": " + get);
-            assertEquals("book-" + app, get.attr("cart"), app + ": the POST's attribute was lost: " + get);
-            assertEquals(base(cookie) + ".node2", get.sessionCookie(), app + ": " + get);
+            assertEquals("book-" + app, get.attribute("cart"), app + ": the POST's attribute was lost: " + get);
+            assertEquals(Http.base(cookie) + ".node2", get.sessionId(), app + ": " + get);
         }
     }
 
@@ -301,25 +335,25 @@ abstract class JettyFailoverScenarios {
     @Order(6)
     void restartedNodeWithAStaleCookieNeverRegressesTheData() throws Exception {
         Map<String, String> cookies = new HashMap<>();
-        for (String app : JettyNode.APPS) {
-            cookies.put(app, node1.get(app, "op=set&name=v&value=old", null).sessionCookie());
+        for (String app : APPS) {
+            cookies.put(app, get(node1, app, "op=set&name=v&value=old", null).sessionId());
         }
-        node1.kill();
-        for (String app : JettyNode.APPS) {
-            Http.Reply r = node2.get(app, "op=set&name=v&value=new", cookies.get(app));
-            assertEquals("new", r.attr("v"), app + ": " + r);
-            assertEquals(base(cookies.get(app)) + ".node2", r.sessionCookie());
+        node1.kill9();
+        for (String app : APPS) {
+            Http.Reply r = get(node2, app, "op=set&name=v&value=new", cookies.get(app));
+            assertEquals("new", r.attribute("v"), app + ": " + r);
+            assertEquals(Http.base(cookies.get(app)) + ".node2", r.sessionId());
         }
         node1.start();
-        for (String app : JettyNode.APPS) {
+        for (String app : APPS) {
             String c1 = cookies.get(app);
-            String key = jettyKey(app, base(c1));
-            Http.Reply stray = node1.get(app, "op=get", c1);
+            String key = jettyKey(app, Http.base(c1));
+            Http.Reply stray = get(node1, app, "op=get", c1);
             assertEquals(200, stray.status(), app + ": " + stray);
-            assertEquals("new", stray.attr("v"), app + ": the restarted node must see node2's write: " + stray);
+            assertEquals("new", stray.attribute("v"), app + ": the restarted node must see node2's write: " + stray);
             assertEquals("Snew", redis.command("HGET", key, "a:v"), app + ": the record regressed");
-            Http.Reply again = node1.get(app, "op=add&value=after-restart", c1);
-            assertEquals("new", again.attr("v"), app + ": " + again);
+            Http.Reply again = get(node1, app, "op=add&value=after-restart", c1);
+            assertEquals("new", again.attribute("v"), app + ": " + again);
             assertEquals("Snew", redis.command("HGET", key, "a:v"), app + ": the record regressed");
         }
     }
@@ -333,12 +367,12 @@ abstract class JettyFailoverScenarios {
     @Test
     @Order(7)
     void liveNodeWithAStaleCopyDropsItWhenTheTakeOverIsAnnounced() throws Exception {
-        for (String app : JettyNode.APPS) {
-            String c1 = node1.get(app, "op=set&name=v&value=old", null).sessionCookie();
-            String key = jettyKey(app, base(c1));
-            Http.Reply moved = node2.get(app, "op=set&name=v&value=new", c1);
-            String c2 = moved.sessionCookie();
-            assertEquals(base(c1) + ".node2", c2, app + ": " + moved);
+        for (String app : APPS) {
+            String c1 = get(node1, app, "op=set&name=v&value=old", null).sessionId();
+            String key = jettyKey(app, Http.base(c1));
+            Http.Reply moved = get(node2, app, "op=set&name=v&value=new", c1);
+            String c2 = moved.sessionId();
+            assertEquals(Http.base(c1) + ".node2", c2, app + ": " + moved);
             assertEquals("node2", redis.command("HGET", key, "owner"));
 
             // node2's take-over was announced: node1 dropped its stale copy at once, so a stray
@@ -346,36 +380,36 @@ abstract class JettyFailoverScenarios {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             Http.Reply stray;
             do {
-                stray = node1.get(app, "op=get", c1);
-                if ("new".equals(stray.attr("v"))) {
+                stray = get(node1, app, "op=get", c1);
+                if ("new".equals(stray.attribute("v"))) {
                     break;
                 }
                 Thread.sleep(100);
             } while (System.nanoTime() < deadline);
             assertEquals(200, stray.status(), app + ": " + stray);
-            assertEquals("new", stray.attr("v"), app + ": node1 served its stale copy");
+            assertEquals("new", stray.attribute("v"), app + ": node1 served its stale copy");
             assertEquals("Snew", redis.command("HGET", key, "a:v"), app + ": node1 wrote its stale data back");
 
             // A later write at node1 builds on the current state; node2 then sees it too, because
             // node1's take-over was announced in turn. Nothing regresses either way.
-            assertEquals(200, node1.get(app, "op=set&name=w&value=fromNode1", c1).status());
+            assertEquals(200, get(node1, app, "op=set&name=w&value=fromNode1", c1).status());
             assertEquals("SfromNode1", redis.command("HGET", key, "a:w"));
             assertEquals("Snew", redis.command("HGET", key, "a:v"));
             deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             Http.Reply back;
             do {
-                back = node2.get(app, "op=get", c2);
-                if ("fromNode1".equals(back.attr("w"))) {
+                back = get(node2, app, "op=get", c2);
+                if ("fromNode1".equals(back.attribute("w"))) {
                     break;
                 }
                 Thread.sleep(100);
             } while (System.nanoTime() < deadline);
-            assertEquals("fromNode1", back.attr("w"), app + ": node2 kept serving its stale copy");
-            assertEquals("new", back.attr("v"));
+            assertEquals("fromNode1", back.attribute("w"), app + ": node2 kept serving its stale copy");
+            assertEquals("new", back.attribute("v"));
         }
         // Dropping the stale copy is routine, not an error: the fenced request still completes cleanly.
-        assertFalse(node1.logSinceLaunch().contains("Unable to release Session"),
-                "node1 broke the fenced request's completion:\n" + node1.logTail(60));
+        assertFalse(node1.logSinceStart().contains("Unable to release Session"),
+                "node1 broke the fenced request's completion:\n" + node1.tail(60));
     }
 
     /**
@@ -385,37 +419,32 @@ abstract class JettyFailoverScenarios {
     @Test
     @Order(8)
     void unusableWorkerNamesAreRefused() throws Exception {
-        node3 = JettyNode.create("node3", home, work.resolve("node3"), RedisProcess.freePort(), "node.3", redis.uri(), archive, testClasses);
+        node3 = node("node3", "node.3");
         node3.launch();
-        int exit = node3.awaitExit(60);
-        assertNotEquals(Integer.MIN_VALUE, exit, "a node with workerName node.3 kept running:\n" + node3.logTail(60));
+        int exit = node3.awaitExit(Duration.ofSeconds(60));
+        assertNotEquals(Integer.MIN_VALUE, exit, "a node with workerName node.3 kept running:\n" + node3.tail(60));
         assertNotEquals(0, exit);
-        assertTrue(node3.log().contains("Name cannot contain '.'"), "no clear message:\n" + node3.logTail(60));
+        assertTrue(node3.log().contains("Name cannot contain '.'"), "no clear message:\n" + node3.tail(60));
 
-        node3.setWorkerName("node+3");
+        node3.workerName("node+3");
         node3.launch();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!node3.log().contains("Started oejs.Server") && !node3.log().contains("Started Server")) {
-            assertTrue(node3.isAlive(), "node3 exited:\n" + node3.logTail(60));
-            assertTrue(System.nanoTime() < deadline, "node3 did not start:\n" + node3.logTail(60));
+            assertTrue(node3.isAlive(), "node3 exited:\n" + node3.tail(60));
+            assertTrue(System.nanoTime() < deadline, "node3 did not start:\n" + node3.tail(60));
             Thread.sleep(100);
         }
-        for (String app : JettyNode.APPS) {
-            Http.Reply r = node3.get(app, "op=set&name=a&value=b", null);
+        for (String app : APPS) {
+            Http.Reply r = get(node3, app, "op=set&name=a&value=b", null);
             assertEquals(503, r.status(), app + " must be unavailable: " + r);
         }
         String message = "Tether: workerName 'node+3' is not usable: it may only contain letters, digits, '_' and '-'";
         assertEquals(2, occurrences(node3.log(), "IllegalStateException: " + message),
-                "both applications must refuse the workerName:\n" + node3.logTail(80));
-        node3.kill();
+                "both applications must refuse the workerName:\n" + node3.tail(80));
+        node3.kill9();
     }
 
     // ------------------------------------------------------------------ helpers
-
-    private static String base(String cookie) {
-        int dot = cookie.indexOf('.');
-        return dot < 0 ? cookie : cookie.substring(0, dot);
-    }
 
     private static String jettyKey(String app, String base) {
         return "tether:jetty:0.0.0.0/" + app + ":{" + base + "}";
@@ -435,30 +464,6 @@ abstract class JettyFailoverScenarios {
             assertTrue(System.nanoTime() < deadline, "the core store did not connect to Redis");
             Thread.sleep(20);
         }
-    }
-
-    private static Path requiredPath(String property) {
-        String value = System.getProperty(property);
-        if (value == null || value.isEmpty()) {
-            throw new IllegalStateException("system property " + property + " is not set: run the Jetty ITs with"
-                    + " mvn -pl redis-store,jetty-module verify (failsafe sets it)");
-        }
-        Path p = Path.of(value);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException(property + "=" + value + " does not exist");
-        }
-        return p;
-    }
-
-    private void printLogs(String when) {
-        StringBuilder out = new StringBuilder("\n======== Jetty " + label + " node logs after failure of: " + when + "\n");
-        for (JettyNode n : new JettyNode[] {node1, node2, node3}) {
-            if (n != null) {
-                out.append("-------- ").append(n.name()).append(" (").append(n.base().resolve("node.log")).append(")\n");
-                out.append(n.logTail(150)).append('\n');
-            }
-        }
-        System.err.println(out);
     }
 
     /** A session as the Tomcat adapter would hand it to the core. */

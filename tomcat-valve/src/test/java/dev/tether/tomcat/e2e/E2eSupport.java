@@ -1,41 +1,37 @@
 package dev.tether.tomcat.e2e;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tether.testkit.Dirs;
+import dev.tether.testkit.TomcatNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
-/** Shared plumbing of the reliability, hostile-input and operations tests on real Tomcat. */
+/**
+ * What the end-to-end tests on real Tomcat share: the distributions and the shaded jar Maven built
+ * (failsafe names them), and nodes running the test application.
+ */
 final class E2eSupport {
 
     /** Tether's default key prefix for the context /app on host localhost. */
     static final String KEY_PREFIX = "tether:tomcat:localhost/app:";
+    /** The user for FORM login. */
+    static final String USER = "alice";
+    static final String PASSWORD = "s3cret-Pw";
+    static final String ROLE = "tester";
 
     private E2eSupport() {
     }
 
-    static String required(String property) {
-        String v = System.getProperty(property);
-        assertNotNull(v, "system property " + property + " is not set (run through mvn verify / failsafe)");
-        return v;
-    }
-
     static Path jar() {
-        Path jar = Path.of(required("tether.tomcat.jar"));
-        assertTrue(Files.isRegularFile(jar), "shaded jar missing (run mvn verify, not the IDE): " + jar);
-        return jar;
+        return Dirs.fromProperty("tether.tomcat.jar");
     }
 
     static Path testClasses() {
-        return Path.of(required("tether.test.classes"));
+        return Dirs.fromProperty("tether.test.classes");
     }
 
     /** A work directory under target/e2e for one test class. */
@@ -45,7 +41,7 @@ final class E2eSupport {
 
     /** The unpacked distribution of a Tomcat version ("10.1", "11.0") from tether.tomcat.homes. */
     static Path tomcatHome(String version) {
-        String homes = required("tether.tomcat.homes");
+        String homes = System.getProperty("tether.tomcat.homes", "");
         for (String h : homes.split(",")) {
             Path p = Path.of(h.trim());
             if (p.getFileName().toString().startsWith("apache-tomcat-" + version + ".")) {
@@ -53,91 +49,63 @@ final class E2eSupport {
                 return p;
             }
         }
-        throw new AssertionError("no Tomcat " + version + " in tether.tomcat.homes=" + homes);
-    }
-
-    /** Starts the nodes in parallel and waits until each answers. */
-    static void startAll(TomcatNode... nodes) {
-        List<CompletableFuture<Void>> all = new ArrayList<>();
-        for (TomcatNode n : nodes) {
-            all.add(CompletableFuture.runAsync(() -> {
-                try {
-                    n.start();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }));
-        }
-        CompletableFuture.allOf(all.toArray(new CompletableFuture[0])).join();
-    }
-
-    static void killAll(TomcatNode... nodes) {
-        for (TomcatNode n : nodes) {
-            if (n != null) {
-                try {
-                    n.kill9();
-                } catch (RuntimeException e) {
-                    System.err.println("[e2e] could not stop " + n + ": " + e);
-                }
-            }
-        }
-    }
-
-    /** Bytes in a node's console log so far: remember it, then read what came after with {@link #consoleSince}. */
-    static long consoleSize(TomcatNode node) {
-        try {
-            return Files.exists(node.logFile()) ? Files.size(node.logFile()) : 0;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static String consoleSince(TomcatNode node, long offset) {
-        try {
-            byte[] all = Files.readAllBytes(node.logFile());
-            int from = (int) Math.min(all.length, offset);
-            return new String(all, from, all.length - from, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        throw new AssertionError("no Tomcat " + version + " in tether.tomcat.homes=" + homes
+                + " (run through mvn verify / failsafe)");
     }
 
     /**
-     * Everything Tomcat logged to files other than the console: {@code localhost.*.log} is where
-     * exceptions thrown out of servlets and filters go (Tomcat's default logging.properties).
+     * A node {@code work/name} (jvmRoute {@code name}) with the shaded jar in {@code lib/}, a user
+     * for FORM login, and the test application exploded as {@code webapps/app}, its
+     * {@code META-INF/context.xml} naming a {@code RedisSessionManager} at {@code redisUri}.
      */
-    static String localhostLogs(TomcatNode node) {
-        StringBuilder sb = new StringBuilder();
-        try (Stream<Path> files = Files.list(node.base().resolve("logs"))) {
-            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("localhost.")).sorted().toList()) {
-                sb.append(Files.readString(f, StandardCharsets.UTF_8));
-            }
+    static TomcatNode node(Path work, String name, Path home, String redisUri) {
+        TomcatNode node = TomcatNode.create(name, home, work.resolve(name), name);
+        node.addLib(jar());
+        node.users("""
+                <?xml version="1.0" encoding="UTF-8"?>
+                <tomcat-users xmlns="http://tomcat.apache.org/xml" version="1.0">
+                  <role rolename="%s"/>
+                  <user username="%s" password="%s" roles="%s"/>
+                </tomcat-users>
+                """.formatted(ROLE, USER, PASSWORD, ROLE));
+        node.deploy("app", testClasses().resolve("e2e-webapp"));
+        Path appClasses = Path.of("dev", "tether", "tomcat", "e2e", "app");
+        Path app = node.base().resolve("webapps/app");
+        Dirs.copy(testClasses().resolve(appClasses), app.resolve("WEB-INF/classes").resolve(appClasses));
+        if (!Files.exists(app.resolve("WEB-INF/classes/dev/tether/tomcat/e2e/app/AppServlet.class"))) {
+            throw new IllegalStateException("test application classes not found under " + testClasses());
+        }
+        deployTestApp(node, "app", """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Context>
+                  <!-- nothing in lib/ or WEB-INF/lib needs scanning; keeps start-up fast -->
+                  <JarScanner scanClassPath="false"/>
+                  <Manager className="dev.tether.tomcat.RedisSessionManager" redisUri="%s"/>
+                </Context>
+                """.formatted(redisUri));
+        node.readyWhen("/app/ping", "pong=true");
+        return node;
+    }
+
+    /**
+     * Deploys the test application (as laid out in {@code webapps/app}) a second time as
+     * {@code webapps/<contextName>}, or only replaces its context.xml when contextName is
+     * {@code app}: the {@code META-INF/context.xml} becomes {@code contextXml}. Before start.
+     */
+    static void deployTestApp(TomcatNode node, String contextName, String contextXml) {
+        if (!contextName.equals("app")) {
+            node.deploy(contextName, node.base().resolve("webapps/app"));
+        }
+        try {
+            Path file = node.base().resolve("webapps").resolve(contextName).resolve("META-INF/context.xml");
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, contextXml);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return sb.toString();
     }
 
     static List<String> linesContaining(String text, String needle) {
         return text.lines().filter(l -> l.contains(needle)).toList();
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static String dump(String why, TomcatNode... nodes) {
-        StringBuilder sb = new StringBuilder("\n[e2e] ===== " + why + " =====\n");
-        for (TomcatNode n : nodes) {
-            if (n != null) {
-                sb.append("----- tail of ").append(n).append(" logs/console.log -----\n").append(n.tail(80)).append('\n');
-            }
-        }
-        return sb.toString();
     }
 }

@@ -7,21 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
-import dev.tether.tomcat.e2e.Http.Reply;
-import dev.tether.tomcat.e2e.Http.SetCookie;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.Http.SetCookie;
+import dev.tether.testkit.RedisMonitor;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -50,10 +52,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
-abstract class FailoverScenario {
+abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
 
-    /** Tether's default key prefix for the context /app on host localhost. */
-    static final String KEY_PREFIX = "tether:tomcat:localhost/app:";
+    static final String KEY_PREFIX = E2eSupport.KEY_PREFIX;
     static final String LOGIN_PAGE_MARKER = "LOGIN-PAGE";
     /** Sessions test h migrates, one burst of parallel requests each. */
     static final int CONCURRENT_ROUNDS = 6;
@@ -64,7 +65,6 @@ abstract class FailoverScenario {
     /** "10.1" or "11.0": which of the distributions in tether.tomcat.homes to run. */
     abstract String tomcatVersion();
 
-    final Http http = new Http();
     RedisProcess redis;
     TomcatNode node1;
     TomcatNode node2;
@@ -83,17 +83,12 @@ abstract class FailoverScenario {
 
     @BeforeAll
     void startCluster() throws Exception {
-        Path home = tomcatHome();
-        Path jar = Path.of(required("tether.tomcat.jar"));
-        Path testClasses = Path.of(required("tether.test.classes"));
-        assertTrue(Files.isRegularFile(jar), "shaded jar missing (run mvn verify, not the IDE): " + jar);
+        Path home = E2eSupport.tomcatHome(tomcatVersion());
         redis = RedisProcess.start();
-        Path work = testClasses.getParent().resolve("e2e").resolve("tomcat-" + tomcatVersion());
-        node1 = TomcatNode.create(work, "node1", home, redis.uri(), jar, testClasses);
-        node2 = TomcatNode.create(work, "node2", home, redis.uri(), jar, testClasses);
-        CompletableFuture<Void> start1 = CompletableFuture.runAsync(() -> start(node1));
-        CompletableFuture<Void> start2 = CompletableFuture.runAsync(() -> start(node2));
-        CompletableFuture.allOf(start1, start2).join();
+        Path work = E2eSupport.workDir("tomcat-" + tomcatVersion());
+        node1 = E2eSupport.node(work, "node1", home, redis.uri());
+        node2 = E2eSupport.node(work, "node2", home, redis.uri());
+        ServerNode.startAll(node1, node2);
         phase = Phase.BOTH_UP;
         for (TomcatNode n : List.of(node1, node2)) {
             assertTrue(n.logContains("Apache Tomcat/" + tomcatVersion() + "."),
@@ -107,43 +102,9 @@ abstract class FailoverScenario {
 
     @AfterAll
     void stopCluster() {
-        for (TomcatNode n : new TomcatNode[] {node1, node2}) {
-            if (n != null) {
-                try {
-                    n.kill9();
-                } catch (RuntimeException e) {
-                    System.err.println("[e2e] could not stop " + n + ": " + e);
-                }
-            }
-        }
+        ServerNode.killAll(node1, node2);
         if (redis != null) {
             redis.close();
-        }
-    }
-
-    private Path tomcatHome() {
-        String homes = required("tether.tomcat.homes");
-        for (String h : homes.split(",")) {
-            Path p = Path.of(h.trim());
-            if (p.getFileName().toString().startsWith("apache-tomcat-" + tomcatVersion() + ".")) {
-                assertTrue(Files.isRegularFile(p.resolve("bin/catalina.sh")), "not a Tomcat distribution: " + p);
-                return p;
-            }
-        }
-        throw new AssertionError("no Tomcat " + tomcatVersion() + " in tether.tomcat.homes=" + homes);
-    }
-
-    private static String required(String property) {
-        String v = System.getProperty(property);
-        assertNotNull(v, "system property " + property + " is not set (run through mvn verify / failsafe)");
-        return v;
-    }
-
-    private static void start(TomcatNode n) {
-        try {
-            n.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
@@ -155,7 +116,7 @@ abstract class FailoverScenario {
         }
     }
 
-    private void ensureNode1Restarted() throws IOException {
+    private void ensureNode1Restarted() {
         ensureNode1Killed();
         if (phase == Phase.NODE1_KILLED) {
             node1.restart();
@@ -168,14 +129,9 @@ abstract class FailoverScenario {
         return node1.isAlive() ? node1 : node2;
     }
 
-    void dumpLogs(String why) {
-        StringBuilder sb = new StringBuilder("\n[e2e] ===== Tomcat " + tomcatVersion() + ": " + why + " =====\n");
-        for (TomcatNode n : new TomcatNode[] {node1, node2}) {
-            if (n != null) {
-                sb.append("----- tail of ").append(n).append(" logs/console.log -----\n").append(n.tail(60)).append('\n');
-            }
-        }
-        System.out.println(sb);
+    @Override
+    public List<TomcatNode> nodes() {
+        return Arrays.asList(node1, node2);
     }
 
     // ------------------------------------------------------------------ preparation on node1
@@ -216,13 +172,13 @@ abstract class FailoverScenario {
 
     /** Logs in through FORM authentication with no automatic redirects or cookies; returns the final session id. */
     private String formLogin(TomcatNode node, String sessionId) {
-        Reply page = http.get(node.port(), "/app/secure/whoami", sessionId);
+        Reply page = Http.get(node.port(), "/app/secure/whoami", sessionId);
         assertEquals(200, page.status(), page::toString);
         assertTrue(page.body().contains(LOGIN_PAGE_MARKER), "expected the login page: " + page);
         String id = page.sessionCookie() == null ? sessionId : page.sessionCookie().value();
 
-        Reply post = http.postForm(node.port(), "/app/j_security_check",
-                Map.of("j_username", TomcatNode.USER, "j_password", TomcatNode.PASSWORD), id);
+        Reply post = Http.postForm(node.port(), "/app/j_security_check",
+                Map.of("j_username", E2eSupport.USER, "j_password", E2eSupport.PASSWORD), id);
         assertTrue(post.status() == 303 || post.status() == 302, "expected a redirect after j_security_check: " + post);
         assertNotNull(post.location(), post::toString);
         if (post.sessionCookie() != null) {
@@ -231,9 +187,9 @@ abstract class FailoverScenario {
         String target = URI.create(post.location()).getRawPath();
         assertEquals("/app/secure/whoami", target, post::toString);
 
-        Reply back = http.get(node.port(), target, id);
+        Reply back = Http.get(node.port(), target, id);
         assertEquals(200, back.status(), back::toString);
-        assertEquals(TomcatNode.USER, back.value("user"), back::toString);
+        assertEquals(E2eSupport.USER, back.value("user"), back::toString);
         if (back.sessionCookie() != null) {
             id = back.sessionCookie().value();
         }
@@ -246,11 +202,11 @@ abstract class FailoverScenario {
     @Test
     @Order(1)
     @DisplayName("a. a session created on node1 has an id ending .node1 and a Redis record keyed by its base")
-    void sessionCreatedOnNode1() throws IOException {
+    void sessionCreatedOnNode1() {
         if (!node1.isAlive()) {
             ensureNode1Restarted();
         }
-        Reply r = http.get(node1.port(), "/app/set?k=a&v=1", null);
+        Reply r = Http.get(node1.port(), "/app/set?k=a&v=1", null);
         assertEquals(200, r.status(), r::toString);
         SetCookie cookie = r.sessionCookie();
         assertNotNull(cookie, () -> "no session cookie: " + r);
@@ -291,7 +247,7 @@ abstract class FailoverScenario {
         call(node, "/app/probe?label=pg", id);
         Thread.sleep(300); // nothing of the preparation may still be in flight
 
-        try (RedisMonitor monitor = new RedisMonitor(redis.port())) {
+        try (RedisMonitor monitor = redis.monitor()) {
             for (int i = 0; i < 3; i++) {
                 long before = commandsExceptInfo();
                 Reply r = call(node, "/app/get", id);
@@ -327,7 +283,7 @@ abstract class FailoverScenario {
         String expected = Http.base(old) + ".node2";
         long epochBefore = Long.parseLong(hget(old, "epoch"));
 
-        Reply r = http.get(node2.port(), "/app/get", old);
+        Reply r = Http.get(node2.port(), "/app/get", old);
         assertEquals(200, r.status(), r::toString);
         assertEquals("node2", r.value("node"));
         assertEquals(Map.of("a", "alpha", "b", "beta", "list", "[l1]", "probe", "probe(pb)"), r.attributes(),
@@ -375,7 +331,7 @@ abstract class FailoverScenario {
         String old = sessionC;
         String expected = Http.base(old) + ".node2";
 
-        Reply r = http.get(node2.port(), "/app/encode;jsessionid=" + old, null);
+        Reply r = Http.get(node2.port(), "/app/encode;jsessionid=" + old, null);
         assertEquals(200, r.status(), r::toString);
         assertEquals("node2", r.value("node"));
         assertEquals("true", r.value("fromUrl"), r::toString);
@@ -388,7 +344,7 @@ abstract class FailoverScenario {
         assertEquals("node2", hget(old, "owner"));
         assertEquals("1", stats(node2, old).value("idChanges"));
 
-        Reply next = http.get(node2.port(), "/app/get;jsessionid=" + expected, null);
+        Reply next = Http.get(node2.port(), "/app/get;jsessionid=" + expected, null);
         assertEquals(200, next.status(), next::toString);
         assertEquals(expected, next.value("id"), next::toString);
         assertEquals(Map.of("c", "charlie"), next.attributes(), next::toString);
@@ -405,18 +361,18 @@ abstract class FailoverScenario {
         assertEquals("0", redis.command("EXISTS", key(sessionDBeforeLogin)), "the pre-login record must be gone");
         String expected = Http.base(sessionD) + ".node2";
 
-        Reply r = http.get(node2.port(), "/app/secure/whoami", sessionD);
+        Reply r = Http.get(node2.port(), "/app/secure/whoami", sessionD);
         String recordState = "(Redis n:principal=" + hget(sessionD, "n:principal") + ", n:authType=" + hget(sessionD, "n:authType") + ")";
         assertEquals(200, r.status(), r::toString);
         assertFalse(r.body().contains(LOGIN_PAGE_MARKER), "node2 asked for a login again " + recordState + ": " + r);
-        assertEquals(TomcatNode.USER, r.value("user"), recordState + " " + r);
+        assertEquals(E2eSupport.USER, r.value("user"), recordState + " " + r);
         assertEquals("true", r.value("role.tester"), r::toString);
         assertEquals("node2", r.value("node"));
         assertEquals(expected, r.value("id"), r::toString);
         assertEquals(expected, r.sessionCookie() == null ? null : r.sessionCookie().value(), r::toString);
 
         Reply again = call(node2, "/app/secure/whoami", expected);
-        assertEquals(TomcatNode.USER, again.value("user"), again::toString);
+        assertEquals(E2eSupport.USER, again.value("user"), again::toString);
         assertEquals(Map.of("d", "delta"), call(node2, "/app/get", expected).attributes());
     }
 
@@ -428,7 +384,7 @@ abstract class FailoverScenario {
     void inPlaceMutationSurvivesFailover() {
         ensureNode1Killed();
         String expected = Http.base(sessionE) + ".node2";
-        Reply r = http.get(node2.port(), "/app/get", sessionE);
+        Reply r = Http.get(node2.port(), "/app/get", sessionE);
         assertEquals(200, r.status(), r::toString);
         assertEquals(expected, r.value("id"), r::toString);
         assertEquals(Map.of("list", "[x1, x2, x3]"), r.attributes(), "x2 and x3 were added in place on node1: " + r);
@@ -468,7 +424,7 @@ abstract class FailoverScenario {
                 ready.countDown();
                 go.await();
                 java.util.concurrent.locks.LockSupport.parkNanos(delayNanos);
-                return http.get(node2.port(), "/app/get", old);
+                return Http.get(node2.port(), "/app/get", old);
             }));
         }
         assertTrue(ready.await(10, TimeUnit.SECONDS));
@@ -506,13 +462,13 @@ abstract class FailoverScenario {
     @Test
     @Order(60)
     @DisplayName("f. a stray old-route request at the restarted node1 never makes the data regress")
-    void strayRequestAfterRestart() throws IOException, InterruptedException {
+    void strayRequestAfterRestart() throws InterruptedException {
         ensureNode1Killed();
         String old = sessionF;
         String expected = Http.base(old) + ".node2";
 
         // The user fails over to node2 and changes something there.
-        Reply update = http.get(node2.port(), "/app/set?k=fk&v=v2", old);
+        Reply update = Http.get(node2.port(), "/app/set?k=fk&v=v2", old);
         assertEquals(200, update.status(), update::toString);
         assertEquals(expected, update.value("id"), update::toString);
         assertEquals("v2", attributeInRedis(old, "fk"));
@@ -521,7 +477,7 @@ abstract class FailoverScenario {
 
         // node1 comes back; a request with the old cookie (say, another tab) reaches it.
         ensureNode1Restarted();
-        Reply stray = http.get(node1.port(), "/app/get", old);
+        Reply stray = Http.get(node1.port(), "/app/get", old);
         assertEquals(200, stray.status(), stray::toString);
         assertEquals("node1", stray.value("node"));
         assertEquals(old, stray.value("id"), () -> "the restarted node1 did not find the session on its first request"
@@ -533,7 +489,7 @@ abstract class FailoverScenario {
         assertEquals(epochAtNode2 + 1, Long.parseLong(hget(old, "epoch")));
 
         // node2 still holds its copy; a write through it must not clobber the record with stale state.
-        Reply late = http.get(node2.port(), "/app/set?k=fk&v=v3", expected);
+        Reply late = Http.get(node2.port(), "/app/set?k=fk&v=v3", expected);
         assertEquals(200, late.status(), late::toString);
         String stored = attributeInRedis(old, "fk");
         assertTrue(Set.of("v2", "v3").contains(stored), "the record regressed: fk=" + stored);
@@ -564,7 +520,7 @@ abstract class FailoverScenario {
 
     /** A request without a cookie that creates a session; returns its id. */
     private String newSession(TomcatNode node, String path) {
-        Reply r = http.get(node.port(), path, null);
+        Reply r = Http.get(node.port(), path, null);
         assertEquals(200, r.status(), r::toString);
         SetCookie c = r.sessionCookie();
         assertNotNull(c, () -> "no session cookie from " + path + ": " + r);
@@ -574,14 +530,14 @@ abstract class FailoverScenario {
 
     /** A request with a session that must answer 200 and keep the same id. */
     private Reply call(TomcatNode node, String path, String sessionId) {
-        Reply r = http.get(node.port(), path, sessionId);
+        Reply r = Http.get(node.port(), path, sessionId);
         assertEquals(200, r.status(), r::toString);
         assertEquals(sessionId, r.value("id"), () -> "the session changed unexpectedly: " + r);
         return r;
     }
 
     private Reply stats(TomcatNode node, String sessionId) {
-        Reply r = http.get(node.port(), "/app/stats?base=" + Http.base(sessionId), null);
+        Reply r = Http.get(node.port(), "/app/stats?base=" + Http.base(sessionId), null);
         assertEquals(200, r.status(), r::toString);
         assertNull(r.sessionCookie(), "the stats endpoint must not create sessions");
         return r;
@@ -607,13 +563,7 @@ abstract class FailoverScenario {
 
     /** Calls of every command but INFO (the test's own probe) since the server started. */
     private long commandsExceptInfo() {
-        long sum = 0;
-        for (String line : redis.command("INFO", "commandstats").split("\r?\n")) {
-            if (line.startsWith("cmdstat_") && !line.startsWith("cmdstat_info:")) {
-                int i = line.indexOf("calls=") + 6;
-                sum += Long.parseLong(line.substring(i, line.indexOf(',', i)));
-            }
-        }
-        return sum;
+        return redis.commandCallsByName().entrySet().stream().filter(e -> !e.getKey().equals("info"))
+                .mapToLong(Map.Entry::getValue).sum();
     }
 }

@@ -1,6 +1,7 @@
 package dev.tether.tomcat.e2e;
 
 import dev.tether.store.SessionId;
+import dev.tether.testkit.Http;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -204,7 +205,7 @@ final class SessionIdFuzz {
     /** The request target for {@code path;jsessionid=<id>}: the id raw, or percent-encoded except unreserved characters. */
     static byte[] urlTarget(String path, FuzzId id) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(RawHttp.ascii(path + ";jsessionid="));
+        out.writeBytes(Http.ascii(path + ";jsessionid="));
         if (id.rawInUrl()) {
             out.writeBytes(id.bytes());
         } else {
@@ -214,7 +215,7 @@ final class SessionIdFuzz {
                         || c == '.' || c == '~') {
                     out.write(c);
                 } else {
-                    out.writeBytes(RawHttp.ascii(String.format("%%%02X", c)));
+                    out.writeBytes(Http.ascii(String.format("%%%02X", c)));
                 }
             }
         }
@@ -222,7 +223,7 @@ final class SessionIdFuzz {
     }
 
     static byte[] cookieHeader(FuzzId id) {
-        return RawHttp.concat(RawHttp.ascii("Cookie: JSESSIONID="), id.bytes(), RawHttp.ascii("\r\n"));
+        return Http.concat(Http.ascii("Cookie: JSESSIONID="), id.bytes(), Http.ascii("\r\n"));
     }
 
     /**

@@ -4,10 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
-import dev.tether.tomcat.e2e.Http.Reply;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,12 +47,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
 @DisplayName("Parallel requests on one session on Apache Tomcat 10.1 (real distribution)")
-class Tomcat10ConcurrencyIT implements DumpsLogs {
+class Tomcat10ConcurrencyIT implements DumpLogsOnFailure.WithNodes {
 
     static final int PARALLEL = 50;
     static final int SAME_ATTRIBUTE_ROUNDS = 5;
 
-    final Http http = new Http();
     RedisProcess redis;
     TomcatNode node1;
     TomcatNode node2;
@@ -58,13 +62,9 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
         redis = RedisProcess.start();
         var work = E2eSupport.workDir("concurrency-tomcat-10.1");
         var home = E2eSupport.tomcatHome("10.1");
-        try {
-            node1 = TomcatNode.create(work, "node1", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-            node2 = TomcatNode.create(work, "node2", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        E2eSupport.startAll(node1, node2);
+        node1 = E2eSupport.node(work, "node1", home, redis.uri());
+        node2 = E2eSupport.node(work, "node2", home, redis.uri());
+        ServerNode.startAll(node1, node2);
         pool = Executors.newFixedThreadPool(PARALLEL);
     }
 
@@ -73,15 +73,15 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
         if (pool != null) {
             pool.shutdownNow();
         }
-        E2eSupport.killAll(node1, node2);
+        ServerNode.killAll(node1, node2);
         if (redis != null) {
             redis.close();
         }
     }
 
     @Override
-    public void dumpLogs(String why) {
-        System.out.println(E2eSupport.dump("Tomcat 10.1 concurrency: " + why, node1, node2));
+    public List<TomcatNode> nodes() {
+        return Arrays.asList(node1, node2);
     }
 
     @Test
@@ -99,7 +99,7 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
             expected.put("p" + i, "v" + i);
         }
         assertEquals(expected, stringAttributesInRedis(id), "Redis must hold every attribute");
-        assertEquals(expected, http.get(node1.port(), "/app/get", id).attributes(), "node1 must serve every attribute");
+        assertEquals(expected, Http.get(node1.port(), "/app/get", id).attributes(), "node1 must serve every attribute");
     }
 
     @Test
@@ -130,7 +130,7 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
             expected.put("q" + i, "w" + i);
         }
         assertEquals(expected, stringAttributesInRedis(old), "Redis must hold node1's and all 50 of node2's attributes");
-        assertEquals(expected, http.get(node2.port(), "/app/get", expectedId).attributes(), "node2 must serve all of them");
+        assertEquals(expected, Http.get(node2.port(), "/app/get", expectedId).attributes(), "node2 must serve all of them");
         assertEquals("node2", hget(old, "owner"));
         assertEquals(epoch + 1, Long.parseLong(hget(old, "epoch")), "one takeover, however many requests raced for it");
     }
@@ -162,7 +162,7 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
 
     private String checkSameAttribute(TomcatNode node, String anyId, String currentId, String writtenPrefix) {
         Map<String, String> inRedis = stringAttributesInRedis(anyId);
-        Map<String, String> served = http.get(node.port(), "/app/get", currentId).attributes();
+        Map<String, String> served = Http.get(node.port(), "/app/get", currentId).attributes();
         String value = inRedis.get("same");
         assertNotNull(value, "no value in Redis");
         assertTrue(value.startsWith(writtenPrefix) && Integer.parseInt(value.substring(writtenPrefix.length())) < PARALLEL,
@@ -184,7 +184,7 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
             futures.add(pool.submit(() -> {
                 ready.countDown();
                 go.await(10, TimeUnit.SECONDS);
-                return http.get(port.apply(n), path.apply(n), sessionId);
+                return Http.get(port.apply(n), path.apply(n), sessionId);
             }));
         }
         assertTrue(ready.await(10, TimeUnit.SECONDS), "the pool did not start " + PARALLEL + " requests");
@@ -197,14 +197,14 @@ class Tomcat10ConcurrencyIT implements DumpsLogs {
     }
 
     private String newSession(TomcatNode node, String path) {
-        Reply r = http.get(node.port(), path, null);
+        Reply r = Http.get(node.port(), path, null);
         assertEquals(200, r.status(), r::toString);
         assertNotNull(r.sessionCookie(), r::toString);
         return r.sessionCookie().value();
     }
 
     private void call(TomcatNode node, String path, String id) {
-        Reply r = http.get(node.port(), path, id);
+        Reply r = Http.get(node.port(), path, id);
         assertEquals(200, r.status(), r::toString);
         assertEquals(id, r.value("id"), r::toString);
     }

@@ -6,8 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
-import dev.tether.tomcat.e2e.Http.Reply;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.RedisMonitor;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
 import dev.tether.tomcat.e2e.SessionIdFuzz.FuzzId;
 import dev.tether.tomcat.e2e.app.EvilGadget;
 import java.io.ByteArrayInputStream;
@@ -18,6 +23,7 @@ import java.io.ObjectInputFilter;
 import java.io.ObjectInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,7 +65,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
 @DisplayName("Hostile session ids and hostile Redis contents on Apache Tomcat 10.1 (real distribution)")
-class Tomcat10HostileInputIT implements DumpsLogs {
+class Tomcat10HostileInputIT implements DumpLogsOnFailure.WithNodes {
 
     static final long FUZZ_SEED = 20261121L;
     static final int FUZZ_IDS = 10_000;
@@ -67,7 +73,6 @@ class Tomcat10HostileInputIT implements DumpsLogs {
     static final String SMALL_PREFIX = "tether:tomcat:localhost/small:";
     static final Pattern KEY = Pattern.compile("tether:tomcat:localhost/(app|small):\\{([A-Za-z0-9_-]{8,128})\\}(:gone)?");
 
-    final Http http = new Http();
     RedisProcess redis;
     TomcatNode node1;
     TomcatNode node2;
@@ -77,14 +82,14 @@ class Tomcat10HostileInputIT implements DumpsLogs {
         redis = RedisProcess.start();
         var work = E2eSupport.workDir("hostile-tomcat-10.1");
         var home = E2eSupport.tomcatHome("10.1");
-        node1 = TomcatNode.create(work, "node1", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-        node2 = TomcatNode.create(work, "node2", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
+        node1 = E2eSupport.node(work, "node1", home, redis.uri());
+        node2 = E2eSupport.node(work, "node2", home, redis.uri());
         for (TomcatNode n : List.of(node1, node2)) {
             n.editServerXml(xml -> xml.replace("protocol=\"HTTP/1.1\"", "protocol=\"HTTP/1.1\" maxHttpHeaderSize=\"65536\""));
-            n.deployTestApp("app", contextXml("denyClasses=\"dev.tether.tomcat.e2e.app.Evil*\""));
-            n.deployTestApp("small", contextXml("maxAttributeBytes=\"4096\""));
+            E2eSupport.deployTestApp(n, "app", contextXml("denyClasses=\"dev.tether.tomcat.e2e.app.Evil*\""));
+            E2eSupport.deployTestApp(n, "small", contextXml("maxAttributeBytes=\"4096\""));
         }
-        E2eSupport.startAll(node1, node2);
+        ServerNode.startAll(node1, node2);
         for (TomcatNode n : List.of(node1, node2)) {
             assertTrue(n.logContains("Tether: sessions of /app are kept in Redis"), n.name() + ": Tether not active on /app");
             assertTrue(n.logContains("Tether: sessions of /small are kept in Redis"), n.name() + ": Tether not active on /small");
@@ -103,15 +108,15 @@ class Tomcat10HostileInputIT implements DumpsLogs {
 
     @AfterAll
     void stopCluster() {
-        E2eSupport.killAll(node1, node2);
+        ServerNode.killAll(node1, node2);
         if (redis != null) {
             redis.close();
         }
     }
 
     @Override
-    public void dumpLogs(String why) {
-        System.out.println(E2eSupport.dump("Tomcat 10.1 hostile input: " + why, node1, node2));
+    public List<TomcatNode> nodes() {
+        return Arrays.asList(node1, node2);
     }
 
     // ------------------------------------------------------------------ 3a: session id fuzzing
@@ -123,7 +128,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
         // Live sessions, whose bases some fuzzed ids reuse with forged routes.
         List<String> live = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            Reply r = http.get(node1.port(), "/app/set?k=owner&v=live" + i, null);
+            Reply r = Http.get(node1.port(), "/app/set?k=owner&v=live" + i, null);
             assertEquals(200, r.status(), r::toString);
             live.add(r.sessionCookie().value());
         }
@@ -131,8 +136,8 @@ class Tomcat10HostileInputIT implements DumpsLogs {
         List<FuzzId> ids = new SessionIdFuzz(FUZZ_SEED, liveBases).generate(FUZZ_IDS);
         Thread.sleep(300); // nothing of the set-up may still be in flight when MONITOR starts
 
-        long log1 = E2eSupport.consoleSize(node1);
-        long log2 = E2eSupport.consoleSize(node2);
+        long log1 = node1.logSize();
+        long log2 = node2.logSize();
         Map<String, AtomicInteger> statuses = new TreeMap<>();
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         // base -> requests that could legitimately have looked it up
@@ -140,7 +145,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
         AtomicInteger requestsWithValidId = new AtomicInteger();
         List<String> monitorLines;
         long started = System.nanoTime();
-        try (RedisMonitor monitor = new RedisMonitor(redis.port())) {
+        try (RedisMonitor monitor = redis.monitor()) {
             ExecutorService pool = Executors.newFixedThreadPool(FUZZ_THREADS);
             try {
                 List<Future<?>> futures = new ArrayList<>();
@@ -151,14 +156,14 @@ class Tomcat10HostileInputIT implements DumpsLogs {
                             FuzzId id = ids.get(i);
                             for (boolean viaUrl : new boolean[] {false, true}) {
                                 TomcatNode node = (i + (viaUrl ? 1 : 0)) % 2 == 0 ? node1 : node2;
-                                byte[] request = viaUrl ? RawHttp.get(SessionIdFuzz.urlTarget("/app/get", id), null)
-                                        : RawHttp.get(RawHttp.ascii("/app/get"), SessionIdFuzz.cookieHeader(id));
+                                byte[] request = viaUrl ? Http.rawGet(SessionIdFuzz.urlTarget("/app/get", id), null)
+                                        : Http.rawGet(Http.ascii("/app/get"), SessionIdFuzz.cookieHeader(id));
                                 Set<String> valid = SessionIdFuzz.validCandidates(id, viaUrl);
                                 if (!valid.isEmpty()) {
                                     requestsWithValidId.incrementAndGet();
                                     valid.forEach(b -> mayLookUp.computeIfAbsent(b, k -> new AtomicInteger()).incrementAndGet());
                                 }
-                                RawHttp.Result r = RawHttp.send(node.port(), request);
+                                Http.RawReply r = Http.sendRaw(node.port(), request);
                                 String key = r.status() < 0 ? "connection error" : Integer.toString(r.status());
                                 statuses.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
                                 if (r.status() < 0 || r.status() >= 500) {
@@ -178,7 +183,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
                 pool.shutdownNow();
             }
             Thread.sleep(500); // let MONITOR deliver the last lines
-            monitorLines = monitor.allLines();
+            monitorLines = monitor.lines();
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         Map<String, Integer> byKind = new TreeMap<>();
@@ -260,7 +265,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
 
         // The logs: no SEVERE, no exception from Tether, and Tether itself said nothing about ids.
         for (TomcatNode n : List.of(node1, node2)) {
-            String text = E2eSupport.consoleSince(n, n == node1 ? log1 : log2);
+            String text = n.logSince(n == node1 ? log1 : log2);
             assertEquals(List.of(), E2eSupport.linesContaining(text, "SEVERE"), n.name() + ": SEVERE lines");
             assertEquals(List.of(), text.lines().filter(l -> l.trim().startsWith("at dev.tether")).toList(),
                     n.name() + ": stack frames of Tether");
@@ -269,7 +274,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
             assertEquals(List.of(), E2eSupport.linesContaining(text, "Tether:").stream()
                     .filter(l -> !(l.contains(" INFO ") && l.contains("session(s) moved to other nodes"))).toList(),
                     n.name() + ": Tether log lines during the fuzz");
-            String localhost = E2eSupport.localhostLogs(n);
+            String localhost = n.localhostLogs();
             assertEquals(List.of(), localhost.lines().filter(l -> l.contains("Exception") || l.contains("SEVERE")).toList(),
                     n.name() + ": exceptions in localhost.*.log (thrown out of the application or filters)");
             List<String> exceptions = text.lines().map(String::trim).filter(l -> l.matches("^[a-z]+(\\.[a-zA-Z0-9_$]+)+(Exception|Error)\\b.*"))
@@ -280,7 +285,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
 
         // The live sessions are intact, wherever the forged routes moved them.
         for (int i = 0; i < live.size(); i++) {
-            Reply r = http.get(node1.port(), "/app/get", liveBases.get(i) + ".node1");
+            Reply r = Http.get(node1.port(), "/app/get", liveBases.get(i) + ".node1");
             assertEquals(200, r.status(), r::toString);
             assertEquals(Map.of("owner", "live" + i), r.attributes(), r::toString);
         }
@@ -396,14 +401,14 @@ class Tomcat10HostileInputIT implements DumpsLogs {
     @DisplayName("3b. planted gadget, deep graphs, huge array headers and garbage: 200, other attributes intact, nothing instantiated, one log line each")
     void plantedPayloadsAreDropped() throws Exception {
         Map<String, byte[]> payloads = plantedPayloads();
-        long log2 = E2eSupport.consoleSize(node2);
+        long log2 = node2.logSize();
         Map<String, String> sessions = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> p : payloads.entrySet()) {
             // A live session on node1 with two good attributes (a String and a serialized List)...
-            Reply created = http.get(node1.port(), "/app/set?k=keep&v=" + p.getKey(), null);
+            Reply created = Http.get(node1.port(), "/app/set?k=keep&v=" + p.getKey(), null);
             assertEquals(200, created.status(), created::toString);
             String id = created.sessionCookie().value();
-            assertEquals(200, http.get(node1.port(), "/app/list-add?v=item", id).status());
+            assertEquals(200, Http.get(node1.port(), "/app/list-add?v=item", id).status());
             String key = E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}";
             // ...and the hostile value planted straight into its record.
             assertEquals("1", redis.commandBytes(bytes("HSET"), bytes(key), bytes("a:" + p.getKey()), p.getValue()));
@@ -414,7 +419,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
             String name = s.getKey();
             String old = s.getValue();
             // The balancer sends the user to node2, which takes the session over and reads the record.
-            Reply r = http.get(node2.port(), "/app/get", old);
+            Reply r = Http.get(node2.port(), "/app/get", old);
             assertEquals(200, r.status(), () -> name + ": " + r);
             assertEquals(Http.base(old) + ".node2", r.value("id"), () -> name + ": " + r);
             assertEquals(Map.of("keep", name, "list", "[item]"), r.attributes(), () -> name + ": the other attributes must be intact: " + r);
@@ -422,18 +427,18 @@ class Tomcat10HostileInputIT implements DumpsLogs {
             assertNull(redis.command("HGET", key, "a:" + name), name + " must be cleaned out of the record by node2's write");
             assertEquals("S" + name, redis.command("HGET", key, "a:keep"));
         }
-        Reply gadget = http.get(node2.port(), "/app/t/gadget?gc=1", null);
+        Reply gadget = Http.get(node2.port(), "/app/t/gadget?gc=1", null);
         assertEquals(200, gadget.status(), gadget::toString);
         assertEquals("0", gadget.value("gadgetReads"), "EvilGadget.readObject must never run: " + gadget);
         assertEquals("false", gadget.value("gadgetClassInitialized"), "EvilGadget must not even be initialized: " + gadget);
         assertEquals("false", gadget.value("gadgetMarker"), gadget::toString);
         long heapAfter = Long.parseLong(gadget.value("heapUsedBytes"));
         assertTrue(heapAfter < 160L << 20, "heap in use after the payloads: " + (heapAfter >> 20) + " MiB");
-        assertEquals("0", http.get(node1.port(), "/app/t/gadget", null).value("gadgetReads"), "node1 never read it either");
+        assertEquals("0", Http.get(node1.port(), "/app/t/gadget", null).value("gadgetReads"), "node1 never read it either");
         assertTrue(node2.isAlive(), "node2 died");
-        assertEquals(200, http.get(node2.port(), "/app/ping", null).status());
+        assertEquals(200, Http.get(node2.port(), "/app/ping", null).status());
 
-        String text = E2eSupport.consoleSince(node2, log2);
+        String text = node2.logSince(log2);
         List<String> summary = new ArrayList<>();
         for (String name : payloads.keySet()) {
             List<String> lines = E2eSupport.linesContaining(text, "dropped attribute '" + name + "'");
@@ -465,18 +470,18 @@ class Tomcat10HostileInputIT implements DumpsLogs {
     @Order(4)
     @DisplayName("3b control: without denyClasses (/small) the same planted gadget does run, so the check above can see it")
     void gadgetRunsWhereNotDenied() {
-        Reply created = http.get(node1.port(), "/small/set?k=keep&v=1", null);
+        Reply created = Http.get(node1.port(), "/small/set?k=keep&v=1", null);
         assertEquals(200, created.status(), created::toString);
         String id = created.sessionCookie().value();
         String key = SMALL_PREFIX + "{" + Http.base(id) + "}";
         redis.commandBytes(bytes("HSET"), bytes(key), bytes("a:gadget"), HostilePayloads.java(new EvilGadget("control")));
-        Reply r = http.get(node2.port(), "/small/get", id);
+        Reply r = Http.get(node2.port(), "/small/get", id);
         assertEquals(200, r.status(), r::toString);
         assertEquals("EvilGadget(control)", r.attributes().get("gadget"), r::toString);
-        Reply gadget = http.get(node2.port(), "/small/t/gadget", null);
+        Reply gadget = Http.get(node2.port(), "/small/t/gadget", null);
         assertEquals("1", gadget.value("gadgetReads"), gadget::toString);
         assertEquals("true", gadget.value("gadgetMarker"), gadget::toString);
-        assertEquals("0", http.get(node2.port(), "/app/t/gadget", null).value("gadgetReads"), "/app has its own class loader");
+        assertEquals("0", Http.get(node2.port(), "/app/t/gadget", null).value("gadgetReads"), "/app has its own class loader");
     }
 
     // ------------------------------------------------------------------ 3c: size limit
@@ -485,21 +490,21 @@ class Tomcat10HostileInputIT implements DumpsLogs {
     @Order(5)
     @DisplayName("3c. a 10 KiB attribute over maxAttributeBytes=4096: one log line, not in Redis; the small one set with it is")
     void attributeOverSizeLimit() {
-        long log1 = E2eSupport.consoleSize(node1);
-        Reply r = http.get(node1.port(), "/small/t/big?big=huge&n=10240&small=tiny&v=fits", null);
+        long log1 = node1.logSize();
+        Reply r = Http.get(node1.port(), "/small/t/big?big=huge&n=10240&small=tiny&v=fits", null);
         assertEquals(200, r.status(), r::toString);
         String id = r.value("id");
         String key = SMALL_PREFIX + "{" + Http.base(id) + "}";
         assertNull(redis.command("HGET", key, "a:huge"), "the oversized attribute must not be in Redis");
         assertEquals("Sfits", redis.command("HGET", key, "a:tiny"), "the small attribute of the same request must be");
         // It still lives on this node...
-        Reply again = http.get(node1.port(), "/small/get", id);
+        Reply again = Http.get(node1.port(), "/small/get", id);
         assertEquals(10_240, again.attributes().get("huge").length());
         // ...and setting it again does not log again.
-        assertEquals(200, http.get(node1.port(), "/small/t/big?big=huge&n=10241&small=tiny&v=fits2", id).status());
+        assertEquals(200, Http.get(node1.port(), "/small/t/big?big=huge&n=10241&small=tiny&v=fits2", id).status());
         assertEquals("Sfits2", redis.command("HGET", key, "a:tiny"));
         assertNull(redis.command("HGET", key, "a:huge"));
-        String text = E2eSupport.consoleSince(node1, log1);
+        String text = node1.logSince(log1);
         List<String> lines = E2eSupport.linesContaining(text, "'huge'");
         assertEquals(1, lines.size(), "log lines about the oversized attribute:\n" + String.join("\n", lines));
         assertTrue(lines.get(0).contains("over maxAttributeBytes=4096"), lines.get(0));
@@ -509,7 +514,7 @@ class Tomcat10HostileInputIT implements DumpsLogs {
     // ------------------------------------------------------------------ helpers
 
     private long heapUsed(TomcatNode node, String context) {
-        Reply r = http.get(node.port(), context + "/t/gadget?gc=1", null);
+        Reply r = Http.get(node.port(), context + "/t/gadget?gc=1", null);
         assertEquals(200, r.status(), r::toString);
         assertNotNull(r.value("heapUsedBytes"), r::toString);
         return Long.parseLong(r.value("heapUsedBytes"));

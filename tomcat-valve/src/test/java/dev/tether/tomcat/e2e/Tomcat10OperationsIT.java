@@ -4,14 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
-import dev.tether.tomcat.e2e.Http.Reply;
+import dev.tether.testkit.Await;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.Ports;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServerConnection;
@@ -37,7 +44,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
 @DisplayName("Wrong Redis password and JMX on Apache Tomcat 10.1 (real distribution)")
-class Tomcat10OperationsIT implements DumpsLogs {
+class Tomcat10OperationsIT implements DumpLogsOnFailure.WithNodes {
 
     static final String RIGHT_PASSWORD = "right-Pw-4711";
     static final String WRONG_PASSWORD = "wrong-Pw-0815";
@@ -45,7 +52,6 @@ class Tomcat10OperationsIT implements DumpsLogs {
     /** The core's statistics bean, registered by the Manager beside its own. */
     static final String TETHER_MBEAN = "Catalina:type=Tether,host=localhost,context=/app";
 
-    final Http http = new Http();
     RedisProcess redis;
     RedisProcess securedRedis;
     TomcatNode node1;
@@ -59,25 +65,25 @@ class Tomcat10OperationsIT implements DumpsLogs {
         securedRedis = RedisProcess.start();
         // Set after start: the harness's own readiness PING runs unauthenticated.
         securedRedis.command("CONFIG", "SET", "requirepass", RIGHT_PASSWORD);
+        securedRedis.password(RIGHT_PASSWORD);
         var work = E2eSupport.workDir("operations-tomcat-10.1");
         var home = E2eSupport.tomcatHome("10.1");
-        node1 = TomcatNode.create(work, "node1", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-        node2 = TomcatNode.create(work, "node2", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-        jmxPort = TomcatNode.freePort();
-        node2.addCatalinaOpts("-Dcom.sun.management.jmxremote.port=" + jmxPort
+        node1 = E2eSupport.node(work, "node1", home, redis.uri());
+        node2 = E2eSupport.node(work, "node2", home, redis.uri());
+        jmxPort = Ports.free();
+        node2.addJvmOptions("-Dcom.sun.management.jmxremote.port=" + jmxPort
                 + " -Dcom.sun.management.jmxremote.rmi.port=" + jmxPort
                 + " -Dcom.sun.management.jmxremote.host=127.0.0.1"
                 + " -Dcom.sun.management.jmxremote.authenticate=false"
                 + " -Dcom.sun.management.jmxremote.ssl=false"
                 + " -Djava.rmi.server.hostname=127.0.0.1");
-        wrongPassword = TomcatNode.create(work, "node3", home,
-                "redis://:" + WRONG_PASSWORD + "@127.0.0.1:" + securedRedis.port(), E2eSupport.jar(), E2eSupport.testClasses());
-        E2eSupport.startAll(node1, node2, wrongPassword);
+        wrongPassword = E2eSupport.node(work, "node3", home, "redis://:" + WRONG_PASSWORD + "@127.0.0.1:" + securedRedis.port());
+        ServerNode.startAll(node1, node2, wrongPassword);
     }
 
     @AfterAll
     void stopNodes() {
-        E2eSupport.killAll(node1, node2, wrongPassword);
+        ServerNode.killAll(node1, node2, wrongPassword);
         for (RedisProcess r : new RedisProcess[] {redis, securedRedis}) {
             if (r != null) {
                 r.close();
@@ -86,8 +92,8 @@ class Tomcat10OperationsIT implements DumpsLogs {
     }
 
     @Override
-    public void dumpLogs(String why) {
-        System.out.println(E2eSupport.dump("Tomcat 10.1 operations: " + why, node1, node2, wrongPassword));
+    public List<TomcatNode> nodes() {
+        return Arrays.asList(node1, node2, wrongPassword);
     }
 
     // ------------------------------------------------------------------ 4: wrong password
@@ -98,18 +104,18 @@ class Tomcat10OperationsIT implements DumpsLogs {
     void wrongPasswordAtStart() throws Exception {
         assertTrue(wrongPassword.logContains("Tether: sessions of /app are kept in Redis"), "the context must have started");
 
-        Reply created = http.get(wrongPassword.port(), "/app/set?k=user&v=alice", null);
+        Reply created = Http.get(wrongPassword.port(), "/app/set?k=user&v=alice", null);
         assertEquals(200, created.status(), created::toString);
         String id = created.sessionCookie().value();
         assertTrue(id.endsWith(".node3"), id);
         for (int i = 0; i < 20; i++) {
-            Reply r = http.get(wrongPassword.port(), "/app/set?k=n" + (i % 3) + "&v=" + i, id);
+            Reply r = Http.get(wrongPassword.port(), "/app/set?k=n" + (i % 3) + "&v=" + i, id);
             assertEquals(200, r.status(), r::toString);
             assertEquals(id, r.value("id"), r::toString);
-            assertEquals(200, http.get(wrongPassword.port(), "/app/list-add?v=" + i, id).status());
+            assertEquals(200, Http.get(wrongPassword.port(), "/app/list-add?v=" + i, id).status());
         }
         Thread.sleep(3000); // Tether retries in the background meanwhile (about once a second)
-        Reply view = http.get(wrongPassword.port(), "/app/get", id);
+        Reply view = Http.get(wrongPassword.port(), "/app/get", id);
         assertEquals(200, view.status(), view::toString);
         assertEquals(Map.of("user", "alice", "n0", "18", "n1", "19", "n2", "17",
                 "list", "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]"), view.attributes(), view::toString);
@@ -131,7 +137,8 @@ class Tomcat10OperationsIT implements DumpsLogs {
 
         // Give the node the password it was configured with: Tether, which kept retrying, connects and
         // writes the session it served from memory.
-        assertEquals("OK", securedCommand("CONFIG", "SET", "requirepass", WRONG_PASSWORD));
+        assertEquals("OK", securedRedis.command("CONFIG", "SET", "requirepass", WRONG_PASSWORD));
+        securedRedis.password(WRONG_PASSWORD);
         String key = E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}";
         assertTrue(waitFor(15_000, () -> wrongPassword.logContains("Tether: connected to Redis")),
                 "Tether did not connect once the password matched");
@@ -142,69 +149,11 @@ class Tomcat10OperationsIT implements DumpsLogs {
     }
 
     private long securedKeys() {
-        return Long.parseLong(securedCommand("DBSIZE"));
+        return Long.parseLong(securedRedis.command("DBSIZE"));
     }
 
     private String securedRedisHget(String key, String field) {
-        return securedCommand("HGET", key, field);
-    }
-
-    /**
-     * One command on the password-protected server, on one connection: AUTH with whichever of the two
-     * passwords it has now, then the command. Returns the reply as text (null for nil).
-     */
-    private String securedCommand(String... args) {
-        for (String pw : new String[] {RIGHT_PASSWORD, WRONG_PASSWORD}) {
-            try (java.net.Socket socket = new java.net.Socket()) {
-                socket.connect(new java.net.InetSocketAddress("127.0.0.1", securedRedis.port()), 2000);
-                socket.setSoTimeout(5000);
-                var out = socket.getOutputStream();
-                out.write(resp("AUTH", pw));
-                out.write(resp(args));
-                out.flush();
-                var in = new java.io.BufferedInputStream(socket.getInputStream());
-                String auth = readReply(in);
-                if (!"+OK".equals(auth)) {
-                    continue;
-                }
-                String reply = readReply(in);
-                if (reply != null && reply.startsWith("-")) {
-                    throw new IllegalStateException(reply);
-                }
-                return reply == null ? null : reply.startsWith("+") || reply.startsWith(":") ? reply.substring(1) : reply;
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }
-        throw new IllegalStateException("neither password is accepted by the secured Redis");
-    }
-
-    private static byte[] resp(String... args) {
-        StringBuilder sb = new StringBuilder("*" + args.length + "\r\n");
-        for (String a : args) {
-            sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
-        }
-        return sb.toString().getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** Simple strings as "+..", errors as "-..", integers as ":..", bulk strings as their text, nil as null. */
-    private static String readReply(java.io.InputStream in) throws java.io.IOException {
-        int type = in.read();
-        StringBuilder line = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1 && c != '\r') {
-            line.append((char) c);
-        }
-        in.read(); // \n
-        if (type == '$') {
-            int n = Integer.parseInt(line.toString());
-            if (n < 0) {
-                return null;
-            }
-            byte[] b = in.readNBytes(n + 2);
-            return new String(b, 0, n, StandardCharsets.UTF_8);
-        }
-        return (char) type + line.toString();
+        return securedRedis.command("HGET", key, field);
     }
 
     // ------------------------------------------------------------------ 5: JMX
@@ -215,17 +164,17 @@ class Tomcat10OperationsIT implements DumpsLogs {
     void jmxCounters() throws Exception {
         // Traffic on node2: five sessions, three writes each.
         for (int i = 0; i < 5; i++) {
-            Reply r = http.get(node2.port(), "/app/set?k=a&v=" + i, null);
+            Reply r = Http.get(node2.port(), "/app/set?k=a&v=" + i, null);
             assertEquals(200, r.status(), r::toString);
             String id = r.sessionCookie().value();
-            assertEquals(200, http.get(node2.port(), "/app/set?k=b&v=" + i, id).status());
-            assertEquals(200, http.get(node2.port(), "/app/list-add?v=" + i, id).status());
+            assertEquals(200, Http.get(node2.port(), "/app/set?k=b&v=" + i, id).status());
+            assertEquals(200, Http.get(node2.port(), "/app/list-add?v=" + i, id).status());
         }
         // A node1 session, with one attribute nobody can read, taken over by node2.
-        Reply onNode1 = http.get(node1.port(), "/app/set?k=user&v=bob", null);
+        Reply onNode1 = Http.get(node1.port(), "/app/set?k=user&v=bob", null);
         String old = onNode1.sessionCookie().value();
         redis.command("HSET", E2eSupport.KEY_PREFIX + "{" + Http.base(old) + "}", "a:unreadable", "Zgarbage");
-        Reply taken = http.get(node2.port(), "/app/get", old);
+        Reply taken = Http.get(node2.port(), "/app/get", old);
         assertEquals(200, taken.status(), taken::toString);
         assertEquals(Map.of("user", "bob"), taken.attributes(), taken::toString);
 
@@ -278,13 +227,6 @@ class Tomcat10OperationsIT implements DumpsLogs {
     }
 
     private static boolean waitFor(long millis, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return true;
-            }
-            E2eSupport.sleep(100);
-        }
-        return condition.getAsBoolean();
+        return Await.within(Duration.ofMillis(millis), condition);
     }
 }

@@ -3,9 +3,14 @@ package dev.tether.tomcat.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tether.store.testing.RedisProcess;
-import dev.tether.tomcat.e2e.Http.Reply;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +45,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
 @DisplayName("Redis outages under load on Apache Tomcat 10.1 (real distribution)")
-class Tomcat10OutageIT implements DumpsLogs {
+class Tomcat10OutageIT implements DumpLogsOnFailure.WithNodes {
 
     static final int SESSIONS = 20;
     static final int THREADS = 4;
@@ -50,7 +55,6 @@ class Tomcat10OutageIT implements DumpsLogs {
 
     private enum Restart { EMPTY, WITH_DATA }
 
-    final Http http = new Http();
     RedisProcess redis;
     TomcatNode node1;
     TomcatNode node2;
@@ -60,22 +64,22 @@ class Tomcat10OutageIT implements DumpsLogs {
         redis = RedisProcess.start();
         var work = E2eSupport.workDir("outage-tomcat-10.1");
         var home = E2eSupport.tomcatHome("10.1");
-        node1 = TomcatNode.create(work, "node1", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-        node2 = TomcatNode.create(work, "node2", home, redis.uri(), E2eSupport.jar(), E2eSupport.testClasses());
-        E2eSupport.startAll(node1, node2);
+        node1 = E2eSupport.node(work, "node1", home, redis.uri());
+        node2 = E2eSupport.node(work, "node2", home, redis.uri());
+        ServerNode.startAll(node1, node2);
     }
 
     @AfterAll
     void stopCluster() {
-        E2eSupport.killAll(node1, node2);
+        ServerNode.killAll(node1, node2);
         if (redis != null) {
             redis.close();
         }
     }
 
     @Override
-    public void dumpLogs(String why) {
-        System.out.println(E2eSupport.dump("Tomcat 10.1 outage: " + why, node1, node2));
+    public List<TomcatNode> nodes() {
+        return Arrays.asList(node1, node2);
     }
 
     @Test
@@ -108,13 +112,13 @@ class Tomcat10OutageIT implements DumpsLogs {
 
     private void runOutage(Restart restart) throws Exception {
         String label = "restart " + restart;
-        long log1 = E2eSupport.consoleSize(node1);
-        long log2 = E2eSupport.consoleSize(node2);
+        long log1 = node1.logSize();
+        long log2 = node2.logSize();
 
         List<Tracked> sessions = new ArrayList<>();
         for (int i = 0; i < SESSIONS; i++) {
             TomcatNode node = i % 2 == 0 ? node1 : node2;
-            Reply r = http.get(node.port(), "/app/t/step?seq=0", null);
+            Reply r = Http.get(node.port(), "/app/t/step?seq=0", null);
             assertEquals(200, r.status(), r::toString);
             Tracked t = new Tracked(r.sessionCookie().value(), node);
             t.count = Integer.parseInt(r.value("count"));
@@ -142,7 +146,7 @@ class Tomcat10OutageIT implements DumpsLogs {
                         }
                         long seq = s.seq + 1;
                         try {
-                            Reply r = http.get(s.node.port(), "/app/t/step?seq=" + seq, s.id);
+                            Reply r = Http.get(s.node.port(), "/app/t/step?seq=" + seq, s.id);
                             requests.incrementAndGet();
                             if (outage.get()) {
                                 requestsDuringOutage.incrementAndGet();
@@ -214,7 +218,7 @@ class Tomcat10OutageIT implements DumpsLogs {
 
         // One line when the outage starts, one when it ends, per node (one context each).
         for (TomcatNode n : List.of(node1, node2)) {
-            String logText = E2eSupport.consoleSince(n, n == node1 ? log1 : log2);
+            String logText = n.logSince(n == node1 ? log1 : log2);
             List<String> down = E2eSupport.linesContaining(logText, "is unreachable");
             List<String> up = E2eSupport.linesContaining(logText, "is reachable again");
             List<String> tether = E2eSupport.linesContaining(logText, "Tether:");
@@ -237,7 +241,7 @@ class Tomcat10OutageIT implements DumpsLogs {
             expected.put("a:seq", "S" + s.seq);
             expected.put("a:count", "I" + s.count);
             s.rotating.forEach((k, v) -> expected.put("a:" + k, "S" + v));
-            expected.put("owner", s.node.route());
+            expected.put("owner", s.node.jvmRoute());
             for (Map.Entry<String, String> e : expected.entrySet()) {
                 byte[] actual = record.get(e.getKey());
                 String got = actual == null ? null : new String(actual, java.nio.charset.StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package dev.tether.bench.harness;
 
+import dev.tether.testkit.ServerNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -91,7 +92,7 @@ final class CpuBreakdown {
     }
 
     /** Profiles one write run of a warm server. */
-    static Result measure(Path lib, Wrk wrk, Node node, Path cookies, Variant v, int seconds, Path workDir) throws Exception {
+    static Result measure(Path lib, Wrk wrk, ServerNode node, Path cookies, Variant v, int seconds, Path workDir) throws Exception {
         Path out = workDir.resolve("cpu-" + v.id + "-write.collapsed");
         Files.deleteIfExists(out);
         agent(node.pid(), lib, "start,event=cpu,interval=" + INTERVAL_MICROS + "us");

@@ -1,5 +1,6 @@
 package dev.tether.bench.harness;
 
+import dev.tether.testkit.RedisProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +12,7 @@ final class Machine {
     private Machine() {
     }
 
-    static void describe(Options o, Redis redis, Results r) throws IOException {
+    static void describe(Options o, RedisProcess redis, Results r) throws IOException {
         r.machine.put("date", Main.now());
         r.machine.put("nproc", String.valueOf(Runtime.getRuntime().availableProcessors()));
         r.machine.put("CPU", firstValue(Path.of("/proc/cpuinfo"), "model name"));
@@ -25,7 +26,7 @@ final class Machine {
                 + System.getProperty("java.vendor") + ")");
         r.machine.put("Tomcat", o.tomcatVersion);
         r.machine.put("Jetty", o.jettyVersion);
-        r.machine.put("Redis", redis.version());
+        r.machine.put("Redis", redis.info("server").get("redis_version"));
         r.machine.put("Redisson", o.redissonVersion + " (redisson-all + redisson-tomcat-10)");
         r.machine.put("wrk", wrkVersion(o.wrk));
         r.machine.put("load average at start", loadAverage());

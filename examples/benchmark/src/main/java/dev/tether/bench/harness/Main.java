@@ -1,5 +1,10 @@
 package dev.tether.bench.harness;
 
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Processes;
+import dev.tether.testkit.RedisMonitor;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,8 +56,8 @@ public final class Main {
         Results r = new Results();
         Wrk wrk = new Wrk(o);
         long t0 = System.nanoTime();
-        try (Redis redis = Redis.start(o.redisServer, o.workDir.resolve("redis"))) {
-            Log.info("redis-server %s on port %d (no persistence)", redis.version(), redis.port());
+        try (RedisProcess redis = RedisProcess.start("--loglevel", "warning")) {
+            Log.info("redis-server %s on port %d (no persistence)", redis.info("server").get("redis_version"), redis.port());
             Machine.describe(o, redis, r);
             long[] jiffies0 = Machine.cpuJiffies();
             settings(o, wrk, r);
@@ -90,18 +95,16 @@ public final class Main {
                 + " request at node2 with node1's cookie, then one with the cookie node2 answered; added = first - warm"
                 + (o.failoverWarmupRound ? "; a discarded warm-up round first (same steps)" : ""));
         for (Variant v : o.variants) {
-            r.settings.put("setup " + v.id, v.server == Variant.Server.TOMCAT ? TomcatNode.managerFor(v) : JettyNode.setupFor(v));
+            r.settings.put("setup " + v.id, v.server == Variant.Server.TOMCAT ? Servers.managerFor(v) : Servers.setupFor(v));
         }
     }
 
-    static Node newNode(Options o, Variant v, String route, String redisUri) throws IOException, InterruptedException {
-        return v.server == Variant.Server.TOMCAT
-                ? TomcatNode.create(o, v, route, o.workDir.resolve("nodes"), redisUri)
-                : JettyNode.create(o, v, route, o.workDir.resolve("nodes"), redisUri);
+    static ServerNode newNode(Options o, Variant v, String route, String redisUri) throws IOException {
+        return Servers.create(o, v, route, o.workDir.resolve("nodes"), redisUri);
     }
 
     /** A variant's server, kept running through the throughput rounds, and its sessions' cookie file. */
-    private record Live(Variant variant, Node node, Path cookies) {
+    private record Live(Variant variant, ServerNode node, Path cookies) {
     }
 
     /**
@@ -109,16 +112,16 @@ public final class Main {
      * under load) so the rounds can alternate between variants, workload by workload; whatever
      * else the machine is doing then hits every variant alike. Numbers are the median over rounds.
      */
-    private static void throughputAndMemory(Options o, Redis redis, Wrk wrk, Results r) throws Exception {
-        redis.flushAll();
+    private static void throughputAndMemory(Options o, RedisProcess redis, Wrk wrk, Results r) throws Exception {
+        redis.command("FLUSHALL");
         List<Live> live = new ArrayList<>();
         Path raw = o.workDir.resolve("raw");
         try {
             for (Variant v : o.variants) {
                 Log.info("=== %s: start, memory, %d sessions", v.id, o.sessions);
-                Node node = newNode(o, v, "node1", redis.uri());
+                ServerNode node = newNode(o, v, "node1", redis.uri());
                 try {
-                    node.start();
+                    Servers.start(node);
                     if (!v.isFloor()) { // a floor's sessions are in-memory ones
                         memory(o, redis, node, v, r);
                     }
@@ -128,7 +131,7 @@ public final class Main {
                     live.add(new Live(v, node, cookies));
                 } catch (Exception | AssertionError e) {
                     Log.info("  %s FAILED: %s\n%s", v.id, e, node.tail(40));
-                    node.kill();
+                    node.kill9();
                     throw e;
                 }
             }
@@ -154,14 +157,14 @@ public final class Main {
                         if (warm.errors() > 0) {
                             r.notes.add(tag + ": " + warm.errors() + " errors in the warm-up");
                         }
-                        redis.resetStats();
+                        redis.command("CONFIG", "RESETSTAT");
                         Duration cpu0 = l.node().cpu();
                         ProcStat ps0 = ProcStat.of(l.node().pid());
-                        double rcpu0 = redis.cpuSeconds();
+                        double rcpu0 = cpuSeconds(redis);
                         Wrk.Result res = wrk.run(l.node(), l.cookies(), w, o.duration, raw.resolve(tag + ".txt"));
                         Duration cpu1 = l.node().cpu();
                         ProcStat ps1 = ProcStat.of(l.node().pid());
-                        double rcpu1 = redis.cpuSeconds();
+                        double rcpu1 = cpuSeconds(redis);
                         procStats.merge(key, ps1.minus(ps0), ProcStat::plus);
                         if (round == o.rounds) {
                             ProcStat last = ps1.minus(ps0);
@@ -170,7 +173,7 @@ public final class Main {
                                         + " % of the server's CPU in this measured run: not steady state yet (longer --warmup or more --rounds)");
                             }
                         }
-                        redis.commandCalls().forEach((c, n) -> calls.computeIfAbsent(key, k -> new LinkedHashMap<>()).merge(c, n, Long::sum));
+                        commandCalls(redis).forEach((c, n) -> calls.computeIfAbsent(key, k -> new LinkedHashMap<>()).merge(c, n, Long::sum));
                         double[] c = cpu.computeIfAbsent(key, k -> new double[2]);
                         c[0] += (cpu1.toNanos() - cpu0.toNanos()) / 1e9;
                         c[1] += rcpu1 - rcpu0;
@@ -182,7 +185,7 @@ public final class Main {
                         if (res.errors() > 0) {
                             r.notes.add(tag + ": " + res.errors() + " errors (connect " + res.errConnect() + ", read " + res.errRead()
                                     + ", write " + res.errWrite() + ", status " + res.errStatus() + ", timeout " + res.errTimeout()
-                                    + "); see " + raw.resolve(tag + ".txt") + " and " + l.node().log);
+                                    + "); see " + raw.resolve(tag + ".txt") + " and " + l.node().logFile());
                         }
                     }
                 }
@@ -203,7 +206,7 @@ public final class Main {
                 }
             }
         } finally {
-            live.forEach(l -> l.node().kill());
+            live.forEach(l -> l.node().kill9());
         }
     }
 
@@ -237,7 +240,7 @@ public final class Main {
      * which the server's JIT compiler threads used under 5 % of its CPU, at most {@code max} seconds.
      * With {@code monitor}, the steps run under MONITOR to count round trips; the last step's counts are kept.
      */
-    private static Warm warmUp(Wrk wrk, Redis redis, Node node, Path cookies, Workload w, int min, int max, boolean monitor,
+    private static Warm warmUp(Wrk wrk, RedisProcess redis, ServerNode node, Path cookies, Workload w, int min, int max, boolean monitor,
             Path rawPrefix) throws Exception {
         int elapsed = 0;
         long errors = 0;
@@ -249,10 +252,11 @@ public final class Main {
             Wrk.Result res;
             Path raw = Path.of(rawPrefix + "-" + step + ".txt");
             if (monitor) { // every step; the last one's counts are kept: the warmest
-                try (Redis.Monitor mon = redis.monitor()) {
+                try (RedisMonitor mon = redis.monitor()) {
                     res = wrk.run(node, cookies, w, seconds, raw);
                     mon.close();
-                    trips = new Results.RoundTrips(res.requests(), mon.topLevel(), mon.inScripts(), mon.topLevelByCommand());
+                    trips = new Results.RoundTrips(res.requests(), mon.clientCommands().size(), mon.scriptCommandCount(),
+                            mon.clientCommandsByName());
                 }
             } else {
                 res = wrk.run(node, cookies, w, seconds, raw);
@@ -272,16 +276,16 @@ public final class Main {
     }
 
     /** On a fresh server: warm-up sessions (classes loaded, connections made), heap and Redis memory, N more, again. */
-    private static void memory(Options o, Redis redis, Node node, Variant v, Results r) throws Exception {
+    private static void memory(Options o, RedisProcess redis, ServerNode node, Variant v, Results r) throws Exception {
         createSessions(node, 100);
         Thread.sleep(1000);
         long heap0 = heap(node);
-        long redis0 = redis.usedMemory();
+        long redis0 = usedMemory(redis);
         Map<String, long[]> histo0 = histogram(node);
         createSessions(node, o.memorySessions);
         Thread.sleep(1000);
         long heap1 = heap(node);
-        long redis1 = redis.usedMemory();
+        long redis1 = usedMemory(redis);
         Map<String, long[]> histo1 = histogram(node);
         // What the sessions added, by class (live objects: GC.class_histogram collects first).
         List<Results.ClassDelta> byClass = new ArrayList<>();
@@ -304,7 +308,7 @@ public final class Main {
      * of the profile settings' 10 ms) and, where perf is installed, perf record (kernel vs JVM vs
      * JIT-compiled code, by thread).
      */
-    private static void profile(Options o, Wrk wrk, Node node, Path cookies, Variant v, Results r) throws Exception {
+    private static void profile(Options o, Wrk wrk, ServerNode node, Path cookies, Variant v, Results r) throws Exception {
         Log.info("=== profile %s, write-every-request, %d s", v.id, o.duration);
         Path jfr = o.workDir.resolve("profile-" + v.id + "-write.jfr");
         Files.deleteIfExists(jfr);
@@ -326,7 +330,7 @@ public final class Main {
         }
         String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
         String pid = String.valueOf(node.pid());
-        Procs.run(List.of(jcmd, pid, "JFR.start", "name=bench", "settings=" + settings, "filename=" + jfr), null, 60);
+        Processes.run(null, Duration.ofSeconds(60), jcmd, pid, "JFR.start", "name=bench", "settings=" + settings, "filename=" + jfr);
         // Starting JFR re-instruments JDK I/O classes, which throws away compiled code: warm up again
         // under the recording, and analyse only what follows.
         Warm warm = warmUp(wrk, null, node, cookies, Workload.WRITE, Math.min(3, o.warmupMax), o.warmupMax, false,
@@ -341,19 +345,18 @@ public final class Main {
         Process perf = null;
         if (onPath("perf")) {
             Files.deleteIfExists(perfData);
-            perf = new ProcessBuilder("perf", "record", "-F", "499", "-p", pid, "-o", perfData.toString(), "--", "sleep",
-                    String.valueOf(o.duration)).redirectErrorStream(true)
-                    .redirectOutput(o.workDir.resolve("perf-" + v.id + ".log").toFile()).start();
-            Procs.track(perf);
+            perf = Processes.start(new ProcessBuilder("perf", "record", "-F", "499", "-p", pid, "-o", perfData.toString(), "--",
+                    "sleep", String.valueOf(o.duration)).redirectErrorStream(true)
+                    .redirectOutput(o.workDir.resolve("perf-" + v.id + ".log").toFile()));
         }
         wrk.run(node, cookies, Workload.WRITE, o.duration, o.workDir.resolve("raw").resolve(v.id + "-write-profiled.txt"));
-        Procs.run(List.of(jcmd, pid, "JFR.stop", "name=bench"), null, 120);
+        Processes.run(null, Duration.ofSeconds(120), jcmd, pid, "JFR.stop", "name=bench");
         String perfReport = "";
         if (perf != null) {
             if (!perf.waitFor(o.duration + 60L, TimeUnit.SECONDS)) {
                 Log.info("  perf record did not end; killing it");
             }
-            Procs.kill(perf);
+            Processes.kill9(perf);
             perfReport = perfReport(perfData);
         }
         Profile.Summary s = Profile.analyze(jfr, from, v, o.duration, settings.equals("profile") ? "10 ms" : "1 ms", caveat, perfReport);
@@ -426,7 +429,7 @@ public final class Main {
             List<String> cmd = new ArrayList<>(List.of("perf", "report", "-i", data.toString(), "--stdio", "--no-children", "-q"));
             cmd.addAll(List.of(view).subList(1, view.length));
             try {
-                String out = Procs.run(cmd, null, 120);
+                String out = Processes.run(null, Duration.ofSeconds(120), cmd);
                 List<String> lines = out.lines().filter(l -> !l.isBlank() && !l.startsWith("#")).limit(15).toList();
                 sb.append("perf, ").append(view[0]).append(":\n\n```\n").append(String.join("\n", lines)).append("\n```\n\n");
             } catch (Exception e) {
@@ -437,13 +440,13 @@ public final class Main {
     }
 
     /** Tomcat only: sessions created on node1, node1 killed, each session's first request at node2 timed. */
-    private static void failover(Options o, Redis redis, Wrk wrk, Variant v, Results r) throws Exception {
+    private static void failover(Options o, RedisProcess redis, Wrk wrk, Variant v, Results r) throws Exception {
         Log.info("=== failover %s: %d sessions%s", v.id, o.failoverSessions, o.failoverWarmupRound ? " (after a warm-up round)" : "");
-        redis.flushAll();
-        Node node2 = newNode(o, v, "node2", redis.uri());
-        Node node1 = newNode(o, v, "node1", redis.uri());
+        redis.command("FLUSHALL");
+        ServerNode node2 = newNode(o, v, "node2", redis.uri());
+        ServerNode node1 = newNode(o, v, "node1", redis.uri());
         try {
-            node2.start();
+            Servers.start(node2);
             // node2 serves traffic of its own first, so the ordinary request path is warm.
             List<String> own = createSessions(node2, 200);
             Path cookies = o.workDir.resolve("cookies-" + v.id + "-node2.txt");
@@ -453,12 +456,12 @@ public final class Main {
             int rounds = o.failoverWarmupRound ? 2 : 1;
             for (int round = 1; round <= rounds; round++) {
                 boolean measured = round == rounds;
-                node1.start();
+                Servers.start(node1);
                 List<String> sessions = createSessions(node1, o.failoverSessions);
-                try (Http h = new Http(node1.port())) {
+                try (Http.Connection h = Http.keepAlive("127.0.0.1", node1.port())) {
                     for (String s : sessions) {
                         for (int i = 0; i < 2; i++) {
-                            Http.Reply w = h.get(Node.CONTEXT + "/b/write", Node.COOKIE, s);
+                            Http.Reply w = h.get(Servers.CONTEXT + "/b/write", s);
                             if (w.status() != 200) {
                                 throw new IllegalStateException("write on node1 answered " + w.status() + ": " + w.body());
                             }
@@ -466,20 +469,20 @@ public final class Main {
                     }
                 }
                 Thread.sleep(500);
-                node1.kill();
+                node1.kill9();
                 List<double[]> samples = new ArrayList<>();
                 int failures = 0;
-                try (Http h = new Http(node2.port())) {
-                    h.get(Node.CONTEXT + "/b/ping", null, null); // the connection is open before the first takeover is timed
+                try (Http.Connection h = Http.keepAlive("127.0.0.1", node2.port())) {
+                    h.get(Servers.CONTEXT + "/b/ping"); // the connection is open before the first takeover is timed
                     for (String s : sessions) {
                         long a = System.nanoTime();
-                        Http.Reply first = h.get(Node.CONTEXT + "/b/read", Node.COOKIE, s);
+                        Http.Reply first = h.get(Servers.CONTEXT + "/b/read", s);
                         long b = System.nanoTime();
-                        String next = first.cookie(Node.COOKIE) != null ? first.cookie(Node.COOKIE) : s;
+                        String next = first.sessionId() != null ? first.sessionId() : s;
                         long c = System.nanoTime();
-                        Http.Reply warm = h.get(Node.CONTEXT + "/b/read", Node.COOKIE, next);
+                        Http.Reply warm = h.get(Servers.CONTEXT + "/b/read", next);
                         long d = System.nanoTime();
-                        if (first.status() != 200 || !"2".equals(first.field("counter")) || warm.status() != 200) {
+                        if (first.status() != 200 || !"2".equals(first.value("counter")) || warm.status() != 200) {
                             failures++;
                             continue;
                         }
@@ -494,18 +497,18 @@ public final class Main {
                             f.firstTakeoverMs(), failures, sessions.size());
                     if (failures > 0) {
                         r.notes.add(v.id + " failover: " + failures + " of " + sessions.size()
-                                + " sessions not served with their data at node2 (see " + node2.log + ")");
+                                + " sessions not served with their data at node2 (see " + node2.logFile() + ")");
                     }
                 }
             }
         } finally {
-            node1.kill();
-            node2.kill();
+            node1.kill9();
+            node2.kill9();
         }
     }
 
     /** Creates n sessions of the benchmark's shape (4 clients in parallel); answers their cookie values. */
-    static List<String> createSessions(Node node, int n) throws Exception {
+    static List<String> createSessions(ServerNode node, int n) throws Exception {
         List<String> cookies = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger next = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -513,10 +516,10 @@ public final class Main {
             List<Future<Void>> futures = new ArrayList<>();
             for (int t = 0; t < 4; t++) {
                 futures.add(pool.submit(() -> {
-                    try (Http h = new Http(node.port())) {
+                    try (Http.Connection h = Http.keepAlive("127.0.0.1", node.port())) {
                         while (next.getAndIncrement() < n) {
-                            Http.Reply reply = h.get(Node.CONTEXT + "/b/create", null, null);
-                            String cookie = reply.cookie(Node.COOKIE);
+                            Http.Reply reply = h.get(Servers.CONTEXT + "/b/create");
+                            String cookie = reply.sessionId();
                             if (reply.status() != 200 || cookie == null) {
                                 throw new IllegalStateException(node.name() + ": /b/create answered " + reply.status()
                                         + " without a session cookie: " + reply.body());
@@ -537,11 +540,11 @@ public final class Main {
     }
 
     /** jcmd GC.class_histogram: class name → {instances, bytes}; empty if jcmd fails. */
-    static Map<String, long[]> histogram(Node node) {
+    static Map<String, long[]> histogram(ServerNode node) {
         Map<String, long[]> m = new LinkedHashMap<>();
         try {
             String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-            String out = Procs.run(List.of(jcmd, String.valueOf(node.pid()), "GC.class_histogram"), null, 120);
+            String out = Processes.run(null, Duration.ofSeconds(120), jcmd, String.valueOf(node.pid()), "GC.class_histogram");
             for (String line : out.split("\n")) {
                 String[] f = line.trim().split("\\s+");
                 if (f.length >= 4 && f[0].endsWith(":") && !f[0].equals("Total")) {
@@ -554,14 +557,29 @@ public final class Main {
         return m;
     }
 
-    static long heap(Node node) throws IOException {
-        try (Http h = new Http(node.port())) {
-            Http.Reply reply = h.get(Node.CONTEXT + "/b/heap", null, null);
-            if (reply.status() != 200) {
-                throw new IllegalStateException("/b/heap answered " + reply.status());
-            }
-            return Long.parseLong(reply.field("heapUsed"));
+    static long heap(ServerNode node) {
+        Http.Reply reply = Http.get(node.port(), Servers.CONTEXT + "/b/heap", null);
+        if (reply.status() != 200) {
+            throw new IllegalStateException("/b/heap answered " + reply.status());
         }
+        return Long.parseLong(reply.value("heapUsed"));
+    }
+
+    /** Seconds of CPU redis-server has used (user + system). */
+    static double cpuSeconds(RedisProcess redis) {
+        Map<String, String> cpu = redis.info("cpu");
+        return Double.parseDouble(cpu.get("used_cpu_user")) + Double.parseDouble(cpu.get("used_cpu_sys"));
+    }
+
+    static long usedMemory(RedisProcess redis) {
+        return Long.parseLong(redis.info("memory").get("used_memory"));
+    }
+
+    /** Calls per command since the last CONFIG RESETSTAT, without the harness's own INFO/CONFIG. */
+    static Map<String, Long> commandCalls(RedisProcess redis) {
+        Map<String, Long> calls = new LinkedHashMap<>(redis.commandCallsByName());
+        calls.keySet().removeIf(c -> c.equals("info") || c.startsWith("config"));
+        return calls;
     }
 
     static String now() {

@@ -24,7 +24,6 @@ final class Options {
     Path jettyArchive;
     Path war;
     List<Path> redissonJars = new ArrayList<>();
-    String redisServer = "redis-server";
     String wrk = "wrk";
     Path lua;
     String tomcatVersion = "?";
@@ -112,7 +111,6 @@ final class Options {
                 o.redissonJars.add(p);
             }
         }
-        o.redisServer = a.getOrDefault("redis-server", o.redisServer);
         o.wrk = a.getOrDefault("wrk", o.wrk);
         o.tomcatVersion = a.getOrDefault("tomcat-version", o.tomcatVersion);
         o.jettyVersion = a.getOrDefault("jetty-version", o.jettyVersion);

@@ -1,5 +1,8 @@
 package dev.tether.bench.harness;
 
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Processes;
+import dev.tether.testkit.ServerNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,20 +52,19 @@ final class Wrk {
     private List<String> cmd(int port, Path cookies, String mode, int seconds) {
         List<String> c = new ArrayList<>(List.of(o.wrk, "-t" + o.threads, "-c" + o.connections, "-d" + seconds + "s",
                 "--timeout", "5s", "-s", o.lua.toString(), "http://127.0.0.1:" + port, "--", cookies.toString(), mode,
-                Node.CONTEXT, Node.COOKIE, String.valueOf(o.threads)));
+                Servers.CONTEXT, Http.SESSION_COOKIE, String.valueOf(o.threads)));
         return c;
     }
 
-    Result run(Node node, Path cookies, Workload w, int seconds, Path rawOut) throws IOException, InterruptedException {
+    Result run(ServerNode node, Path cookies, Workload w, int seconds, Path rawOut) throws IOException, InterruptedException {
         List<String> cmd = cmd(node.port(), cookies, w.mode, seconds);
         Files.createDirectories(rawOut.getParent());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(rawOut.toFile()).start();
-        Procs.track(p);
+        Process p = Processes.start(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(rawOut.toFile()));
         if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) {
-            Procs.kill(p);
+            Processes.kill9(p);
             throw new IllegalStateException("wrk did not end within " + (seconds + 60) + " s");
         }
-        Procs.kill(p);
+        Processes.kill9(p);
         String out = Files.readString(rawOut);
         if (p.exitValue() != 0) {
             throw new IllegalStateException("wrk failed (exit " + p.exitValue() + "): " + String.join(" ", cmd) + "\n" + out);

@@ -19,7 +19,7 @@ public class SessionServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
 
     static String worker() {
-        return System.getProperty("tether.test.node", "?");
+        return System.getProperty("tether.node", "?");
     }
 
     @Override
