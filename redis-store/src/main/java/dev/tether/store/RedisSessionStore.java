@@ -655,27 +655,36 @@ public final class RedisSessionStore implements AutoCloseable {
     private void transmit(TrackedSession s, WritePlan plan, long base, byte[][] args, long deadline, CompletableFuture<WriteOutcome> result) {
         String baseId = s.baseId;
         long started = System.nanoTime();
+        long disconnectsBefore = redis.disconnects();
         CompletableFuture<Object> f;
         try {
             f = scripts.run(Script.SAVE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId), args);
         } catch (RuntimeException e) {
-            result.complete(notWritten(s, plan, failed(e)));
+            result.complete(notWritten(s, plan, failed(e, Failure.of(e))));
             return;
         }
         f.whenComplete((reply, error) -> {
             try {
-                Failure f2 = error == null ? null : Failure.of(error);
-                if ((f2 == Failure.TRY_AGAIN || f2 == Failure.REDIRECTED) && System.nanoTime() < deadline) {
-                    // The slot moves between masters: for a moment record and tombstone are apart.
-                    // Same write, same order (this session's permit is still held), a little later.
+                Failure failure = error == null ? null : Failure.of(error);
+                if (failure == Failure.TIMEOUT && redis.disconnects() != disconnectsBefore) {
+                    failure = Failure.DISCONNECTED; // the connection went while the write waited: an outage
+                }
+                if (failure != null && failure.isPassing() && System.nanoTime() < deadline) {
+                    // The slot moves between masters (record and tombstone apart for a moment), or Redis
+                    // loads its data: the same write, in the same order (this session's permit is still
+                    // held), a little later.
                     stats.redisErrors.increment();
-                    if (f2 == Failure.REDIRECTED) {
+                    if (failure == Failure.REDIRECTED) {
                         redis.later(redis::refreshTopology, 0);
                     }
                     redis.later(() -> transmit(s, plan, base, args, deadline, result), 50);
                     return;
                 }
-                answered(s, baseId, plan, base, reply, error, started, result);
+                if (failure != null) {
+                    result.complete(notWritten(s, plan, failed(error, failure)));
+                    return;
+                }
+                answered(s, baseId, plan, base, reply, null, started, result);
             } catch (RuntimeException e) {
                 result.completeExceptionally(e); // never leave a request waiting on a future nobody completes
             }
@@ -1154,7 +1163,10 @@ public final class RedisSessionStore implements AutoCloseable {
      * makes Redis count as unreachable.
      */
     private Failure failed(Throwable error) {
-        Failure f = Failure.of(error);
+        return failed(error, Failure.of(error));
+    }
+
+    private Failure failed(Throwable error, Failure f) {
         stats.redisErrors.increment();
         if (f.isOutage()) {
             redis.reportFailure(ScriptRunner.unwrap(error));

@@ -4,7 +4,6 @@ import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
-import java.nio.channels.ClosedChannelException;
 
 /**
  * Why a Redis command failed, and what that means. Only a lost connection is an outage (writes
@@ -81,10 +80,20 @@ public enum Failure {
             }
             return OTHER;
         }
-        if (e instanceof RedisConnectionException || e instanceof ClosedChannelException || isDisconnected(e)) {
+        if (e instanceof RedisConnectionException || isDisconnected(e)) {
             return DISCONNECTED;
         }
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.io.IOException) {
+                return DISCONNECTED; // the socket failed (reset, closed): the connection is gone
+            }
+        }
         return OTHER;
+    }
+
+    /** Whether the same command, sent again a moment later, may well succeed (Redis is between states). */
+    public boolean isPassing() {
+        return this == TRY_AGAIN || this == REDIRECTED || this == LOADING || this == BUSY;
     }
 
     private static boolean isDisconnected(Throwable e) {

@@ -75,6 +75,7 @@ public final class RedisConnection implements AutoCloseable {
     private final AtomicBoolean probing = new AtomicBoolean(false);
     private final AtomicBoolean firstFailureLogged = new AtomicBoolean(false);
     private final AtomicBoolean clusterCheck = new AtomicBoolean(false);
+    private final java.util.concurrent.atomic.AtomicLong disconnects = new java.util.concurrent.atomic.AtomicLong();
     private volatile StatefulConnection<byte[], byte[]> connection;
     private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
     private volatile boolean closed;
@@ -134,6 +135,7 @@ public final class RedisConnection implements AutoCloseable {
         client.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> lost) {
+                disconnects.incrementAndGet();
                 if (closed || !everConnected) {
                     return;
                 }
@@ -175,6 +177,14 @@ public final class RedisConnection implements AutoCloseable {
     /** Whether a copy of that epoch is still covered by tracking (and no invalidation named it). */
     public boolean isTracked(long epoch) {
         return trackingOn && epoch >= 0 && epoch == trackingEpoch;
+    }
+
+    /**
+     * How many times a connection was lost so far: a command that timed out while this moved lost
+     * its connection, rather than met a slow Redis.
+     */
+    public long disconnects() {
+        return disconnects.get();
     }
 
     /** Whether Redis refused client-side caching, so that copies must be checked on each use. */
