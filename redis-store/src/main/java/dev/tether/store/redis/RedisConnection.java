@@ -80,7 +80,7 @@ public final class RedisConnection implements AutoCloseable {
     private volatile RedisClusterAsyncCommands<byte[], byte[]> commands;
     private volatile boolean closed;
     private volatile long downSince;
-    private volatile long lastOutageLogged = Long.MIN_VALUE / 2;
+    private volatile long lastRecovered = Long.MIN_VALUE / 2;
     private volatile boolean outageLogged;
     private volatile boolean everConnected;
     /** Raised each time tracking is switched on; a copy read under an older epoch is not current. */
@@ -321,11 +321,9 @@ public final class RedisConnection implements AutoCloseable {
         if (up.compareAndSet(true, false)) {
             long now = System.currentTimeMillis();
             downSince = now;
-            // One line per outage: a flapping connection (a cluster shard switching) says it once a minute.
-            boolean quiet = now - lastOutageLogged < 60_000;
-            if (!quiet) {
-                lastOutageLogged = now;
-            }
+            // One line per outage: a connection that flaps (a cluster shard switching over) is one
+            // outage until it has stayed up for two seconds.
+            boolean quiet = now - lastRecovered < 2_000;
             outageLogged = !quiet;
             LOG.log(quiet ? Level.FINE : Level.WARNING, "Tether: Redis at " + where() + " is unreachable (" + describe(cause)
                     + "); serving sessions from local memory and queueing their writes until it returns");
@@ -369,7 +367,8 @@ public final class RedisConnection implements AutoCloseable {
                 int replayed = listener.onAvailable();
                 // One line per event, with what was done about it.
                 if (recovery) {
-                    LOG.log(outageLogged ? Level.INFO : Level.FINE, // the line that ends the outage line
+                    lastRecovered = System.currentTimeMillis();
+                    LOG.log(outageLogged ? Level.INFO : Level.FINE, // the line that closes the outage's line
                             "Tether: Redis at " + where() + " is reachable again after " + seconds + " s; replaying "
                             + replayed + " queued session write(s) and checking every session this node holds");
                 } else {
