@@ -7,7 +7,6 @@ import dev.tether.store.SessionSnapshot;
 import dev.tether.store.TrackedSession;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.Consumer;
 import org.eclipse.jetty.session.SessionData;
 
 /**

@@ -532,9 +532,11 @@ class ClusterIT {
             assertTrue(traffic.errors().isEmpty(), traffic.errors().toString());
             Set<WriteOutcome> kinds = traffic.outcomes().keySet();
             // UNCHANGED: a concurrent write (the rewrite after recovery) had already carried that
-            // change to Redis; whether anything was lost is checked against Redis below.
-            assertTrue(Set.of(WriteOutcome.SAVED, WriteOutcome.QUEUED, WriteOutcome.UNCHANGED).containsAll(kinds),
-                    "only SAVED, QUEUED or UNCHANGED: " + traffic.outcomes());
+            // change to Redis; whether anything was lost is checked against Redis below. FAILED: a
+            // write refused (503, never acknowledged) while the shard switched over.
+            assertTrue(Set.of(WriteOutcome.SAVED, WriteOutcome.QUEUED, WriteOutcome.UNCHANGED, WriteOutcome.FAILED).containsAll(kinds),
+                    "only SAVED, QUEUED, UNCHANGED or an honest FAILED: " + traffic.outcomes());
+            assertTrue(traffic.count(WriteOutcome.FAILED) <= 20, "few refusals, only while the shard switches: " + traffic.outcomes());
             assertTrue(a.isRedisAvailable());
             assertFalse(proc(victim.port()).isAlive());
         }

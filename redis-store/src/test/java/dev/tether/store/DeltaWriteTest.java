@@ -3,7 +3,6 @@ package dev.tether.store;
 import static dev.tether.store.Stores.field;
 import static dev.tether.store.Stores.fieldBytes;
 import static dev.tether.store.Stores.javaDecoded;
-import static dev.tether.store.Stores.outcome;
 import static dev.tether.store.Stores.record;
 import static dev.tether.store.Stores.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -10,7 +10,6 @@ import dev.tether.store.SessionStoreOptions;
 import dev.tether.store.StoreStatsMBean;
 import dev.tether.store.WriteOutcome;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

@@ -93,7 +93,7 @@ public enum Failure {
 
     /** Whether the same command, sent again a moment later, may well succeed (Redis is between states). */
     public boolean isPassing() {
-        return this == TRY_AGAIN || this == REDIRECTED || this == LOADING || this == BUSY;
+        return this == TRY_AGAIN || this == REDIRECTED || this == LOADING || this == BUSY || this == CLUSTER_DOWN;
     }
 
     private static boolean isDisconnected(Throwable e) {

@@ -1,0 +1,194 @@
+package dev.tether.store;
+
+import dev.tether.store.record.RecordFormat;
+import dev.tether.store.record.RecordFormat.Reply;
+import dev.tether.store.record.Script;
+import dev.tether.store.redis.Failure;
+import dev.tether.store.redis.RedisConnection;
+import dev.tether.store.redis.ScriptRunner;
+import dev.tether.store.write.PendingWrites;
+import dev.tether.store.write.WritePlanner;
+import io.lettuce.core.Limit;
+import io.lettuce.core.Range;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Expiry across the cluster: a session expires once, on one node, and never while another node
+ * serves it. A node claims an expiry in Redis before it fires the destruction events (the claim
+ * takes the record's contents and deletes it in one step), and sweeps an index of expiry times for
+ * the sessions no node holds any more (their node crashed or stopped for good). Redis' TTL stays
+ * the backstop.
+ */
+final class Expiries {
+
+    private static final Logger LOG = Core.LOG;
+    /** Buckets of the expiry index; each is one sorted set, in its own Redis Cluster slot. */
+    static final int EXPIRY_BUCKETS = 16;
+    /** Most sessions one sweep claims, so that a sweep never loads Redis for long. */
+    private static final int SWEEP_LIMIT = 500;
+
+    private final Core core;
+    private final SessionStoreOptions options;
+    private final String route;
+    private final RecordFormat format;
+    private final RedisConnection redis;
+    private final ScriptRunner scripts;
+    private final StoreStats stats;
+    private final Map<String, TrackedSession> owned;
+    private final WritePlanner planner;
+    private final Reads reads;
+    private final Writes writes;
+
+    Expiries(Core core, Reads reads, Writes writes) {
+        this.core = core;
+        this.options = core.options;
+        this.route = core.route;
+        this.format = core.format;
+        this.redis = core.redis;
+        this.scripts = core.scripts;
+        this.stats = core.stats;
+        this.owned = core.owned;
+        this.planner = core.planner;
+        this.reads = reads;
+        this.writes = writes;
+    }
+
+    /**
+     * Before a node fires a session's destruction events because its copy sat idle: claims the
+     * expiry in Redis, so that it happens once in the cluster and never to a session that another
+     * node still serves.
+     */
+    RedisSessionStore.Expiry expire(TrackedSession s) {
+        if (s.dropped) {
+            return RedisSessionStore.Expiry.GONE;
+        }
+        if (!redis.isUp() || !s.persisted) {
+            if (s.persisted) {
+                writes.queueDelete(new PendingWrites.Delete(s.baseId, core.tombstoneSeconds(s)));
+            }
+            owned.remove(s.baseId, s);
+            return RedisSessionStore.Expiry.UNKNOWN;
+        }
+        Object reply;
+        try {
+            reply = core.await(scripts.run(Script.EXPIRE, ScriptOutputType.MULTI, format.recordAndTombstone(s.baseId),
+                    format.expireArgs(System.currentTimeMillis(), planner.touchMillis(), options.shared() ? "" : route,
+                            core.tombstoneSeconds(s))), null);
+        } catch (RuntimeException e) {
+            core.failed(e);
+            reply = null;
+        }
+        if (reply == null) {
+            owned.remove(s.baseId, s);
+            return RedisSessionStore.Expiry.UNKNOWN;
+        }
+        Reply r = Reply.of(reply);
+        owned.remove(s.baseId, s);
+        s.dropped = true;
+        unindexExpiry(s.baseId);
+        return switch (r.kind()) {
+            case EXPIRED -> {
+                stats.expired.increment();
+                yield RedisSessionStore.Expiry.EXPIRED;
+            }
+            case ALIVE -> RedisSessionStore.Expiry.ALIVE;
+            default -> RedisSessionStore.Expiry.GONE;
+        };
+    }
+
+    /**
+     * Finds sessions that expired while no node held them (their node crashed or stopped for good)
+     * and claims each one, so that exactly one node fires its destruction events: at most
+     * {@value #SWEEP_LIMIT} per call, a few commands per bucket.
+     *
+     * @param before only sessions whose expiry time is before this (epoch ms)
+     * @return the claimed sessions, their attributes decoded with {@code loader}
+     */
+    List<SessionRecord> claimExpired(long before, ClassLoader loader) {
+        List<SessionRecord> out = new ArrayList<>();
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || !redis.isUp()) {
+            return out;
+        }
+        long slack = planner.touchMillis();
+        for (int b = 0; b < EXPIRY_BUCKETS && out.size() < SWEEP_LIMIT; b++) {
+            byte[] bucket = format.expiryKey(b);
+            List<byte[]> due = core.await(cmd.zrangebyscore(bucket, Range.create(0.0, (double) (before - slack)),
+                    io.lettuce.core.Limit.create(0, SWEEP_LIMIT - out.size())), List.of());
+            for (byte[] member : due) {
+                String baseId = RecordFormat.string(member);
+                if (owned.containsKey(baseId) || SessionId.parse(baseId) == null) {
+                    continue; // held here: its own expiry handles it
+                }
+                Object reply = core.await(scripts.run(Script.EXPIRE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId),
+                        format.expireArgs(System.currentTimeMillis(), slack, "", 60)), null);
+                if (reply == null) {
+                    continue; // try again next sweep
+                }
+                Reply r = Reply.of(reply);
+                if (r.kind() == Reply.Kind.ALIVE) {
+                    continue; // its next touch moves it in the index
+                }
+                cmd.zrem(bucket, member);
+                if (r.kind() == Reply.Kind.EXPIRED) {
+                    @SuppressWarnings("unchecked")
+                    List<Object> fields = (List<Object>) r.rest().get(0);
+                    RecordFormat.StoredRecord stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+                    TrackedSession s = new TrackedSession(baseId);
+                    s.dropped = true;
+                    Map<String, Object> attributes = new HashMap<>();
+                    stored.attributes().forEach((name, bytes) -> {
+                        Object value = reads.decode(baseId, name, bytes, loader, s);
+                        if (value != null) {
+                            attributes.put(name, value);
+                        }
+                    });
+                    stats.expired.increment();
+                    out.add(new SessionRecord(s, stored.created(), stored.lastAccessed(), stored.maxInactive(), stored.lastSaved(), stored.previousOwner(), attributes, stored.notes(), stored.extras()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Puts a session's expiry time in the index; not awaited, and a failure is only logged once. */
+    void indexExpiry(String baseId, long accessed, int maxInactive) {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null || maxInactive <= 0) {
+            return;
+        }
+        try {
+            cmd.zadd(format.expiryKey(bucket(baseId)), (double) (accessed + maxInactive * 1000L), RecordFormat.bytes(baseId))
+                    .whenComplete((n, e) -> {
+                        if (e != null && core.once("index:" + Failure.of(e))) {
+                            LOG.warning("Tether: cannot update the expiry index (" + RedisConnection.describe(e)
+                                    + "); sessions of a node that stops for good may expire without sessionDestroyed (logged once)");
+                        }
+                    });
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "Tether: expiry index", e);
+        }
+    }
+
+    void unindexExpiry(String baseId) {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd != null) {
+            try {
+                cmd.zrem(format.expiryKey(bucket(baseId)), RecordFormat.bytes(baseId));
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "Tether: expiry index", e);
+            }
+        }
+    }
+
+    static int bucket(String baseId) {
+        return Math.floorMod(baseId.hashCode(), EXPIRY_BUCKETS);
+    }
+}

@@ -1,0 +1,285 @@
+package dev.tether.store;
+
+import dev.tether.store.codec.AttributeCodec;
+import dev.tether.store.record.RecordFormat;
+import dev.tether.store.record.Script;
+import dev.tether.store.redis.Failure;
+import dev.tether.store.redis.RedisConnection;
+import dev.tether.store.redis.ScriptRunner;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import java.io.IOException;
+import java.io.ObjectStreamException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Logger;
+
+/**
+ * Reading sessions: a load (in sticky mode it names this node the owner), the check that a copy is
+ * still current, and reading a copy again when it is not. A copy counts as current under the
+ * tracking epoch of the moment its reply arrived, set on the I/O thread before any later
+ * invalidation is processed.
+ */
+final class Reads {
+
+    private static final Logger LOG = Core.LOG;
+
+    private final Core core;
+    private final SessionStoreOptions options;
+    private final String route;
+    private final RecordFormat format;
+    private final RedisConnection redis;
+    private final ScriptRunner scripts;
+    private final StoreStats stats;
+    private final Map<String, TrackedSession> owned;
+    private final AttributeCodec codec;
+    private final AtomicLong nonStickyRequests = new AtomicLong();
+    private Writes writes;
+
+    Reads(Core core) {
+        this.core = core;
+        this.options = core.options;
+        this.route = core.route;
+        this.format = core.format;
+        this.redis = core.redis;
+        this.scripts = core.scripts;
+        this.stats = core.stats;
+        this.owned = core.owned;
+        this.codec = core.codec;
+    }
+
+    void use(Writes writes) {
+        this.writes = writes;
+    }
+
+    /**
+     * Reads a session from Redis for this node. In sticky mode this node becomes its owner, which
+     * tells every other node holding a copy to drop it.
+     *
+     * @param requestedRoute the route the request's id carried (for the statistics and the
+     *     non-sticky-balancer warning), or {@code null}
+     * @return the session, or {@code null} when Redis has no such record
+     * @throws UnavailableException when Redis cannot be asked: the request must fail, not go on
+     *     with a new, empty session
+     */
+    SessionRecord load(String baseId, String requestedRoute, ClassLoader loader) throws RedisSessionStore.UnavailableException {
+        TrackedSession s = new TrackedSession(baseId);
+        // Registered before the read, so that an invalidation arriving right after the reply finds it.
+        TrackedSession present = owned.putIfAbsent(baseId, s);
+        Loaded loaded;
+        try {
+            loaded = read(s, loader);
+        } catch (RedisSessionStore.UnavailableException e) {
+            forgetUnless(present, s);
+            throw e;
+        }
+        if (loaded == null) {
+            forgetUnless(present, s);
+            stats.missed.increment();
+            return null;
+        }
+        if (present != null) {
+            owned.put(baseId, s); // a stale registration of the same id (a concurrent load): this one is newer
+        }
+        s.persisted = true;
+        s.version = loaded.stored.version();
+        synchronized (s) {
+            s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
+                    loaded.stored.extras(), System.currentTimeMillis());
+        }
+        String previous = loaded.stored.previousOwner();
+        if (!route.isEmpty() && !previous.isEmpty() && !previous.equals(route)) {
+            stats.takenOver(previous);
+            if (requestedRoute != null && !requestedRoute.equals(route)) {
+                noteNonSticky();
+            }
+        } else {
+            stats.loaded.increment();
+        }
+        return loaded.record(s, previous);
+    }
+
+    /** A record as read and decoded. */
+    private record Loaded(RecordFormat.StoredRecord stored, Map<String, Object> attributes, Map<String, Long> hashes) {
+        SessionRecord record(TrackedSession s, String previousOwner) {
+            return new SessionRecord(s, stored.created(), stored.lastAccessed(), stored.maxInactive(), stored.lastSaved(),
+                    previousOwner, attributes, stored.notes(), stored.extras());
+        }
+    }
+
+    /**
+     * Reads a record. When the reply arrives, on the I/O thread and before any later invalidation is
+     * processed, {@code target}'s copy counts as current under the tracking epoch of that moment.
+     *
+     * @return the record, or {@code null} when there is none
+     */
+    private Loaded read(TrackedSession target, ClassLoader loader) throws RedisSessionStore.UnavailableException {
+        return read(target, loader, false);
+    }
+
+    private Loaded read(TrackedSession target, ClassLoader loader, boolean retried) throws RedisSessionStore.UnavailableException {
+        // In a cluster "unreachable" may be one shard: the command is tried, it may go to a live one.
+        if (!redis.isUp() && !redis.isCluster()) {
+            stats.unavailable.increment();
+            throw new RedisSessionStore.UnavailableException(Failure.DISCONNECTED, null);
+        }
+        String owner = options.shared() ? "" : route;
+        CompletableFuture<List<Object>> reply;
+        try {
+            reply = scripts.<List<Object>>run(Script.LOAD, ScriptOutputType.MULTI, new byte[][] {format.recordKey(target.baseId)},
+                    format.loadArgs(owner)).thenApply(r -> {
+                        target.trackedEpoch = redis.trackingEpoch();
+                        target.invalidated = false;
+                        return r;
+                    });
+        } catch (RuntimeException e) {
+            throw core.unavailable(e);
+        }
+        List<Object> fields;
+        try {
+            fields = reply.get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RedisSessionStore.UnavailableException(Failure.OTHER, e);
+        } catch (ExecutionException | TimeoutException e) {
+            Failure f = core.failed(e instanceof TimeoutException ? e : e.getCause());
+            if (redis.isCluster() && !retried && f != Failure.NO_PERMISSION && f != Failure.OUT_OF_MEMORY) {
+                // The key's master may have died and a replica taken over its slots since this node
+                // last used them (Lettuce only notices on its own later): learn the cluster's current
+                // topology and ask once more, rather than fail a session that exists.
+                redis.refreshTopology();
+                return read(target, loader, true);
+            }
+            throw new RedisSessionStore.UnavailableException(f, e);
+        }
+        RecordFormat.StoredRecord stored = RecordFormat.parseLoad(fields, System.currentTimeMillis());
+        if (stored == null) {
+            return null;
+        }
+        Map<String, Object> attributes = new HashMap<>();
+        Map<String, Long> hashes = new HashMap<>();
+        stored.attributes().forEach((name, bytes) -> {
+            Object value = decode(target.baseId, name, bytes, loader, target);
+            if (value != null) {
+                attributes.put(name, value);
+                hashes.put(name, AttributeCodec.hash(bytes));
+            }
+        });
+        return new Loaded(stored, attributes, hashes);
+    }
+
+    /** Takes a session out of the registry again if this read put it there. */
+    private void forgetUnless(TrackedSession present, TrackedSession s) {
+        if (present == null) {
+            owned.remove(s.baseId, s);
+        }
+    }
+
+    /**
+     * Whether this node's copy may serve a request as it is: Redis has not told of another node's
+     * write since the copy was read or written. Without client-side caching (refused by Redis), one
+     * round trip compares the versions. While Redis is unreachable the copy is all there is.
+     */
+    boolean isCurrent(TrackedSession s) {
+        if (s.dropped) {
+            return false;
+        }
+        if (!redis.isUp() || !s.persisted && !s.invalidated) {
+            return true; // unreachable: the copy is all there is; never written: nobody else knows it
+        }
+        if (!redis.isTrackingRefused()) {
+            return !s.invalidated && redis.isTracked(s.trackedEpoch);
+        }
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        byte[] ver = cmd == null ? null : core.await(cmd.hget(format.recordKey(s.baseId), RecordFormat.bytes(RecordFormat.VERSION)), null);
+        return ver != null && Long.parseLong(RecordFormat.string(ver)) == s.version;
+    }
+
+    /**
+     * Reads a session again after {@link #isCurrent} said no. The record's contents, when they
+     * replace the copy, are in {@code into[0]}.
+     *
+     * @throws UnavailableException when Redis cannot be asked
+     */
+    RedisSessionStore.Refresh reload(TrackedSession s, ClassLoader loader, SessionRecord[] into) throws RedisSessionStore.UnavailableException {
+        long before = s.version;
+        Loaded loaded = read(s, loader);
+        if (loaded == null) {
+            if (tombstoned(s.baseId)) {
+                core.drop(s, "was invalidated or expired on another node");
+                return RedisSessionStore.Refresh.GONE;
+            }
+            s.needsFull = true; // Redis lost it: this node's copy is all that is left
+            writes.restore(s);
+            return RedisSessionStore.Refresh.RESTORED;
+        }
+        if (loaded.stored.version() < before) {
+            s.needsFull = true; // Redis went back to an older state: write the newer one back
+            writes.restore(s);
+            return RedisSessionStore.Refresh.RESTORED;
+        }
+        synchronized (s) {
+            s.version = loaded.stored.version();
+            s.persisted = true;
+            s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
+                    loaded.stored.extras(), System.currentTimeMillis());
+            s.changes.clear(true);
+        }
+        into[0] = loaded.record(s, loaded.stored.previousOwner());
+        stats.reloaded.increment();
+        return loaded.stored.version() == before ? RedisSessionStore.Refresh.CURRENT : RedisSessionStore.Refresh.RELOADED;
+    }
+
+    private boolean tombstoned(String baseId) throws RedisSessionStore.UnavailableException {
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
+        if (cmd == null) {
+            throw new RedisSessionStore.UnavailableException(Failure.DISCONNECTED, null);
+        }
+        try {
+            Long n = cmd.exists(format.recordAndTombstone(baseId)[1]).get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+            return n != null && n > 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RedisSessionStore.UnavailableException(Failure.OTHER, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new RedisSessionStore.UnavailableException(core.failed(e), e);
+        }
+    }
+
+    Object decode(String baseId, String name, byte[] bytes, ClassLoader loader, TrackedSession s) {
+        String what = "Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId) + ": ";
+        try {
+            return codec.decode(bytes, loader);
+        } catch (AttributeCodec.RejectedClassException e) {
+            stats.rejected.increment();
+            s.changes.removeFromRecord(name); // hostile or forbidden: clean it out of the record on the next write
+            LOG.warning(what + "class " + e.classname + " is refused by the class filter (allowClasses/denyClasses); nothing was instantiated");
+        } catch (ClassNotFoundException e) {
+            stats.rejected.increment();
+            LOG.warning(what + "the web application has no class " + e.getMessage() + " (redeployed with different classes?)");
+        } catch (IOException | RuntimeException e) {
+            stats.rejected.increment();
+            s.changes.removeFromRecord(name);
+            String why = e instanceof ObjectStreamException || e instanceof AttributeCodec.AttributeTooLargeException
+                    ? e.getMessage() : RedisConnection.describe(e);
+            LOG.warning(what + "its stored bytes cannot be read (" + why + ")");
+        }
+        return null;
+    }
+
+    /** Sticky mode: requests keep arriving with other nodes' routes while those nodes are up. */
+    private void noteNonSticky() {
+        long n = nonStickyRequests.incrementAndGet();
+        if (!options.shared() && n >= 100 && core.once("non-sticky")) {
+            LOG.warning("Tether: " + n + " requests arrived here with sessions of other nodes' routes; if the balancer does not keep"
+                    + " users on one node (round robin, a Kubernetes Service), set mode=\"shared\" so that ids and cookies stop"
+                    + " changing on every hop (logged once)");
+        }
+    }
+}

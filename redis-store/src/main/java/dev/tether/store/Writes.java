@@ -1,0 +1,369 @@
+package dev.tether.store;
+
+import dev.tether.store.record.RecordFormat;
+import dev.tether.store.record.RecordFormat.Reply;
+import dev.tether.store.record.Script;
+import dev.tether.store.redis.Failure;
+import dev.tether.store.redis.RedisConnection;
+import dev.tether.store.redis.ScriptRunner;
+import dev.tether.store.write.PendingWrites;
+import dev.tether.store.write.WritePlan;
+import dev.tether.store.write.WritePlanner;
+import io.lettuce.core.ScriptOutputType;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Writing sessions: one write per session in flight (its permit), planned by the {@link
+ * WritePlanner} at the moment it can be sent, retried in order while Redis Cluster moves a slot, and
+ * kept for replay while Redis is unreachable; and invalidations (record deleted, tombstone left).
+ */
+final class Writes {
+
+    private static final Logger LOG = Core.LOG;
+    private static final CompletableFuture<WriteOutcome> UNCHANGED = CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+
+    private final Core core;
+    private final SessionStoreOptions options;
+    private final String route;
+    private final RecordFormat format;
+    private final RedisConnection redis;
+    private final ScriptRunner scripts;
+    private final StoreStats stats;
+    private final Map<String, TrackedSession> owned;
+    private final WritePlanner planner;
+    private final PendingWrites<TrackedSession> pending;
+    private final byte[] node;
+    private Expiries expiries;
+
+    Writes(Core core) {
+        this.core = core;
+        this.options = core.options;
+        this.route = core.route;
+        this.format = core.format;
+        this.redis = core.redis;
+        this.scripts = core.scripts;
+        this.stats = core.stats;
+        this.owned = core.owned;
+        this.planner = core.planner;
+        this.pending = core.pending;
+        this.node = core.node;
+    }
+
+    void use(Expiries expiries) {
+        this.expiries = expiries;
+    }
+
+    CompletableFuture<WriteOutcome> write(TrackedSession s, SessionSnapshot snapshot, boolean drainReads, boolean forceTouch) {
+        if (s.dropped) {
+            return CompletableFuture.completedFuture(WriteOutcome.DROPPED);
+        }
+        if (snapshot == null) {
+            return UNCHANGED;
+        }
+        boolean idle = s.writing.tryAcquire();
+        if (idle && !forceTouch && !s.needsFull && s.persisted
+                && planner.nothingToWrite(s.changes, s.saved, snapshot, System.currentTimeMillis())) {
+            s.writing.release();
+            return UNCHANGED;
+        }
+        if (!idle && !acquire(s)) {
+            // The previous write of this session is stuck beyond any timeout.
+            return CompletableFuture.completedFuture(WriteOutcome.FAILED);
+        }
+        Sent sent;
+        try {
+            sent = send(s, snapshot, drainReads, forceTouch);
+        } catch (RuntimeException e) {
+            s.writing.release();
+            throw e;
+        }
+        if (sent == null) {
+            s.writing.release();
+            // Nothing new. If this commit waited for a write, that write may have carried its changes.
+            WriteOutcome before = s.lastOutcome;
+            return idle || before == WriteOutcome.UNCHANGED ? UNCHANGED : CompletableFuture.completedFuture(before);
+        }
+        sent.outcome().whenComplete((o, e) -> {
+            // A touch carries no request's change: a commit that waited for one has nothing to report.
+            s.lastOutcome = !sent.waited() ? WriteOutcome.UNCHANGED : o == null ? WriteOutcome.FAILED : o;
+            s.writing.release();
+        });
+        return sent.waited() ? sent.outcome() : UNCHANGED;
+    }
+
+    /** A write on its way; {@code waited}: a request must wait for it (a touch is not waited for). */
+    private record Sent(CompletableFuture<WriteOutcome> outcome, boolean waited) {
+    }
+
+    /** Waits for this session's write in flight, bounded by the command timeout. */
+    private boolean acquire(TrackedSession s) {
+        try {
+            return s.writing.tryAcquire(options.commandTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
+     * Plans one write and sends it; the caller holds the session's write permit.
+     *
+     * @return the write on its way, or {@code null} when there is nothing to send
+     */
+    private Sent send(TrackedSession s, SessionSnapshot snapshot, boolean drainReads, boolean forceTouch) {
+        WritePlan plan;
+        RecordFormat.WriteMode mode;
+        long base;
+        synchronized (s) {
+            boolean full = s.needsFull || !s.persisted;
+            WritePlanner.Input in = new WritePlanner.Input(snapshot, full ? null : s.changes.drain(drainReads), s.saved, full,
+                    s.persisted, options.shared() || route.isEmpty() ? null : RecordFormat.bytes(route), System.currentTimeMillis(),
+                    forceTouch);
+            if (full) {
+                s.changes.clear(drainReads);
+            }
+            plan = planner.plan(in);
+            if (plan.sendsNothing()) {
+                report(plan.problems());
+                return null;
+            }
+            s.saved.apply(plan);
+            // A new record must not exist yet (an id is never reused); a known one is replaced.
+            mode = !full ? RecordFormat.WriteMode.DELTA : s.persisted ? RecordFormat.WriteMode.FULL : RecordFormat.WriteMode.CREATE;
+            base = s.version;
+            s.needsFull = false;
+        }
+        report(plan.problems());
+        return new Sent(dispatch(s, plan, mode, base), plan.kind() == WritePlan.Kind.WRITE);
+    }
+
+    private void report(List<WritePlan.Problem> problems) {
+        for (WritePlan.Problem p : problems) {
+            if (p.tooLarge()) {
+                stats.tooLarge.increment();
+                if (core.once("size:" + p.name() + ":" + p.type())) {
+                    LOG.warning("Tether: attribute '" + p.name() + "' (" + p.type() + ") serializes to " + p.size()
+                            + " bytes, over maxAttributeBytes=" + options.maxAttributeBytes()
+                            + "; it stays in this node's memory only and would be lost on failover");
+                }
+            } else {
+                stats.notSerializable.increment();
+                if (core.once("ser:" + p.type())) {
+                    LOG.warning("Tether: attribute '" + p.name() + "' holds " + p.type()
+                            + ", which is not serializable; it stays in this node's memory only and would be lost on failover"
+                            + " (logged once per class)");
+                }
+            }
+        }
+    }
+
+    private CompletableFuture<WriteOutcome> dispatch(TrackedSession s, WritePlan plan, RecordFormat.WriteMode mode, long base) {
+        if (!redis.isUp()) {
+            return CompletableFuture.completedFuture(keep(s, plan));
+        }
+        String baseId = s.baseId;
+        byte[][] args = format.saveArgs(node, base, mode, plan.ttlSeconds(), plan.sets(), plan.dels());
+        CompletableFuture<WriteOutcome> result = new CompletableFuture<>();
+        transmit(s, plan, base, args, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commandTimeout().toMillis() + 500), result);
+        if (plan.ttlSeconds() > 0) {
+            expiries.indexExpiry(baseId, plan.accessed(), plan.maxInactive());
+        }
+        return result;
+    }
+
+    /**
+     * Sends one write; the session's permit is held until {@code result} completes. While Redis
+     * Cluster moves the session's slot, the write is sent again every 50 ms until {@code deadline}.
+     */
+    private void transmit(TrackedSession s, WritePlan plan, long base, byte[][] args, long deadline, CompletableFuture<WriteOutcome> result) {
+        String baseId = s.baseId;
+        long started = System.nanoTime();
+        long disconnectsBefore = redis.disconnects();
+        CompletableFuture<Object> f;
+        try {
+            f = scripts.run(Script.SAVE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId), args);
+        } catch (RuntimeException e) {
+            result.complete(notWritten(s, plan, core.failed(e, Failure.of(e))));
+            return;
+        }
+        f.whenComplete((reply, error) -> {
+            try {
+                Failure failure = error == null ? null : Failure.of(error);
+                if (failure == Failure.TIMEOUT && redis.disconnects() != disconnectsBefore) {
+                    failure = Failure.DISCONNECTED; // the connection went while the write waited: an outage
+                }
+                if (failure != null && failure.isPassing() && System.nanoTime() < deadline) {
+                    // The slot moves between masters (record and tombstone apart for a moment), or Redis
+                    // loads its data: the same write, in the same order (this session's permit is still
+                    // held), a little later.
+                    stats.redisErrors.increment();
+                    if (failure == Failure.REDIRECTED) {
+                        redis.later(redis::refreshTopology, 0);
+                    }
+                    redis.later(() -> transmit(s, plan, base, args, deadline, result), 50);
+                    return;
+                }
+                if (failure != null) {
+                    result.complete(notWritten(s, plan, core.failed(error, failure)));
+                    return;
+                }
+                answered(s, baseId, plan, base, reply, null, started, result);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e); // never leave a request waiting on a future nobody completes
+            }
+        });
+    }
+
+    /** Runs on the I/O thread as the reply arrives: before any later invalidation is processed. */
+    private void answered(TrackedSession s, String baseId, WritePlan plan, long base, Object reply, Throwable error, long started,
+            CompletableFuture<WriteOutcome> result) {
+        if (error != null) {
+            result.complete(notWritten(s, plan, core.failed(error)));
+            return;
+        }
+        stats.writeNanos(System.nanoTime() - started);
+        Reply r = Reply.of(reply);
+        switch (r.kind()) {
+            case OK -> {
+                boolean merged = r.version() != base + 1;
+                s.version = r.version();
+                s.persisted = true;
+                s.trackedEpoch = redis.trackingEpoch();
+                if (merged) {
+                    s.invalidated = true; // another node's change is in Redis, not in this copy
+                    stats.merged.increment();
+                }
+                stats.writes.increment();
+                WriteOutcome outcome = merged ? WriteOutcome.MERGED : WriteOutcome.SAVED;
+                if (options.waitReplicas() > 0) {
+                    awaitReplicas(baseId).whenComplete((x, e) -> result.complete(outcome));
+                } else {
+                    result.complete(outcome);
+                }
+            }
+            case MISSING, STALE -> {
+                // Redis lost the record, or went back to an older state: this node's copy is the
+                // newest there is. Still under this session's write permit: send it in full.
+                stats.restored.increment();
+                s.needsFull = true;
+                ContainerSession c = s.container;
+                Sent again = c == null ? null : send(s, c.snapshot(), false, true);
+                if (again == null) {
+                    result.complete(WriteOutcome.FAILED);
+                } else {
+                    again.outcome().whenComplete((o, e) -> result.complete(e == null ? o : WriteOutcome.FAILED));
+                }
+            }
+            case GONE -> {
+                core.drop(s, "was invalidated or expired on another node");
+                result.complete(WriteOutcome.GONE);
+            }
+            default -> {
+                stats.conflicts.increment();
+                s.invalidated = true; // the next request reads the record again
+                if (LOG.isLoggable(Level.FINE)) {
+                    LOG.fine("Tether: session " + SessionId.redact(baseId) + ": " + r.field() + " was changed on another node meanwhile");
+                }
+                result.complete(WriteOutcome.CONFLICT);
+            }
+        }
+    }
+
+    /**
+     * A write Redis did not take. A lost connection is an outage: the change is kept and written
+     * when Redis returns. Anything else fails this write only; the copy is read again next time.
+     */
+    private WriteOutcome notWritten(TrackedSession s, WritePlan plan, Failure failure) {
+        if (failure.isOutage()) {
+            return keep(s, plan);
+        }
+        s.invalidated = true;
+        return WriteOutcome.FAILED;
+    }
+
+    /** Keeps a write that could not be sent for replay; the request may be acknowledged. */
+    private WriteOutcome keep(TrackedSession s, WritePlan plan) {
+        synchronized (s) {
+            s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
+            s.saved.unsent(plan.hashesSet().keySet());
+            if (plan.full()) {
+                s.needsFull = true;
+            }
+        }
+        if (pending.save(s.baseId, s)) {
+            stats.queued.increment();
+            return WriteOutcome.QUEUED;
+        }
+        if (core.once("pending-full")) {
+            LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions()
+                    + " sessions wait for Redis; requests changing further sessions are refused until it returns");
+        }
+        return WriteOutcome.FAILED;
+    }
+
+    /**
+     * WAIT for replicas after a write (durability option). A shortfall does not undo the write;
+     * it is counted and logged once per kind, as a replica missing is an operations matter.
+     */
+    private CompletableFuture<Void> awaitReplicas(String base) {
+        int wanted = options.waitReplicas();
+        return redis.waitForReplicas(format.recordKey(base), wanted, options.waitTimeout().toMillis())
+                .handle((acked, error) -> {
+                    if (error != null || acked == null || acked < wanted) {
+                        stats.replicaShortfalls.increment();
+                        if (core.once("wait:" + (error != null ? "error" : "short"))) {
+                            LOG.warning("Tether: a session write was acknowledged by " + (acked == null ? "no" : acked)
+                                    + " of waitReplicas=" + wanted + " replicas within " + options.waitTimeout().toMillis()
+                                    + " ms" + (error != null ? " (" + RedisConnection.describe(error) + ")" : "")
+                                    + "; check the replicas (logged once)");
+                        }
+                    }
+                    return null;
+                });
+    }
+
+    /** Writes a copy back in full, in the background (the request goes on with it). */
+    void restore(TrackedSession s) {
+        ContainerSession c = s.container;
+        if (c != null) {
+            write(s, c.snapshot(), false, true);
+        }
+    }
+
+    CompletableFuture<WriteOutcome> deleteRecord(PendingWrites.Delete d) {
+        if (!redis.isUp()) {
+            return CompletableFuture.completedFuture(queueDelete(d));
+        }
+        CompletableFuture<Object> f;
+        try {
+            f = scripts.run(Script.DELETE, ScriptOutputType.STATUS, format.recordAndTombstone(d.baseId()),
+                    format.deleteArgs(d.tombstoneSeconds()));
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(core.failed(e).isOutage() ? queueDelete(d) : WriteOutcome.FAILED);
+        }
+        expiries.unindexExpiry(d.baseId());
+        return f.handle((reply, error) -> {
+            if (error != null) {
+                return core.failed(error).isOutage() ? queueDelete(d) : WriteOutcome.FAILED;
+            }
+            stats.deletes.increment();
+            return WriteOutcome.SAVED;
+        });
+    }
+
+    WriteOutcome queueDelete(PendingWrites.Delete d) {
+        if (pending.delete(d)) {
+            return WriteOutcome.QUEUED;
+        }
+        if (core.once("pending-deletes-full")) {
+            LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions() + " invalidations wait for Redis;"
+                    + " further logouts are refused until it returns");
+        }
+        return WriteOutcome.FAILED;
+    }
+}
