@@ -177,7 +177,16 @@ public final class AttributeCodec {
             super(in);
             this.loader = loader;
             ObjectInputFilter limits = filter.limits();
+            // A filter set on a stream replaces the JVM-wide one (jdk.serialFilter): ask that one
+            // first, so that an operator's own rules still hold for session attributes.
+            ObjectInputFilter jvm = ObjectInputFilter.Config.getSerialFilter();
             setObjectInputFilter(info -> {
+                if (jvm != null && jvm.checkInput(info) == ObjectInputFilter.Status.REJECTED) {
+                    if (overLimit == null) {
+                        overLimit = "refused by the JVM-wide filter (jdk.serialFilter)";
+                    }
+                    return ObjectInputFilter.Status.REJECTED;
+                }
                 ObjectInputFilter.Status status = limits.checkInput(info);
                 if (status == ObjectInputFilter.Status.REJECTED && overLimit == null) {
                     overLimit = filter.describeRejection(info);

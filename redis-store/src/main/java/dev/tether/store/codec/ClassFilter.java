@@ -15,37 +15,82 @@ import java.util.List;
  */
 final class ClassFilter {
 
-    /** Classes used by published deserialization gadget chains; refused whatever the allow list says. */
+    /**
+     * Classes used by published deserialization gadget chains (ysoserial, marshalsec and the JNDI
+     * injection chains that followed), refused whatever the allow list says: code execution through
+     * transformers, comparators, templates and script engines; JNDI lookups (a class whose readObject
+     * or getter calls InitialContext.lookup: Spring's JtaTransactionManager, data sources, logging
+     * appenders); class loading from bytes (BCEL); RMI and JMX.
+     */
     static final List<String> BUILT_IN_DENY = List.of(
+            // Apache Commons Collections / BeanUtils / Configuration
             "org.apache.commons.collections.functors.*",
             "org.apache.commons.collections4.functors.*",
             "org.apache.commons.collections.keyvalue.TiedMapEntry",
             "org.apache.commons.collections4.keyvalue.TiedMapEntry",
+            "org.apache.commons.collections.comparators.TransformingComparator",
+            "org.apache.commons.collections4.comparators.TransformingComparator",
             "org.apache.commons.beanutils.BeanComparator",
+            "org.apache.commons.configuration.**",
+            "org.apache.commons.configuration2.**",
+            "org.apache.commons.jxpath.**",
+            "org.apache.commons.fileupload.disk.DiskFileItem",
+            // XSLT templates, BCEL class loading
             "com.sun.org.apache.xalan.internal.xsltc.trax.*",
             "org.apache.xalan.xsltc.trax.*",
+            "com.sun.org.apache.bcel.internal.**",
+            "org.apache.bcel.**",
+            // Scripting and dynamic languages
             "org.codehaus.groovy.runtime.*",
-            "org.springframework.beans.factory.*",
-            "org.springframework.aop.*",
-            "org.springframework.core.SerializableTypeWrapper*",
-            "com.sun.rowset.*",
-            "com.sun.jndi.**",
-            "javax.naming.**",
-            "javax.management.**",
-            "java.rmi.**",
-            "sun.rmi.**",
-            "sun.reflect.**",
-            "jdk.internal.**",
+            "groovy.lang.**",
             "javax.script.*",
             "bsh.*",
             "org.mozilla.javascript.**",
             "org.python.core.**",
             "clojure.**",
+            "jdk.jshell.**",
+            // Spring: bean factories, AOP, JNDI-looking transaction managers
+            "org.springframework.beans.factory.*",
+            "org.springframework.aop.*",
+            "org.springframework.core.SerializableTypeWrapper*",
+            "org.springframework.transaction.jta.**",
+            "org.springframework.jndi.**",
+            // JNDI and naming, RMI, JMX, CORBA
+            "com.sun.jndi.**",
+            "javax.naming.**",
+            "javax.management.**",
+            "java.rmi.**",
+            "sun.rmi.**",
+            "com.sun.corba.**",
+            "org.omg.**",
+            // Data sources and pools that look up or connect on deserialization
+            "com.sun.rowset.*",
             "com.mchange.v2.c3p0.**",
+            "com.zaxxer.hikari.**",
+            "org.apache.commons.dbcp.**",
+            "org.apache.commons.dbcp2.**",
+            "org.apache.tomcat.dbcp.**",
+            "org.apache.ibatis.datasource.**",
+            "org.apache.xbean.naming.**",
+            "org.apache.openjpa.ee.**",
+            "org.apache.shiro.jndi.**",
+            "ch.qos.logback.core.db.**",
+            "org.apache.log4j.receivers.db.**",
+            // Other published chains
             "com.rometools.rome.feed.impl.*",
             "com.sun.syndication.feed.impl.*",
             "org.hibernate.engine.spi.*",
-            "org.apache.commons.fileupload.disk.DiskFileItem");
+            "org.hibernate.tuple.component.**",
+            "org.jboss.interceptor.**",
+            "org.jboss.weld.interceptor.**",
+            "net.sf.json.**",
+            "org.apache.wicket.util.upload.**",
+            "org.apache.click.**",
+            "org.apache.myfaces.el.**",
+            "com.mysql.cj.jdbc.**",
+            // JDK internals
+            "sun.reflect.**",
+            "jdk.internal.**");
 
     /** Always readable even under a narrow allow list: plain JDK value and collection types. */
     static final List<String> BUILT_IN_ALLOW = List.of("java.lang.*", "java.util.*", "java.time.*", "java.math.*", "java.net.URI");

@@ -32,4 +32,28 @@ class ClassFilterPatternTest {
         assertFalse(all.allows("com.sun.jndi.rmi.registry.ReferenceWrapper"));
         assertFalse(all.allows("org.apache.commons.beanutils.BeanComparator"));
     }
+
+    @Test
+    void theBuiltInListRefusesTheKnownGadgetFamiliesWhateverTheAllowList() {
+        ClassFilter all = new ClassFilter(SessionStoreOptions.builder("redis://127.0.0.1:1").build());
+        for (String gadget : List.of(
+                "org.springframework.transaction.jta.JtaTransactionManager",   // JNDI lookup in readObject
+                "com.zaxxer.hikari.HikariConfig",                               // JNDI data source
+                "org.apache.tomcat.dbcp.dbcp2.BasicDataSource",
+                "com.sun.org.apache.bcel.internal.util.ClassLoader",           // class bytes in a name
+                "org.apache.commons.collections4.comparators.TransformingComparator",
+                "org.apache.commons.configuration.JNDIConfiguration",
+                "groovy.lang.Closure",
+                "ch.qos.logback.core.db.JNDIConnectionSource",
+                "org.jboss.interceptor.proxy.InterceptorMethodHandler",
+                "com.sun.corba.se.impl.activation.ServerManagerImpl",
+                "javax.naming.Reference",
+                "java.rmi.server.UnicastRemoteObject")) {
+            assertFalse(all.allows(gadget), gadget);
+        }
+        ClassFilter narrow = new ClassFilter(SessionStoreOptions.builder("redis://127.0.0.1:1")
+                .allowClasses(List.of("org.springframework.**")).build());
+        assertFalse(narrow.allows("org.springframework.transaction.jta.JtaTransactionManager"), "deny wins over allow");
+        assertTrue(narrow.allows("org.springframework.security.core.context.SecurityContextImpl"));
+    }
 }
