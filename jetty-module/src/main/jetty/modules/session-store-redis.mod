@@ -82,6 +82,11 @@ jetty.session.redis.redisUri=redis://127.0.0.1:6379
 ## most object references read from one attribute
 #jetty.session.redis.maxReferences=1000000
 
+## secrets of at least 16 characters, comma-separated: each record's attributes
+## and principal carry an HMAC-SHA256 by the first, any of them verifies (key
+## rotation); a record that fails is treated as missing. Empty: not signed
+#jetty.session.redis.signingKeys=
+
 ## replicas that must acknowledge each session write (Redis WAIT); 0 does not
 ## wait
 #jetty.session.redis.waitReplicas=0

@@ -1,6 +1,7 @@
 package dev.tether.store;
 
 import dev.tether.store.codec.AttributeCodec;
+import dev.tether.store.codec.RecordSigner;
 import dev.tether.store.record.RecordFormat;
 import dev.tether.store.redis.Failure;
 import dev.tether.store.redis.RedisConnection;
@@ -36,6 +37,8 @@ final class Core {
     final RecordFormat format;
     final AttributeCodec codec;
     final WritePlanner planner;
+    /** Signs and verifies records; {@code null} when they are not signed. */
+    final RecordSigner signer;
     final RedisConnection redis;
     final ScriptRunner scripts;
     final StoreStats stats;
@@ -54,11 +57,40 @@ final class Core {
                 + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36));
         this.format = new RecordFormat(options.keyPrefix());
         this.codec = new AttributeCodec(options);
-        this.planner = new WritePlanner(options.saveMode(), options.touchInterval().toMillis(), codec, format);
+        this.signer = RecordSigner.of(options.signingKeys());
+        this.planner = new WritePlanner(options.saveMode(), options.touchInterval().toMillis(), codec, format, signer);
         this.pending = new PendingWrites<>(options.maxPendingSessions());
         this.stats = new StoreStats(store::isRedisAvailable, store::pendingWrites);
         this.redis = new RedisConnection(options, listener);
         this.scripts = new ScriptRunner(redis);
+    }
+
+    /**
+     * Whether every data field of a record carries a valid signature (always, when records are not
+     * signed). A record that fails is treated as missing: someone wrote it without the key.
+     */
+    boolean authentic(String baseId, RecordFormat.StoredRecord r) {
+        if (signer == null) {
+            return true;
+        }
+        boolean ok = true;
+        for (Map.Entry<String, byte[]> a : r.attributes().entrySet()) {
+            String f = RecordFormat.ATTRIBUTE_PREFIX + a.getKey();
+            ok &= signer.verify(baseId, f, a.getValue(), r.signatures().get(f));
+        }
+        for (Map.Entry<String, String> n : r.notes().entrySet()) {
+            String f = RecordFormat.NOTE_PREFIX + n.getKey();
+            ok &= signer.verify(baseId, f, RecordFormat.bytes(n.getValue()), r.signatures().get(f));
+        }
+        if (!ok) {
+            stats.forged.increment();
+            if (once("forged")) {
+                LOG.warning("Tether: the record of session " + SessionId.redact(baseId) + " carries a field without a valid"
+                        + " signature (signingKeys): it was written without the key, and is treated as missing. Check who can write"
+                        + " to Redis (logged once; counted as RecordsRefused)");
+            }
+        }
+        return ok;
     }
 
     /** Whether this kind of problem is new: then it gets its one log line. */

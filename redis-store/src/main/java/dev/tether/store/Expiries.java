@@ -141,6 +141,9 @@ final class Expiries {
                     @SuppressWarnings("unchecked")
                     List<Object> fields = (List<Object>) r.rest().get(0);
                     RecordFormat.StoredRecord stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+                    if (!core.authentic(baseId, stored)) {
+                        continue; // forged: deleted, but no application code runs for it
+                    }
                     TrackedSession s = new TrackedSession(baseId);
                     s.dropped = true;
                     Map<String, Object> attributes = new HashMap<>();

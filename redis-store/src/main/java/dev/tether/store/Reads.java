@@ -159,7 +159,7 @@ final class Reads {
             throw new RedisSessionStore.UnavailableException(f, e);
         }
         RecordFormat.StoredRecord stored = RecordFormat.parseLoad(fields, System.currentTimeMillis());
-        if (stored == null) {
+        if (stored == null || !core.authentic(target.baseId, stored)) {
             return null;
         }
         Map<String, Object> attributes = new HashMap<>();

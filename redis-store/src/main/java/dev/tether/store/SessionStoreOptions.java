@@ -28,6 +28,7 @@ public final class SessionStoreOptions {
     private final int maxReferences;
     private final int waitReplicas;
     private final Duration waitTimeout;
+    private final List<String> signingKeys;
 
     private SessionStoreOptions(Builder b) {
         this.redisUri = b.redisUri;
@@ -46,6 +47,7 @@ public final class SessionStoreOptions {
         this.maxReferences = b.maxReferences;
         this.waitReplicas = b.waitReplicas;
         this.waitTimeout = b.waitTimeout;
+        this.signingKeys = List.copyOf(b.signingKeys);
     }
 
     /** A builder holding every default of {@link Setting}, with {@code redisUri} set. */
@@ -85,6 +87,8 @@ public final class SessionStoreOptions {
     public int waitReplicas() { return waitReplicas; }
     /** @see Setting#WAIT_TIMEOUT_MILLIS */
     public Duration waitTimeout() { return waitTimeout; }
+    /** @see Setting#SIGNING_KEYS */
+    public List<String> signingKeys() { return signingKeys; }
 
     /** The Redis URI for log lines: scheme and hosts, never a password. */
     public String redactedUri() {
@@ -109,6 +113,7 @@ public final class SessionStoreOptions {
         b.maxReferences = maxReferences;
         b.waitReplicas = waitReplicas;
         b.waitTimeout = waitTimeout;
+        b.signingKeys = signingKeys;
         return b;
     }
 
@@ -130,6 +135,7 @@ public final class SessionStoreOptions {
         private int maxReferences;
         private int waitReplicas;
         private Duration waitTimeout;
+        private List<String> signingKeys;
 
         private Builder() {
             for (Setting s : Setting.values()) {
@@ -162,6 +168,7 @@ public final class SessionStoreOptions {
                     case MAX_REFERENCES -> maxReferences((int) number(v));
                     case WAIT_REPLICAS -> waitReplicas((int) number(v));
                     case WAIT_TIMEOUT_MILLIS -> waitTimeout(Duration.ofMillis(Math.max(1, number(v))));
+                    case SIGNING_KEYS -> signingKeys(Arrays.stream(v.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList());
                 }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(setting.key() + "=" + value + ": " + e.getMessage(), e);
@@ -220,6 +227,17 @@ public final class SessionStoreOptions {
         public Builder maxReferences(int n) { this.maxReferences = atLeast(n, 1, "maxReferences"); return this; }
         public Builder waitReplicas(int n) { this.waitReplicas = atLeast(n, 0, "waitReplicas"); return this; }
         public Builder waitTimeout(Duration d) { this.waitTimeout = positive(d, "waitTimeout"); return this; }
+
+        /** The first key signs, every key verifies; empty: records are not signed. */
+        public Builder signingKeys(List<String> keys) {
+            for (String k : keys) {
+                if (k.length() < 16) {
+                    throw new IllegalArgumentException("a signing key must have at least 16 characters");
+                }
+            }
+            this.signingKeys = List.copyOf(keys);
+            return this;
+        }
 
         public SessionStoreOptions build() {
             if (waitReplicas > 0 && waitTimeout.compareTo(commandTimeout) >= 0) {

@@ -38,6 +38,8 @@ public enum Setting {
             "longest array read from one attribute"),
     MAX_REFERENCES("maxReferences", "1000000",
             "most object references read from one attribute"),
+    SIGNING_KEYS("signingKeys", "",
+            "secrets of at least 16 characters, comma-separated: each record's attributes and principal carry an HMAC-SHA256 by the first, any of them verifies (key rotation); a record that fails is treated as missing. Empty: not signed"),
     WAIT_REPLICAS("waitReplicas", "0",
             "replicas that must acknowledge each session write (Redis WAIT); 0 does not wait"),
     WAIT_TIMEOUT_MILLIS("waitTimeoutMillis", "500",

@@ -22,6 +22,7 @@ public final class StoreStats implements StoreStatsMBean {
     final LongAdder expired = new LongAdder();
     final LongAdder refusedRequests = new LongAdder();
     final LongAdder acknowledgedUnstored = new LongAdder();
+    final LongAdder forged = new LongAdder();
     final LongAdder redisErrors = new LongAdder();
     final LongAdder unavailable = new LongAdder();
     final LongAdder queued = new LongAdder();
@@ -98,6 +99,7 @@ public final class StoreStats implements StoreStatsMBean {
     @Override public long getSessionsExpired() { return expired.sum(); }
     @Override public long getRefusedRequests() { return refusedRequests.sum(); }
     @Override public long getAcknowledgedUnstored() { return acknowledgedUnstored.sum(); }
+    @Override public long getRecordsRefused() { return forged.sum(); }
     @Override public long getRedisErrors() { return redisErrors.sum(); }
     @Override public long getWritesQueued() { return queued.sum(); }
     @Override public long getWritesPending() { return pending.getAsInt(); }

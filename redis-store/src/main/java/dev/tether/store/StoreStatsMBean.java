@@ -52,6 +52,9 @@ public interface StoreStatsMBean {
     /** Responses already sent when their session change turned out not stored (the application flushed early). */
     long getAcknowledgedUnstored();
 
+    /** Records refused because a field lacked a valid signature (signingKeys): written without the key. */
+    long getRecordsRefused();
+
     /** Redis commands that failed. */
     long getRedisErrors();
 

@@ -121,7 +121,7 @@ final class Writes {
         long base;
         synchronized (s) {
             boolean full = s.needsFull || !s.persisted;
-            WritePlanner.Input in = new WritePlanner.Input(snapshot, full ? null : s.changes.drain(drainReads), s.saved, full,
+            WritePlanner.Input in = new WritePlanner.Input(s.baseId, snapshot, full ? null : s.changes.drain(drainReads), s.saved, full,
                     s.persisted, options.shared() || route.isEmpty() ? null : RecordFormat.bytes(route), System.currentTimeMillis(),
                     forceTouch);
             if (full) {

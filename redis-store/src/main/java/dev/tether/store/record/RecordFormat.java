@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <tr><td>{@code n:<name>}</td><td>container data, such as the authenticated principal</td></tr>
  * <tr><td>{@code m:<a: or n: field>}</td><td>{@code <version>:<node>}: who changed that field last, and when</td></tr>
  * <tr><td>{@code x:<name>}</td><td>container metadata that rides along with writes (Jetty's access times)</td></tr>
+ * <tr><td>{@code h:<a: or n: field>}</td><td>with signingKeys: that field's HMAC ({@code RecordSigner})</td></tr>
  * </table>
  * Nodes learn of other nodes' writes from Redis itself (client-side caching: Redis tells each node
  * when a record it read changes), never from a channel of Tether's.
@@ -33,6 +34,7 @@ public final class RecordFormat {
     public static final String NOTE_PREFIX = "n:";
     public static final String EXTRA_PREFIX = "x:";
     public static final String STAMP_PREFIX = "m:";
+    public static final String SIGNATURE_PREFIX = "h:";
     public static final String VERSION = "ver";
     public static final String CREATED = "created";
     public static final String LAST_ACCESSED = "lastAccessed";
@@ -63,6 +65,7 @@ public final class RecordFormat {
     private final Map<String, byte[]> attributeFields = new ConcurrentHashMap<>();
     private final Map<String, byte[]> noteFields = new ConcurrentHashMap<>();
     private final Map<String, byte[]> extraFields = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> signatureFields = new ConcurrentHashMap<>();
 
     public RecordFormat(String keyPrefix) {
         this.prefix = keyPrefix;
@@ -143,6 +146,11 @@ public final class RecordFormat {
 
     public byte[] extraField(String name) {
         return field(extraFields, EXTRA_PREFIX, name);
+    }
+
+    /** The field holding the signature of a data field ({@code a:cart} -> {@code h:a:cart}). */
+    public byte[] signatureField(String dataField) {
+        return field(signatureFields, SIGNATURE_PREFIX, dataField);
     }
 
     private static byte[] field(Map<String, byte[]> cache, String prefix, String name) {
@@ -268,7 +276,8 @@ public final class RecordFormat {
      * @param previousOwner the owner before this read (a sticky load names the reader as the new one)
      */
     public record StoredRecord(String previousOwner, long version, long created, long lastAccessed, int maxInactive,
-            long lastSaved, Map<String, byte[]> attributes, Map<String, String> notes, Map<String, String> extras) {
+            long lastSaved, Map<String, byte[]> attributes, Map<String, String> notes, Map<String, String> extras,
+            Map<String, byte[]> signatures) {
     }
 
     /**
@@ -291,6 +300,7 @@ public final class RecordFormat {
         Map<String, byte[]> attributes = new HashMap<>();
         Map<String, String> notes = new HashMap<>();
         Map<String, String> extras = new HashMap<>();
+        Map<String, byte[]> signatures = new HashMap<>();
         Map<String, byte[]> meta = new HashMap<>();
         for (int i = 0; i + 1 < fields.size(); i += 2) {
             String field = string((byte[]) fields.get(i));
@@ -301,13 +311,15 @@ public final class RecordFormat {
                 notes.put(field.substring(NOTE_PREFIX.length()), string(value));
             } else if (field.startsWith(EXTRA_PREFIX)) {
                 extras.put(field.substring(EXTRA_PREFIX.length()), string(value));
+            } else if (field.startsWith(SIGNATURE_PREFIX)) {
+                signatures.put(field.substring(SIGNATURE_PREFIX.length()), value);
             } else if (!field.startsWith(STAMP_PREFIX)) {
                 meta.put(field, value);
             }
         }
         return new StoredRecord(previousOwner, number(meta.get(VERSION), 0), number(meta.get(CREATED), now),
                 number(meta.get(LAST_ACCESSED), now), (int) number(meta.get(MAX_INACTIVE), -1), number(meta.get(LAST_SAVED), 0),
-                attributes, notes, extras);
+                attributes, notes, extras, signatures);
     }
 
     // ---------------------------------------------------------------- bytes

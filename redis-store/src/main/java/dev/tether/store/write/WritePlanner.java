@@ -3,6 +3,7 @@ package dev.tether.store.write;
 import dev.tether.store.SaveMode;
 import dev.tether.store.SessionSnapshot;
 import dev.tether.store.codec.AttributeCodec;
+import dev.tether.store.codec.RecordSigner;
 import dev.tether.store.record.RecordFormat;
 import java.io.IOException;
 import java.io.NotSerializableException;
@@ -24,16 +25,21 @@ public final class WritePlanner {
     private final long touchMillis;
     private final AttributeCodec codec;
     private final RecordFormat format;
+    /** Signs each data field; {@code null}: records are not signed. */
+    private final RecordSigner signer;
 
-    public WritePlanner(SaveMode mode, long touchMillis, AttributeCodec codec, RecordFormat format) {
+    public WritePlanner(SaveMode mode, long touchMillis, AttributeCodec codec, RecordFormat format, RecordSigner signer) {
         this.mode = mode;
         this.touchMillis = touchMillis;
         this.codec = codec;
         this.format = format;
+        this.signer = signer;
     }
 
     /** What one write starts from. */
     public record Input(
+            /* the record's base id: signatures are bound to it */
+            String baseId,
             SessionSnapshot snapshot,
             Changes.Drained changes,
             Saved saved,
@@ -166,6 +172,20 @@ public final class WritePlanner {
         void delete(String name) {
             drop(name);
             dels.add(format.attributeField(name));
+            if (signer != null) {
+                dels.add(format.signatureField(RecordFormat.ATTRIBUTE_PREFIX + name));
+            }
+        }
+
+        /** Adds a data field, and its signature when records are signed. */
+        private void data(String prefix, String name, byte[] field, byte[] value) {
+            sets.add(field);
+            sets.add(value);
+            if (signer != null) {
+                String dataField = prefix + name;
+                sets.add(format.signatureField(dataField));
+                sets.add(signer.sign(in.baseId(), dataField, value));
+            }
         }
 
         void encode(String name, Object value, boolean explicit) {
@@ -192,8 +212,7 @@ public final class WritePlanner {
             }
             hashesRemoved.remove(name);
             hashesSet.put(name, h);
-            sets.add(format.attributeField(name));
-            sets.add(encoded);
+            data(RecordFormat.ATTRIBUTE_PREFIX, name, format.attributeField(name), encoded);
         }
 
         /** An attribute that can no longer be written must not survive in Redis with an older value. */
@@ -237,13 +256,15 @@ public final class WritePlanner {
             }
             if (full || notesChanged) {
                 for (Map.Entry<String, String> n : notes.entrySet()) {
-                    sets.add(format.noteField(n.getKey()));
-                    sets.add(RecordFormat.bytes(n.getValue()));
+                    data(RecordFormat.NOTE_PREFIX, n.getKey(), format.noteField(n.getKey()), RecordFormat.bytes(n.getValue()));
                 }
             }
             if (!full && notesChanged) {
                 for (String gone : saved.removedNotes(notes)) {
                     dels.add(format.noteField(gone));
+                    if (signer != null) {
+                        dels.add(format.signatureField(RecordFormat.NOTE_PREFIX + gone));
+                    }
                 }
             }
             return new WritePlan(data ? WritePlan.Kind.WRITE : WritePlan.Kind.TOUCH, full, sets, dels,

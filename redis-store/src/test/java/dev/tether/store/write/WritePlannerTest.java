@@ -27,7 +27,7 @@ class WritePlannerTest {
 
     private WritePlanner planner(SaveMode mode) {
         SessionStoreOptions options = SessionStoreOptions.builder("redis://127.0.0.1:1").maxAttributeBytes(200).build();
-        return new WritePlanner(mode, MINUTE, new AttributeCodec(options), format);
+        return new WritePlanner(mode, MINUTE, new AttributeCodec(options), format, null);
     }
 
     private static SessionSnapshot snapshot(Map<String, Object> attributes, long accessed) {
@@ -51,13 +51,13 @@ class WritePlannerTest {
     }
 
     private static WritePlanner.Input delta(SessionSnapshot snap, Changes.Drained changes, Saved saved, long now) {
-        return new WritePlanner.Input(snap, changes, saved, false, true, OWNER, now, false);
+        return new WritePlanner.Input("BASE0001", snap, changes, saved, false, true, OWNER, now, false);
     }
 
     /** A session whose record holds {@code attributes} as this node wrote them at {@code now}. */
     private Saved written(WritePlanner planner, Map<String, Object> attributes, long now) {
         Saved saved = new Saved();
-        WritePlan first = planner.plan(new WritePlanner.Input(snapshot(attributes, now), null, saved, true, false, OWNER, now, false));
+        WritePlan first = planner.plan(new WritePlanner.Input("BASE0001", snapshot(attributes, now), null, saved, true, false, OWNER, now, false));
         saved.apply(first);
         return saved;
     }
@@ -66,7 +66,7 @@ class WritePlannerTest {
     void aFullWriteCarriesEveryAttributeAndTheMetadataWithTheToken() {
         Map<String, Object> attrs = new HashMap<>(Map.of("user", "alice", "n", 7));
         WritePlan plan = planner(SaveMode.ON_GET_ATTRIBUTE).plan(
-                new WritePlanner.Input(snapshot(attrs, 5_000), null, new Saved(), true, false, OWNER, 6_000, false));
+                new WritePlanner.Input("BASE0001", snapshot(attrs, 5_000), null, new Saved(), true, false, OWNER, 6_000, false));
         assertEquals(WritePlan.Kind.WRITE, plan.kind());
         assertTrue(plan.full());
         Map<String, String> sets = sets(plan);
