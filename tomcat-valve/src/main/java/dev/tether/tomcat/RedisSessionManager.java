@@ -173,8 +173,8 @@ public class RedisSessionManager extends ManagerBase {
         setState(org.apache.catalina.LifecycleState.STOPPING);
         RedisSessionStore s = store;
         if (s != null) {
-            // Sessions outlive this node: write what is unsaved, fire passivation, keep the records.
-            s.flush();
+            // Sessions outlive this node: fire passivation (its listeners may still change the
+            // session), then write what is unsaved, and keep the records.
             for (Session session : findSessions()) {
                 if (session instanceof TomcatSession rs) {
                     try {
@@ -182,9 +182,12 @@ public class RedisSessionManager extends ManagerBase {
                     } catch (RuntimeException e) {
                         log.warn("Tether: a sessionWillPassivate listener failed: " + e);
                     }
-                    if (rs.tracked() != null) {
-                        s.drop(rs.tracked());
-                    }
+                }
+            }
+            s.flush();
+            for (Session session : findSessions()) {
+                if (session instanceof TomcatSession rs && rs.tracked() != null) {
+                    s.drop(rs.tracked());
                 }
             }
             sessions.clear();

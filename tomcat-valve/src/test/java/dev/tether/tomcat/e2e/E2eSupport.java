@@ -1,8 +1,14 @@
 package dev.tether.tomcat.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tether.testkit.Dirs;
+import java.util.Map;
+import java.net.URI;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.Http;
 import dev.tether.testkit.TomcatNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -108,4 +114,32 @@ final class E2eSupport {
     static List<String> linesContaining(String text, String needle) {
         return text.lines().filter(l -> l.contains(needle)).toList();
     }
+
+    /** Logs in through FORM authentication with no automatic redirects or cookies; returns the final session id. */
+    static String formLogin(TomcatNode node, String sessionId) {
+        Reply page = Http.get(node.port(), "/app/secure/whoami", sessionId);
+        assertEquals(200, page.status(), page::toString);
+        assertTrue(page.body().contains(FailoverScenario.LOGIN_PAGE_MARKER), "expected the login page: " + page);
+        String id = page.sessionCookie() == null ? sessionId : page.sessionCookie().value();
+
+        Reply post = Http.postForm(node.port(), "/app/j_security_check",
+                Map.of("j_username", E2eSupport.USER, "j_password", E2eSupport.PASSWORD), id);
+        assertTrue(post.status() == 303 || post.status() == 302, "expected a redirect after j_security_check: " + post);
+        assertNotNull(post.location(), post::toString);
+        if (post.sessionCookie() != null) {
+            id = post.sessionCookie().value();
+        }
+        String target = URI.create(post.location()).getRawPath();
+        assertEquals("/app/secure/whoami", target, post::toString);
+
+        Reply back = Http.get(node.port(), target, id);
+        assertEquals(200, back.status(), back::toString);
+        assertEquals(E2eSupport.USER, back.value("user"), back::toString);
+        if (back.sessionCookie() != null) {
+            id = back.sessionCookie().value();
+        }
+        assertEquals(id, back.value("id"), back::toString);
+        return id;
+    }
+
 }

@@ -145,7 +145,7 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
         sessionC = newSession(node1, "/app/set?k=c&v=charlie");
 
         sessionDBeforeLogin = newSession(node1, "/app/set?k=d&v=delta");
-        sessionD = formLogin(node1, sessionDBeforeLogin);
+        sessionD = E2eSupport.formLogin(node1, sessionDBeforeLogin);
 
         sessionE = newSession(node1, "/app/list-add?v=x1");
         Reply e2 = call(node1, "/app/list-add?v=x2", sessionE);
@@ -168,33 +168,6 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
             assertEquals("node1", Http.route(id), "prepared session " + id);
             assertEquals("node1", hget(id, "owner"), "Redis record of " + id);
         }
-    }
-
-    /** Logs in through FORM authentication with no automatic redirects or cookies; returns the final session id. */
-    private String formLogin(TomcatNode node, String sessionId) {
-        Reply page = Http.get(node.port(), "/app/secure/whoami", sessionId);
-        assertEquals(200, page.status(), page::toString);
-        assertTrue(page.body().contains(LOGIN_PAGE_MARKER), "expected the login page: " + page);
-        String id = page.sessionCookie() == null ? sessionId : page.sessionCookie().value();
-
-        Reply post = Http.postForm(node.port(), "/app/j_security_check",
-                Map.of("j_username", E2eSupport.USER, "j_password", E2eSupport.PASSWORD), id);
-        assertTrue(post.status() == 303 || post.status() == 302, "expected a redirect after j_security_check: " + post);
-        assertNotNull(post.location(), post::toString);
-        if (post.sessionCookie() != null) {
-            id = post.sessionCookie().value();
-        }
-        String target = URI.create(post.location()).getRawPath();
-        assertEquals("/app/secure/whoami", target, post::toString);
-
-        Reply back = Http.get(node.port(), target, id);
-        assertEquals(200, back.status(), back::toString);
-        assertEquals(E2eSupport.USER, back.value("user"), back::toString);
-        if (back.sessionCookie() != null) {
-            id = back.sessionCookie().value();
-        }
-        assertEquals(id, back.value("id"), back::toString);
-        return id;
     }
 
     // ------------------------------------------------------------------ a

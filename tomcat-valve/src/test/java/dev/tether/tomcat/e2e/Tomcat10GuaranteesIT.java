@@ -1,0 +1,203 @@
+package dev.tether.tomcat.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.testkit.Await;
+import dev.tether.testkit.DumpLogsOnFailure;
+import dev.tether.testkit.Http;
+import dev.tether.testkit.Http.Reply;
+import dev.tether.testkit.RedisProcess;
+import dev.tether.testkit.ServerNode;
+import dev.tether.testkit.TomcatNode;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The promise, where it is hardest to keep, on two real Tomcat 10.1 nodes: a request whose session
+ * change was not stored never gets a 2xx (503 with Retry-After instead); a change another node's
+ * request did not touch is merged, not lost; an asynchronous request is answered only once its change
+ * is stored; a logout is final on every node; a command error is no outage; what a session does as
+ * its node stops is written.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(DumpLogsOnFailure.class)
+@DisplayName("Guarantees under faults on Apache Tomcat 10.1 (real distribution)")
+class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
+
+    RedisProcess redis;
+    TomcatNode node1;
+    TomcatNode node2;
+
+    @BeforeAll
+    void startCluster() {
+        redis = RedisProcess.start();
+        var work = E2eSupport.workDir("guarantees-tomcat-10.1");
+        var home = E2eSupport.tomcatHome("10.1");
+        node1 = E2eSupport.node(work, "node1", home, redis.uri());
+        node2 = E2eSupport.node(work, "node2", home, redis.uri());
+        ServerNode.startAll(node1, node2);
+    }
+
+    @AfterAll
+    void stopCluster() {
+        ServerNode.killAll(node1, node2);
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    @Override
+    public List<TomcatNode> nodes() {
+        return Arrays.asList(node1, node2);
+    }
+
+    private String key(String id) {
+        return E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}";
+    }
+
+    private static String newSession(TomcatNode node, String path) {
+        Reply r = Http.get(node.port(), path, null);
+        assertEquals(200, r.status(), r::toString);
+        return r.sessionId();
+    }
+
+    @Test
+    @Order(1)
+    @DisplayName("a slow request on the old node loses the race for the same attribute: 503 with Retry-After, never a 200")
+    void slowRequestOnTheOldNodeIsRefusedWhenTheSameAttributeChangedElsewhere() throws Exception {
+        String id = newSession(node1, "/app/list-add?v=a");
+        // The request that changes the cart in place sleeps on node1 (a GC pause, a slow page)...
+        CompletableFuture<Reply> slow = CompletableFuture.supplyAsync(() -> Http.get(node1.port(), "/app/g/slow-add?v=b&sleepMs=1500", id));
+        Thread.sleep(300);
+        // ...while the user's next request lands on node2, which takes the session over and changes the cart.
+        Reply other = Http.get(node2.port(), "/app/list-add?v=c", id);
+        assertEquals(200, other.status(), other::toString);
+        Reply late = slow.get();
+        assertEquals(503, late.status(), () -> "the slow request's change was not stored, so no 2xx: " + late);
+        assertEquals(List.of("1"), late.header("retry-after"), late::toString);
+        assertTrue(redis.command("HGET", key(id), "a:list").contains("c"), "node2's change stands");
+        assertFalse(redis.command("HGET", key(id), "a:list").contains("b"), "the refused change is not half-stored");
+    }
+
+    @Test
+    @Order(2)
+    @DisplayName("a slow request on the old node that changed another attribute is merged: 200, and both changes stored")
+    void slowRequestOnTheOldNodeIsMergedWhenOtherAttributesChangedElsewhere() throws Exception {
+        String id = newSession(node1, "/app/set?k=x&v=0");
+        CompletableFuture<Reply> slow = CompletableFuture.supplyAsync(() -> Http.get(node1.port(), "/app/g/slow-set?k=x&v=1&sleepMs=1500", id));
+        Thread.sleep(300);
+        Reply other = Http.get(node2.port(), "/app/set?k=y&v=2", id);
+        assertEquals(200, other.status(), other::toString);
+        Reply late = slow.get();
+        assertEquals(200, late.status(), late::toString);
+        assertEquals("S1", redis.command("HGET", key(id), "a:x"));
+        assertEquals("S2", redis.command("HGET", key(id), "a:y"));
+        // node2 was told of node1's write and reads the record again: it shows both changes.
+        String current = other.sessionId() != null ? other.sessionId() : id;
+        Await.await("node2 shows both changes", Duration.ofSeconds(5),
+                () -> "1".equals(Http.get(node2.port(), "/app/get", current).attributes().get("x")));
+    }
+
+    @Test
+    @Order(3)
+    @DisplayName("an asynchronous request is answered only after the change its other thread made is in Redis")
+    void asynchronousChangesAreStoredBeforeTheResponse() {
+        String id = newSession(node1, "/app/list-add?v=start");
+        for (int i = 0; i < 5; i++) {
+            Reply r = Http.get(node1.port(), "/app/g/async-add?v=async" + i, id);
+            assertEquals(200, r.status(), r::toString);
+            // Read Redis the moment the response is in: the change must be there already.
+            String stored = redis.command("HGET", key(id), "a:list");
+            assertTrue(stored.contains("async" + i), "acknowledged before it was stored: " + stored);
+            assertEquals("Sasync" + i, redis.command("HGET", key(id), "a:async"));
+        }
+    }
+
+    @Test
+    @Order(4)
+    @DisplayName("a logout on a node that no longer serves the session is final: the old cookie lets nobody in")
+    void logoutOnANodeThatNoLongerServesTheSessionIsFinal() {
+        String id = E2eSupport.formLogin(node1, null);
+        // The user moves to node2 (a balancer flap), which takes the session over, logged in.
+        Reply there = Http.get(node2.port(), "/app/secure/whoami", id);
+        assertEquals(E2eSupport.USER, there.value("user"), there::toString);
+        String moved = there.sessionId() != null ? there.sessionId() : id;
+        // A tab still on node1 logs out, with the cookie node1 gave.
+        Reply out = Http.get(node1.port(), "/app/g/logout", id);
+        assertEquals(200, out.status(), out::toString);
+        assertEquals("0", redis.command("EXISTS", key(id)), "the record is gone everywhere");
+        for (String cookie : List.of(id, moved)) {
+            for (TomcatNode n : List.of(node1, node2)) {
+                Reply probe = Http.get(n.port(), "/app/secure/whoami", cookie);
+                assertTrue(probe.body().contains(FailoverScenario.LOGIN_PAGE_MARKER),
+                        () -> n.name() + " let the logged-out cookie in: " + probe);
+            }
+        }
+    }
+
+    @Test
+    @Order(5)
+    @DisplayName("Redis out of memory refuses writes with 503, reads go on, and it is no outage: no queue, no rewrite loop")
+    void aCommandErrorIsNoOutage() {
+        String id = newSession(node1, "/app/set?k=k&v=before");
+        long logBefore = node1.logSize();
+        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        redis.command("CONFIG", "SET", "maxmemory", "1");
+        try {
+            Reply refused = Http.get(node1.port(), "/app/set?k=k&v=during", id);
+            assertEquals(503, refused.status(), refused::toString);
+            Reply read = Http.get(node1.port(), "/app/get", id);
+            assertEquals(200, read.status(), "a request that changes nothing needs no Redis: " + read);
+        } finally {
+            redis.command("CONFIG", "SET", "maxmemory", "0");
+        }
+        Reply after = Http.get(node1.port(), "/app/set?k=k&v=after", id);
+        assertEquals(200, after.status(), after::toString);
+        assertEquals("Safter", redis.command("HGET", key(id), "a:k"));
+        String log = node1.logSince(logBefore);
+        assertFalse(log.contains("is unreachable"), "OOM is no outage:\n" + log);
+        assertTrue(log.contains("out of memory"), "one clear line about it:\n" + log);
+    }
+
+    @Test
+    @Order(6)
+    @DisplayName("Redis turned replica (READONLY) refuses writes with 503, then works again as master")
+    void readOnlyRedisRefusesWritesWithoutAnOutage() {
+        String id = newSession(node1, "/app/set?k=r&v=before");
+        redis.command("REPLICAOF", "127.0.0.1", "1");
+        try {
+            Reply refused = Http.get(node1.port(), "/app/set?k=r&v=during", id);
+            assertEquals(503, refused.status(), refused::toString);
+        } finally {
+            redis.command("REPLICAOF", "NO", "ONE");
+        }
+        Await.await("writes are taken again", Duration.ofSeconds(10),
+                () -> Http.get(node1.port(), "/app/set?k=r&v=after", id).status() == 200);
+        assertEquals("Safter", redis.command("HGET", key(id), "a:r"));
+    }
+
+    @Test
+    @Order(9)
+    @DisplayName("what a session listener does as its node stops (sessionWillPassivate) is written")
+    void passivationChangesAreWrittenAtStop() {
+        String id = newSession(node1, "/app/g/stamp");
+        assertNull(redis.command("HGET", key(id), "a:passivatedBy"));
+        node1.stop();
+        assertEquals("Snode1", redis.command("HGET", key(id), "a:passivatedBy"), "the listener's change reached Redis");
+    }
+}
