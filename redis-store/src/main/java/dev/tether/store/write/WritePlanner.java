@@ -62,7 +62,7 @@ public final class WritePlanner {
         if (mode == SaveMode.ALWAYS || !changes.isEmpty(mode == SaveMode.ON_GET_ATTRIBUTE)) {
             return false;
         }
-        if (snapshot.lastAccessedTime() != saved.accessed && now - saved.writeMillis >= touchMillis) {
+        if (snapshot.lastAccessedTime() != saved.accessed && now - saved.writeMillis >= touchMillis(snapshot.maxInactiveSeconds())) {
             return false;
         }
         return snapshot.maxInactiveSeconds() == saved.maxInactive && !saved.notesChanged(snapshot.notes());
@@ -127,8 +127,17 @@ public final class WritePlanner {
         return touchMillis;
     }
 
+    /**
+     * The touch interval for a session of this max-inactive interval: at most a quarter of it, so
+     * that the record's last-access time never lags so far that another node sees an active session
+     * as expired (a 60 s touch interval on a 2-minute session would).
+     */
+    public long touchMillis(int maxInactive) {
+        return maxInactive <= 0 ? touchMillis : Math.min(touchMillis, Math.max(1000, maxInactive * 1000L / 4));
+    }
+
     public long ttlSeconds(int maxInactive) {
-        return maxInactive <= 0 ? -1 : maxInactive + 4 * Math.max(1, touchMillis / 1000);
+        return maxInactive <= 0 ? -1 : maxInactive + 4 * Math.max(1, touchMillis(maxInactive) / 1000);
     }
 
     /** One plan being built: the hashes it writes shadow those of {@link Saved}. */
@@ -236,7 +245,8 @@ public final class WritePlanner {
             int maxInactive = snap.maxInactiveSeconds();
             boolean maxInactiveChanged = maxInactive != saved.maxInactive;
             Map<String, String> notes = snap.notes();
-            boolean touchDue = accessed != saved.accessed && (in.forceTouch() || now - saved.writeMillis >= touchMillis);
+            long touch = touchMillis(maxInactive);
+            boolean touchDue = accessed != saved.accessed && (in.forceTouch() || now - saved.writeMillis >= touch);
             boolean notesChanged = saved.notesChanged(notes);
             if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged) {
                 return new WritePlan(WritePlan.Kind.NONE, false, List.of(), List.of(), 0, now, saved.accessed, saved.maxInactive,
@@ -245,7 +255,7 @@ public final class WritePlanner {
             boolean data = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged;
             // The TTL needs setting at most once per touch interval: one command less inside Redis
             // for most writes of a busy session.
-            boolean setTtl = full || maxInactiveChanged || now - saved.expireMillis >= touchMillis;
+            boolean setTtl = full || maxInactiveChanged || now - saved.expireMillis >= touch;
             RecordFormat.meta(sets, accessed, now, maxInactiveChanged || full ? maxInactive : null,
                     full ? snap.creationTime() : null, in.owner());
             if (full || saved.extrasChanged(snap.extras())) {

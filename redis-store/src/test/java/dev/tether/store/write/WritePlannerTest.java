@@ -236,4 +236,17 @@ class WritePlannerTest {
         assertEquals(before, saved.hashesCopy(), "a plan is applied by the store, never by the planner");
         assertEquals(10_000, saved.accessed());
     }
+
+    @Test
+    void aShortSessionIsTouchedAtLeastFourTimesPerMaxInactive() {
+        WritePlanner p = planner(SaveMode.ON_GET_ATTRIBUTE);
+        Map<String, Object> attrs = new HashMap<>(Map.of("user", "alice"));
+        Saved saved = new Saved();
+        SessionSnapshot twoMinutes = new SessionSnapshot(attrs, 1_000, 10_000, 120, Map.of());
+        saved.apply(p.plan(new WritePlanner.Input("BASE0001", twoMinutes, null, saved, true, false, OWNER, 10_000, false)));
+        SessionSnapshot later = new SessionSnapshot(attrs, 1_000, 45_000, 120, Map.of());
+        assertFalse(p.nothingToWrite(new Changes(), saved, later, 45_000),
+                "30 s is a quarter of 2 minutes: the record's access time may lag no more, whatever the 60 s setting says");
+        assertEquals(120 + 4 * 30, p.ttlSeconds(120));
+    }
 }
