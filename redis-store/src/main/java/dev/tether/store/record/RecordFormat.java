@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <tr><td>{@code created}, {@code lastAccessed}, {@code lastSaved}</td><td>epoch milliseconds</td></tr>
  * <tr><td>{@code maxInactive}</td><td>seconds; 0 or less: never expires</td></tr>
  * <tr><td>{@code owner}</td><td>sticky mode: the route of the node that serves it</td></tr>
+ * <tr><td>{@code user}</td><td>the authenticated user's name, as plain text (absent before login)</td></tr>
  * <tr><td>{@code a:<name>}</td><td>one attribute, encoded by {@code AttributeCodec}</td></tr>
  * <tr><td>{@code n:<name>}</td><td>container data, such as the authenticated principal</td></tr>
  * <tr><td>{@code m:<a: or n: field>}</td><td>{@code <version>:<node>}: who changed that field last, and when</td></tr>
@@ -41,6 +42,7 @@ public final class RecordFormat {
     public static final String LAST_SAVED = "lastSaved";
     public static final String MAX_INACTIVE = "maxInactive";
     public static final String OWNER = "owner";
+    public static final String USER = "user";
 
     static final byte[] CREATED_FIELD = bytes(CREATED);
     static final byte[] LAST_ACCESSED_FIELD = bytes(LAST_ACCESSED);
@@ -94,6 +96,24 @@ public final class RecordFormat {
      */
     public byte[] expiryKey(int bucket) {
         return bytes(prefix + "expiry:{" + bucket + "}");
+    }
+
+    /**
+     * The sessions of one user: a sorted set of base ids by expiry time (epoch ms). The key holds a
+     * digest of the name, never the name: any text may be a user name, and none becomes a key.
+     */
+    public byte[] userKey(String userName) {
+        return bytes(prefix + "user:{" + userDigest(userName) + "}");
+    }
+
+    /** 128 bits of SHA-256 over the UTF-8 name, in hex. */
+    public static String userDigest(String userName) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(userName.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JVM has SHA-256
+        }
     }
 
     /** Record and tombstone: the keys of the save and delete scripts. */
