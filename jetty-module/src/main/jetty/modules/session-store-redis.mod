@@ -63,6 +63,10 @@ jetty.session.redis.redisUri=redis://127.0.0.1:6379
 ## sessions whose latest state is kept for replay while Redis is unreachable
 #jetty.session.redis.maxPendingSessions=10000
 
+## most sessions one user name may have at once: a login beyond it invalidates
+## that user's least recently used session; 0: no limit
+#jetty.session.redis.maxSessionsPerUser=0
+
 ## larger serialized attributes stay in this node's memory only (logged)
 #jetty.session.redis.maxAttributeBytes=1048576
 

@@ -14,4 +14,13 @@ public interface ContainerSession {
      * destruction events: the session lives on elsewhere (or already died there).
      */
     void drop();
+
+    /**
+     * End the local copy with its destruction events ({@code sessionDestroyed}, unbinding): an
+     * administrator or the per-user session limit ended the session, and its record is gone
+     * already, so nothing is to be written. Called on a thread of Tether's, not a request's.
+     */
+    default void end() {
+        drop();
+    }
 }

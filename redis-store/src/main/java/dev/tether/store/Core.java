@@ -42,6 +42,8 @@ final class Core {
     final RedisConnection redis;
     final ScriptRunner scripts;
     final StoreStats stats;
+    final Users users;
+    final Census census;
     /** Every session this node holds, by base id. */
     final Map<String, TrackedSession> owned = new ConcurrentHashMap<>();
     final PendingWrites<TrackedSession> pending;
@@ -63,6 +65,8 @@ final class Core {
         this.stats = new StoreStats(store::isRedisAvailable, store::pendingWrites);
         this.redis = new RedisConnection(options, listener);
         this.scripts = new ScriptRunner(redis);
+        this.users = new Users(this);
+        this.census = new Census(this);
     }
 
     /**

@@ -95,6 +95,7 @@ final class Expiries {
         unindexExpiry(s.baseId);
         return switch (r.kind()) {
             case EXPIRED -> {
+                core.users.unindex(s.saved.user(), s.baseId);
                 stats.expired.increment();
                 yield RedisSessionStore.Expiry.EXPIRED;
             }
@@ -141,6 +142,7 @@ final class Expiries {
                     @SuppressWarnings("unchecked")
                     List<Object> fields = (List<Object>) r.rest().get(0);
                     RecordFormat.StoredRecord stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+                    core.users.unindex(stored.user(), baseId);
                     if (!core.authentic(baseId, stored)) {
                         continue; // forged: deleted, but no application code runs for it
                     }
@@ -164,11 +166,13 @@ final class Expiries {
     /** Puts a session's expiry time in the index; not awaited, and a failure is only logged once. */
     void indexExpiry(String baseId, long accessed, int maxInactive) {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
-        if (cmd == null || maxInactive <= 0) {
+        if (cmd == null) {
             return;
         }
+        // A session that never expires is indexed too (at the end of time): the index counts them all.
+        long expiry = maxInactive <= 0 ? RecordFormat.NEVER : accessed + maxInactive * 1000L;
         try {
-            cmd.zadd(format.expiryKey(bucket(baseId)), (double) (accessed + maxInactive * 1000L), RecordFormat.bytes(baseId))
+            cmd.zadd(format.expiryKey(bucket(baseId)), (double) expiry, RecordFormat.bytes(baseId))
                     .whenComplete((n, e) -> {
                         if (e != null && core.once("index:" + Failure.of(e))) {
                             LOG.warning("Tether: cannot update the expiry index (" + RedisConnection.describe(e)

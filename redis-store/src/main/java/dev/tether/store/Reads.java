@@ -91,7 +91,7 @@ final class Reads {
         s.version = loaded.stored.version();
         synchronized (s) {
             s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
-                    loaded.stored.extras(), System.currentTimeMillis());
+                    loaded.stored.extras(), loaded.stored.user(), System.currentTimeMillis());
         }
         String previous = loaded.stored.previousOwner();
         if (!route.isEmpty() && !previous.isEmpty() && !previous.equals(route)) {
@@ -228,7 +228,7 @@ final class Reads {
             s.version = loaded.stored.version();
             s.persisted = true;
             s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
-                    loaded.stored.extras(), System.currentTimeMillis());
+                    loaded.stored.extras(), loaded.stored.user(), System.currentTimeMillis());
             s.changes.clear(true);
         }
         into[0] = loaded.record(s, loaded.stored.previousOwner());

@@ -91,6 +91,8 @@ public final class RedisSessionStore implements AutoCloseable {
         this.recovery = new Recovery(core, writes);
         reads.use(writes);
         writes.use(expiries);
+        core.stats.use(core.census, this::invalidateSessionsOf);
+        core.census.start();
     }
 
     // The connection may call back before the constructor has finished: read the parts through these.
@@ -338,6 +340,7 @@ public final class RedisSessionStore implements AutoCloseable {
         String oldBase;
         boolean wasPersisted;
         long oldVersion;
+        String user = s.saved.user();
         synchronized (s) {
             oldBase = s.baseId;
             if (oldBase.equals(newBaseId)) {
@@ -377,9 +380,12 @@ public final class RedisSessionStore implements AutoCloseable {
                                     case GONE -> WriteOutcome.GONE;
                                     default -> WriteOutcome.CONFLICT;
                                 };
+                        if (moved.stored()) {
+                            core.users.unindex(user, oldBase); // the new id went into the index with its record
+                        }
                         if (!moved.stored()) {
                             // The old record stays as it is: take the new one back, nobody knows its id.
-                            core.scripts.run(Script.DELETE, ScriptOutputType.STATUS, core.format.recordAndTombstone(newBaseId),
+                            core.scripts.run(Script.DELETE, ScriptOutputType.VALUE, core.format.recordAndTombstone(newBaseId),
                                     core.format.deleteArgs(60));
                             s.invalidated = true;
                             s.dropped = moved == WriteOutcome.GONE;
@@ -387,6 +393,36 @@ public final class RedisSessionStore implements AutoCloseable {
                         return moved;
                     });
         });
+    }
+
+    /**
+     * Ends every session of a user, on every node ("log out everywhere"): each record goes, final
+     * everywhere; the copies this node holds end with their destruction events, other nodes drop
+     * theirs at once.
+     *
+     * @return how many sessions ended
+     * @throws UnavailableException when Redis cannot be asked
+     */
+    public int invalidateSessionsOf(String user) throws UnavailableException {
+        if (user == null || user.isEmpty()) {
+            return 0;
+        }
+        long wait = core.options.commandTimeout().toMillis() * 4 + 1000;
+        try {
+            List<Users.Indexed> sessions = core.users.sessionsOf(user).get(wait, TimeUnit.MILLISECONDS);
+            int ended = 0;
+            for (Users.Indexed i : sessions) {
+                if (writes.end(i.baseId(), false).get(wait, TimeUnit.MILLISECONDS).stored()) {
+                    ended++;
+                }
+            }
+            return ended;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnavailableException(Failure.OTHER, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw core.unavailable(new RuntimeException(e.getCause() != null ? e.getCause() : e));
+        }
     }
 
     /** What {@link #expire} found. */

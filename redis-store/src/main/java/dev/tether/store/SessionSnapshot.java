@@ -13,9 +13,16 @@ import java.util.Map;
  *     written at once
  * @param extras container metadata that changes with every request (Jetty's access times): written
  *     along with any write, never a reason for one
+ * @param user the authenticated user's name, {@code null} before login: kept in plain text beside the
+ *     record and in the per-user index, for "log out everywhere" and {@code maxSessionsPerUser}
  */
 public record SessionSnapshot(Map<String, Object> attributes, long creationTime, long lastAccessedTime,
-        int maxInactiveSeconds, Map<String, String> notes, Map<String, String> extras) {
+        int maxInactiveSeconds, Map<String, String> notes, Map<String, String> extras, String user) {
+
+    public SessionSnapshot(Map<String, Object> attributes, long creationTime, long lastAccessedTime, int maxInactiveSeconds,
+            Map<String, String> notes, Map<String, String> extras) {
+        this(attributes, creationTime, lastAccessedTime, maxInactiveSeconds, notes, extras, null);
+    }
 
     public SessionSnapshot(Map<String, Object> attributes, long creationTime, long lastAccessedTime, int maxInactiveSeconds,
             Map<String, String> notes) {

@@ -20,6 +20,7 @@ public final class SessionStoreOptions {
     private final SaveMode saveMode;
     private final Duration touchInterval;
     private final int maxPendingSessions;
+    private final int maxSessionsPerUser;
     private final int maxAttributeBytes;
     private final List<String> allowClasses;
     private final List<String> denyClasses;
@@ -39,6 +40,7 @@ public final class SessionStoreOptions {
         this.saveMode = b.saveMode;
         this.touchInterval = b.touchInterval;
         this.maxPendingSessions = b.maxPendingSessions;
+        this.maxSessionsPerUser = b.maxSessionsPerUser;
         this.maxAttributeBytes = b.maxAttributeBytes;
         this.allowClasses = List.copyOf(b.allowClasses);
         this.denyClasses = List.copyOf(b.denyClasses);
@@ -71,6 +73,9 @@ public final class SessionStoreOptions {
     public Duration touchInterval() { return touchInterval; }
     /** @see Setting#MAX_PENDING_SESSIONS */
     public int maxPendingSessions() { return maxPendingSessions; }
+
+    /** @see Setting#MAX_SESSIONS_PER_USER */
+    public int maxSessionsPerUser() { return maxSessionsPerUser; }
     /** @see Setting#MAX_ATTRIBUTE_BYTES */
     public int maxAttributeBytes() { return maxAttributeBytes; }
     /** @see Setting#ALLOW_CLASSES */
@@ -105,6 +110,7 @@ public final class SessionStoreOptions {
         b.saveMode = saveMode;
         b.touchInterval = touchInterval;
         b.maxPendingSessions = maxPendingSessions;
+        b.maxSessionsPerUser = maxSessionsPerUser;
         b.maxAttributeBytes = maxAttributeBytes;
         b.allowClasses = allowClasses;
         b.denyClasses = denyClasses;
@@ -127,6 +133,7 @@ public final class SessionStoreOptions {
         private SaveMode saveMode;
         private Duration touchInterval;
         private int maxPendingSessions;
+        private int maxSessionsPerUser;
         private int maxAttributeBytes;
         private List<String> allowClasses;
         private List<String> denyClasses;
@@ -160,6 +167,7 @@ public final class SessionStoreOptions {
                     case CONNECT_TIMEOUT_MILLIS -> connectTimeout(Duration.ofMillis(number(v)));
                     case TOUCH_INTERVAL_SECONDS -> touchInterval(Duration.ofSeconds(number(v)));
                     case MAX_PENDING_SESSIONS -> maxPendingSessions((int) number(v));
+                    case MAX_SESSIONS_PER_USER -> maxSessionsPerUser((int) number(v));
                     case MAX_ATTRIBUTE_BYTES -> maxAttributeBytes((int) number(v));
                     case ALLOW_CLASSES -> allowClasses(splitPatterns(v));
                     case DENY_CLASSES -> denyClasses(splitPatterns(v));
@@ -219,6 +227,7 @@ public final class SessionStoreOptions {
         public Builder saveMode(SaveMode mode) { this.saveMode = Objects.requireNonNull(mode, "saveMode"); return this; }
         public Builder touchInterval(Duration d) { this.touchInterval = positive(d, "touchInterval"); return this; }
         public Builder maxPendingSessions(int n) { this.maxPendingSessions = atLeast(n, 0, "maxPendingSessions"); return this; }
+        public Builder maxSessionsPerUser(int n) { this.maxSessionsPerUser = atLeast(n, 0, "maxSessionsPerUser"); return this; }
         public Builder maxAttributeBytes(int n) { this.maxAttributeBytes = atLeast(n, 64, "maxAttributeBytes"); return this; }
         public Builder allowClasses(List<String> patterns) { this.allowClasses = List.copyOf(patterns); return this; }
         public Builder denyClasses(List<String> patterns) { this.denyClasses = List.copyOf(patterns); return this; }

@@ -26,6 +26,8 @@ public enum Setting {
             "read-only requests send nothing; at most one asynchronous refresh per session per interval keeps its record alive"),
     MAX_PENDING_SESSIONS("maxPendingSessions", "10000",
             "sessions whose latest state is kept for replay while Redis is unreachable"),
+    MAX_SESSIONS_PER_USER("maxSessionsPerUser", "0",
+            "most sessions one user name may have at once: a login beyond it invalidates that user's least recently used session; 0: no limit"),
     MAX_ATTRIBUTE_BYTES("maxAttributeBytes", "1048576",
             "larger serialized attributes stay in this node's memory only (logged)"),
     ALLOW_CLASSES("allowClasses", "*",

@@ -36,9 +36,22 @@ public final class StoreStats implements StoreStatsMBean {
     private final BooleanSupplier available;
     private final IntSupplier pending;
 
+    private volatile Census census;
+    private volatile Invalidator invalidator;
+
+    /** Ends a user's sessions; the JMX operation's way into the store. */
+    interface Invalidator {
+        int invalidateSessionsOf(String user) throws RedisSessionStore.UnavailableException;
+    }
+
     StoreStats(BooleanSupplier available, IntSupplier pending) {
         this.available = available;
         this.pending = pending;
+    }
+
+    void use(Census census, Invalidator invalidator) {
+        this.census = census;
+        this.invalidator = invalidator;
     }
 
     void takenOver(String previousOwner) {
@@ -109,4 +122,24 @@ public final class StoreStats implements StoreStatsMBean {
     @Override public long getReplicaShortfalls() { return replicaShortfalls.sum(); }
     @Override public long getWriteLatencyP50Micros() { return writeLatencyMicros(0.50); }
     @Override public long getWriteLatencyP99Micros() { return writeLatencyMicros(0.99); }
+
+    @Override public long getClusterSessions() {
+        Census c = census;
+        return c == null ? -1 : c.total();
+    }
+
+    @Override public String getClusterSessionsByRoute() {
+        Census c = census;
+        return c == null ? "" : c.byNode().toString().replaceAll("[{} ]", "");
+    }
+
+    @Override public int invalidateSessionsOf(String user) {
+        Invalidator i = invalidator;
+        try {
+            return i == null ? 0 : i.invalidateSessionsOf(user);
+        } catch (RedisSessionStore.UnavailableException e) {
+            // A JMX client shows the message: say why nothing happened.
+            throw new IllegalStateException("Tether: " + e.failure.description() + "; no session was invalidated, retry");
+        }
+    }
 }

@@ -81,4 +81,24 @@ public interface StoreStatsMBean {
 
     /** 99th percentile of that time, in microseconds. */
     long getWriteLatencyP99Micros();
+
+    /**
+     * Sessions in Redis for this application, on every node (read from Redis at most every 5 s);
+     * -1 when Redis cannot be asked.
+     */
+    long getClusterSessions();
+
+    /**
+     * Sessions each live node holds in memory, as {@code route=count,...} (each node reports every
+     * 5 s; a node silent for 30 s is left out). In sticky mode a session is held by one node; in
+     * shared mode several may hold copies.
+     */
+    String getClusterSessionsByRoute();
+
+    /**
+     * Ends every session of the user with this name, on every node ("log out everywhere").
+     *
+     * @return how many sessions ended
+     */
+    int invalidateSessionsOf(String user);
 }

@@ -38,6 +38,7 @@ final class Writes {
     private final WritePlanner planner;
     private final PendingWrites<TrackedSession> pending;
     private final byte[] node;
+    private final Users users;
     private Expiries expiries;
 
     Writes(Core core) {
@@ -52,6 +53,7 @@ final class Writes {
         this.planner = core.planner;
         this.pending = core.pending;
         this.node = core.node;
+        this.users = core.users;
     }
 
     void use(Expiries expiries) {
@@ -169,11 +171,82 @@ final class Writes {
         String baseId = s.baseId;
         byte[][] args = format.saveArgs(node, base, mode, plan.ttlSeconds(), plan.sets(), plan.dels());
         CompletableFuture<WriteOutcome> result = new CompletableFuture<>();
-        transmit(s, plan, base, args, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commandTimeout().toMillis() + 500), result);
-        if (plan.ttlSeconds() > 0) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commandTimeout().toMillis() + 500);
+        if (plan.indexUntil() != 0) {
+            // Into the user's index first: the index may name a session that does not name the user
+            // (yet), never the other way round. Once per login and about once per TTL.
+            try {
+                users.index(plan.user(), baseId, plan.indexUntil()).whenComplete((n, e) -> {
+                    if (e != null) {
+                        result.complete(notWritten(s, plan, core.failed(e)));
+                    } else {
+                        transmit(s, plan, base, args, deadline, result);
+                    }
+                });
+            } catch (RuntimeException e) {
+                result.complete(notWritten(s, plan, core.failed(e)));
+            }
+        } else {
+            transmit(s, plan, base, args, deadline, result);
+        }
+        if (plan.ttlSeconds() != 0) {
             expiries.indexExpiry(baseId, plan.accessed(), plan.maxInactive());
         }
-        return result;
+        return plan.unindexUser() == null && !(plan.login() && options.maxSessionsPerUser() > 0) ? result
+                : result.thenCompose(outcome -> afterUserChange(s, plan, outcome));
+    }
+
+    /**
+     * After a write that changed the record's user: the previous user's index drops the session,
+     * and a login beyond {@code maxSessionsPerUser} ends that user's least recently used sessions.
+     */
+    private CompletableFuture<WriteOutcome> afterUserChange(TrackedSession s, WritePlan plan, WriteOutcome outcome) {
+        if (outcome != WriteOutcome.SAVED && outcome != WriteOutcome.MERGED) {
+            return CompletableFuture.completedFuture(outcome); // not in Redis (yet): a replay writes it in full
+        }
+        if (plan.unindexUser() != null) {
+            users.unindex(plan.unindexUser(), s.baseId);
+        }
+        int max = options.maxSessionsPerUser();
+        if (!plan.login() || max <= 0) {
+            return CompletableFuture.completedFuture(outcome);
+        }
+        return users.limit(plan.user(), s.baseId, max, other -> end(other, true)).handle((n, e) -> {
+            if (e != null && core.once("limit")) {
+                LOG.warning("Tether: could not apply maxSessionsPerUser=" + max + " (" + RedisConnection.describe(e)
+                        + "); the login stands (logged once)");
+            }
+            return outcome; // the login itself is stored either way
+        });
+    }
+
+    /**
+     * Ends a session on an administrator's word or a per-user limit: its record goes, final on every
+     * node; the copy this node holds ends with its destruction events, on {@code later}: a thread
+     * of Tether's rather than the caller's (an I/O thread must not run application code).
+     */
+    CompletableFuture<WriteOutcome> end(String baseId, boolean later) {
+        TrackedSession held = owned.remove(baseId);
+        if (held != null) {
+            pending.cancel(baseId, held);
+            held.dropped = true;
+        }
+        CompletableFuture<WriteOutcome> deleted = deleteRecord(new PendingWrites.Delete(baseId,
+                held != null ? core.tombstoneSeconds(held) : Math.max(60, planner.ttlSeconds(86_400))));
+        ContainerSession c = held == null ? null : held.container;
+        if (c == null) {
+            return deleted;
+        }
+        return deleted.thenApply(o -> {
+            if (o.stored()) {
+                if (later) {
+                    redis.later(c::end, 0);
+                } else {
+                    c.end();
+                }
+            }
+            return o;
+        });
     }
 
     /**
@@ -341,7 +414,7 @@ final class Writes {
         }
         CompletableFuture<Object> f;
         try {
-            f = scripts.run(Script.DELETE, ScriptOutputType.STATUS, format.recordAndTombstone(d.baseId()),
+            f = scripts.run(Script.DELETE, ScriptOutputType.VALUE, format.recordAndTombstone(d.baseId()),
                     format.deleteArgs(d.tombstoneSeconds()));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(core.failed(e).isOutage() ? queueDelete(d) : WriteOutcome.FAILED);
@@ -352,6 +425,9 @@ final class Writes {
                 return core.failed(error).isOutage() ? queueDelete(d) : WriteOutcome.FAILED;
             }
             stats.deletes.increment();
+            if (reply instanceof byte[] user && user.length > 0) {
+                users.unindex(RecordFormat.string(user), d.baseId());
+            }
             return WriteOutcome.SAVED;
         });
     }

@@ -345,6 +345,34 @@ class ClusterIT {
     }
 
     /**
+     * The per-user index lives in one slot, the user's sessions on every master: logging out
+     * everywhere still finds and ends each one, and the census counts them all.
+     */
+    @Test
+    @Order(4)
+    void aUsersSessionsOnEveryMasterAreFoundThroughTheIndex() throws Exception {
+        // A prefix of its own: the census counts this test's sessions only.
+        RedisSessionStore a = open(options().keyPrefix("census:").build(), "node1");
+        RedisSessionStore b = open(options().keyPrefix("census:").build(), "node2");
+        List<Node> masters = topology().stream().filter(Node::master).toList();
+        List<TrackedSession> sessions = new ArrayList<>();
+        for (Node m : masters) {
+            for (RedisSessionStore store : List.of(a, b)) {
+                TestSession live = new TestSession();
+                TrackedSession s = store.create(baseOn(m, false, store), live);
+                assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.user = "alice"));
+                sessions.add(s);
+            }
+        }
+        await("the census counts every session", Duration.ofSeconds(15), () -> a.stats().getClusterSessions() == sessions.size());
+        assertEquals(sessions.size(), a.invalidateSessionsOf("alice"));
+        for (TrackedSession s : sessions) {
+            assertFalse(a.exists(s.baseId()), "ended on every master");
+        }
+        System.out.println("[ClusterIT] log out everywhere ended " + sessions.size() + " sessions on " + masters.size() + " masters");
+    }
+
+    /**
      * A live session's slot moves to another master (SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT
      * NODE) while a user keeps committing and the session moves between two stores.
      */

@@ -17,6 +17,9 @@ final class TestSession implements ContainerSession {
     volatile long lastAccessedTime;
     volatile int maxInactiveSeconds;
     final AtomicInteger dropped = new AtomicInteger();
+    final AtomicInteger ended = new AtomicInteger();
+    /** The logged-in user's name, {@code null} before login. */
+    volatile String user;
 
     TestSession(long creationTime, int maxInactiveSeconds) {
         this.creationTime = creationTime;
@@ -56,11 +59,16 @@ final class TestSession implements ContainerSession {
 
     @Override
     public SessionSnapshot snapshot() {
-        return new SessionSnapshot(attributes, creationTime, lastAccessedTime, maxInactiveSeconds, Map.copyOf(notes));
+        return new SessionSnapshot(attributes, creationTime, lastAccessedTime, maxInactiveSeconds, Map.copyOf(notes), Map.of(), user);
     }
 
     @Override
     public void drop() {
         dropped.incrementAndGet();
+    }
+
+    @Override
+    public void end() {
+        ended.incrementAndGet();
     }
 }

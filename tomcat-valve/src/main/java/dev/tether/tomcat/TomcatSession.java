@@ -143,6 +143,14 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         super.expire(true);
     }
 
+    /** An administrator or the per-user limit ended this session; its record is gone: events here, nothing to write. */
+    @Override
+    public void end() {
+        if (isValid) {
+            super.expire(true);
+        }
+    }
+
     /** The id change of this session was not stored: the valve refuses the request, the copy goes. */
     void idChangeRefused(WriteOutcome outcome) {
         idChangeRefused = outcome;
@@ -162,8 +170,9 @@ final class TomcatSession extends StandardSession implements ContainerSession {
 
     @Override
     public SessionSnapshot snapshot() {
+        Principal p = principal;
         return new SessionSnapshot(redisManager().distributable(attributes), getCreationTimeInternal(), getThisAccessedTimeInternal(),
-                maxInactiveInterval, notes());
+                maxInactiveInterval, notes(), Map.of(), p == null ? null : p.getName());
     }
 
     /** The principal as container data: built once per login, since it is compared on every request. */

@@ -43,6 +43,8 @@ public final class RecordFormat {
     public static final String MAX_INACTIVE = "maxInactive";
     public static final String OWNER = "owner";
     public static final String USER = "user";
+    /** The score of a session that never expires, in the expiry and user indexes (year 2255). */
+    public static final long NEVER = 9_000_000_000_000_000L;
 
     static final byte[] CREATED_FIELD = bytes(CREATED);
     static final byte[] LAST_ACCESSED_FIELD = bytes(LAST_ACCESSED);
@@ -114,6 +116,11 @@ public final class RecordFormat {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e); // every JVM has SHA-256
         }
+    }
+
+    /** The hash in which each node reports how many sessions it holds: route -> "count epoch-ms". */
+    public byte[] nodesKey() {
+        return bytes(prefix + "nodes");
     }
 
     /** Record and tombstone: the keys of the save and delete scripts. */
@@ -297,7 +304,7 @@ public final class RecordFormat {
      */
     public record StoredRecord(String previousOwner, long version, long created, long lastAccessed, int maxInactive,
             long lastSaved, Map<String, byte[]> attributes, Map<String, String> notes, Map<String, String> extras,
-            Map<String, byte[]> signatures) {
+            Map<String, byte[]> signatures, String user) {
     }
 
     /**
@@ -339,7 +346,7 @@ public final class RecordFormat {
         }
         return new StoredRecord(previousOwner, number(meta.get(VERSION), 0), number(meta.get(CREATED), now),
                 number(meta.get(LAST_ACCESSED), now), (int) number(meta.get(MAX_INACTIVE), -1), number(meta.get(LAST_SAVED), 0),
-                attributes, notes, extras, signatures);
+                attributes, notes, extras, signatures, meta.containsKey(USER) ? string(meta.get(USER)) : null);
     }
 
     // ---------------------------------------------------------------- bytes

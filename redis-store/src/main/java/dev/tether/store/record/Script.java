@@ -18,7 +18,8 @@ public enum Script {
     SAVE("save.lua"),
     DELETE("delete.lua"),
     MOVE("move.lua"),
-    EXPIRE("expire.lua");
+    EXPIRE("expire.lua"),
+    INDEX("index.lua");
 
     private final String text;
     private final String sha;

@@ -20,12 +20,16 @@ public final class Saved {
     volatile int maxInactive = Integer.MIN_VALUE;
     private volatile Map<String, String> notes = Map.of();
     private volatile Map<String, String> extras = Map.of();
+    /** The user the record names ({@code null}: nobody logged in). */
+    private volatile String user;
+    /** Until when (epoch ms) the per-user index holds this session; 0: it must be indexed again. */
+    private volatile long indexedUntil;
     /** The notes must be written again whether or not they changed (a write was not stored). */
     private volatile boolean resend;
 
     /** After a load: the record as read is what this node has written. */
     public void loaded(Map<String, Long> attributeHashes, long lastAccessed, int maxInactiveSeconds, Map<String, String> notes,
-            Map<String, String> extras, long now) {
+            Map<String, String> extras, String user, long now) {
         hashes.clear();
         hashes.putAll(attributeHashes);
         accessed = lastAccessed;
@@ -34,6 +38,8 @@ public final class Saved {
         maxInactive = maxInactiveSeconds;
         this.notes = Map.copyOf(notes);
         this.extras = Map.copyOf(extras);
+        this.user = user;
+        indexedUntil = 0;
         resend = false;
     }
 
@@ -46,6 +52,7 @@ public final class Saved {
         resend = true;
         maxInactive = Integer.MIN_VALUE;
         extras = Map.of();
+        indexedUntil = 0;
     }
 
     /** Applies a plan: from now on its state is what this node has written. */
@@ -67,6 +74,10 @@ public final class Saved {
             notes = Map.copyOf(plan.notes());
         }
         resend = false;
+        user = plan.user();
+        if (plan.indexUntil() != 0) {
+            indexedUntil = plan.indexUntil();
+        }
         if (!extras.equals(plan.extras())) {
             extras = Map.copyOf(plan.extras());
         }
@@ -74,6 +85,18 @@ public final class Saved {
 
     public boolean notesChanged(Map<String, String> current) {
         return resend || !notes.equals(current);
+    }
+
+    public boolean userChanged(String current) {
+        return !java.util.Objects.equals(user, current);
+    }
+
+    public String user() {
+        return user;
+    }
+
+    long indexedUntil() {
+        return indexedUntil;
     }
 
     boolean extrasChanged(Map<String, String> current) {

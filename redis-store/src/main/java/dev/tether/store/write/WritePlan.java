@@ -18,6 +18,11 @@ import java.util.Set;
  * @param hashesSet attribute hashes written by this plan
  * @param hashesRemoved attributes no longer in the record after it
  * @param problems attributes that could not be written (not serializable, too large)
+ * @param user the user the record names after it ({@code null}: nobody logged in)
+ * @param indexUntil when not 0, the session goes into {@code user}'s index, until then (epoch ms),
+ *     before the record is written: the index never misses a session that names the user
+ * @param previousUser the user the record named before it: when that changes, that user's index
+ *     drops the session after the write
  */
 public record WritePlan(
         Kind kind,
@@ -32,7 +37,10 @@ public record WritePlan(
         Map<String, String> extras,
         Map<String, Long> hashesSet,
         Set<String> hashesRemoved,
-        List<Problem> problems) {
+        List<Problem> problems,
+        String user,
+        long indexUntil,
+        String previousUser) {
 
     public enum Kind {
         /** Nothing changed: no command. */
@@ -50,6 +58,16 @@ public record WritePlan(
      * @param size the serialized size when it was too large, else 0
      */
     public record Problem(String name, String type, boolean tooLarge, int size) {
+    }
+
+    /** A login: the record names a user it did not name before. */
+    public boolean login() {
+        return user != null && !user.equals(previousUser);
+    }
+
+    /** The user whose index must drop the session after this write, or {@code null}. */
+    public String unindexUser() {
+        return previousUser != null && !previousUser.equals(user) ? previousUser : null;
     }
 
     public boolean sendsNothing() {

@@ -65,7 +65,8 @@ public final class WritePlanner {
         if (snapshot.lastAccessedTime() != saved.accessed && now - saved.writeMillis >= touchMillis(snapshot.maxInactiveSeconds())) {
             return false;
         }
-        return snapshot.maxInactiveSeconds() == saved.maxInactive && !saved.notesChanged(snapshot.notes());
+        return snapshot.maxInactiveSeconds() == saved.maxInactive && !saved.notesChanged(snapshot.notes())
+                && !saved.userChanged(snapshot.user());
     }
 
     public WritePlan plan(Input in) {
@@ -248,11 +249,14 @@ public final class WritePlanner {
             long touch = touchMillis(maxInactive);
             boolean touchDue = accessed != saved.accessed && (in.forceTouch() || now - saved.writeMillis >= touch);
             boolean notesChanged = saved.notesChanged(notes);
-            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged) {
+            String user = snap.user();
+            boolean userChanged = saved.userChanged(user);
+            if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged && !userChanged) {
                 return new WritePlan(WritePlan.Kind.NONE, false, List.of(), List.of(), 0, now, saved.accessed, saved.maxInactive,
-                        notes, snap.extras(), Map.of(), Set.of(), problems);
+                        notes, snap.extras(), Map.of(), Set.of(), problems, saved.user(), 0, saved.user());
             }
-            boolean data = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged;
+            // A login or logout is data: a 2xx must mean the record (and the index) has it.
+            boolean data = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged || userChanged;
             // The TTL needs setting at most once per touch interval: one command less inside Redis
             // for most writes of a busy session.
             boolean setTtl = full || maxInactiveChanged || now - saved.expireMillis >= touch;
@@ -277,9 +281,30 @@ public final class WritePlanner {
                     }
                 }
             }
+            if (user != null && (full || userChanged)) {
+                sets.add(RecordFormat.bytes(RecordFormat.USER));
+                sets.add(RecordFormat.bytes(user));
+            } else if (user == null && userChanged && !full) {
+                dels.add(RecordFormat.bytes(RecordFormat.USER));
+            }
+            long ttl = ttlSeconds(maxInactive);
             return new WritePlan(data ? WritePlan.Kind.WRITE : WritePlan.Kind.TOUCH, full, sets, dels,
-                    setTtl ? ttlSeconds(maxInactive) : 0, now, accessed, maxInactive, notes, snap.extras(), hashesSet, hashesRemoved,
-                    problems);
+                    setTtl ? ttl : 0, now, accessed, maxInactive, notes, snap.extras(), hashesSet, hashesRemoved,
+                    problems, user, indexUntil(user, full || userChanged, saved.indexedUntil(), ttl, now), saved.user());
+        }
+
+        /**
+         * When the session must go (again) into its user's index, until when; else 0. The index
+         * holds it for twice the record's TTL, and is refreshed once the record could outlive that:
+         * about once per TTL, never per request.
+         */
+        private long indexUntil(String user, boolean always, long indexedUntil, long ttl, long now) {
+            if (user == null) {
+                return 0;
+            }
+            long until = ttl <= 0 ? RecordFormat.NEVER : now + 2 * ttl * 1000;
+            boolean due = always || indexedUntil == 0 || (ttl > 0 && now + ttl * 1000 > indexedUntil);
+            return due ? until : 0;
         }
     }
 }
