@@ -117,12 +117,17 @@ final class E2eSupport {
 
     /** Logs in through FORM authentication with no automatic redirects or cookies; returns the final session id. */
     static String formLogin(TomcatNode node, String sessionId) {
-        Reply page = Http.get(node.port(), "/app/secure/whoami", sessionId);
+        return formLogin(node, "/app", sessionId);
+    }
+
+    /** As {@link #formLogin(TomcatNode, String)}, in the test application deployed at {@code context}. */
+    static String formLogin(TomcatNode node, String context, String sessionId) {
+        Reply page = Http.get(node.port(), context + "/secure/whoami", sessionId);
         assertEquals(200, page.status(), page::toString);
         assertTrue(page.body().contains(FailoverScenario.LOGIN_PAGE_MARKER), "expected the login page: " + page);
         String id = page.sessionCookie() == null ? sessionId : page.sessionCookie().value();
 
-        Reply post = Http.postForm(node.port(), "/app/j_security_check",
+        Reply post = Http.postForm(node.port(), context + "/j_security_check",
                 Map.of("j_username", E2eSupport.USER, "j_password", E2eSupport.PASSWORD), id);
         assertTrue(post.status() == 303 || post.status() == 302, "expected a redirect after j_security_check: " + post);
         assertNotNull(post.location(), post::toString);
@@ -130,7 +135,7 @@ final class E2eSupport {
             id = post.sessionCookie().value();
         }
         String target = URI.create(post.location()).getRawPath();
-        assertEquals("/app/secure/whoami", target, post::toString);
+        assertEquals(context + "/secure/whoami", target, post::toString);
 
         Reply back = Http.get(node.port(), target, id);
         assertEquals(200, back.status(), back::toString);

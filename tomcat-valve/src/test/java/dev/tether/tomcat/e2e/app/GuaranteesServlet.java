@@ -71,6 +71,11 @@ public class GuaranteesServlet extends HttpServlet {
                     }
                 }, "async-add").start();
             }
+            case "/expire-in" -> {
+                HttpSession s = req.getSession(true);
+                s.setMaxInactiveInterval(Integer.parseInt(req.getParameter("s")));
+                done(resp, s);
+            }
             case "/logout" -> {
                 HttpSession s = req.getSession(false);
                 if (s != null) {
