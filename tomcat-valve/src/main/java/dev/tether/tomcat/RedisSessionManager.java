@@ -142,9 +142,10 @@ public class RedisSessionManager extends ManagerBase {
             if (own == null) {
                 return;
             }
-            java.util.Hashtable<String, String> keys = new java.util.Hashtable<>(own.getKeyPropertyList());
-            keys.put("type", "Tether");
-            statsName = new javax.management.ObjectName(own.getDomain(), keys);
+            // The Manager's keys in the Manager's order (type, host, context): tools that match names
+            // as text, such as the Prometheus exporter, see both beans alike.
+            statsName = new javax.management.ObjectName(own.getDomain() + ":"
+                    + own.getKeyPropertyListString().replace("type=Manager", "type=Tether"));
             javax.management.MBeanServer server = org.apache.tomcat.util.modeler.Registry.getRegistry(null, null).getMBeanServer();
             if (server.isRegistered(statsName)) {
                 server.unregisterMBean(statsName);
