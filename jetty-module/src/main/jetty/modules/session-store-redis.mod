@@ -60,6 +60,12 @@ jetty.session.redis.redisUri=redis://127.0.0.1:6379
 ## session per interval keeps its record alive
 #jetty.session.redis.touchIntervalSeconds=60
 
+## true: a request that changed its session is answered without waiting for
+## Redis (writes stay ordered per session); faster, but the changes of requests
+## answered in the last few milliseconds before a node dies are lost. Logouts
+## and id changes always wait
+#jetty.session.redis.asyncWrites=false
+
 ## sessions whose latest state is kept for replay while Redis is unreachable
 #jetty.session.redis.maxPendingSessions=10000
 

@@ -289,7 +289,7 @@ public final class RedisSessionStore implements AutoCloseable {
      */
     public CompletionStage<WriteOutcome> commit(TrackedSession s, SessionSnapshot snapshot) {
         boolean last = s.requestEnded();
-        return writes.write(s, snapshot, last, false);
+        return writes.commit(s, snapshot, last);
     }
 
     /**
@@ -302,7 +302,7 @@ public final class RedisSessionStore implements AutoCloseable {
         if (lastLeft) {
             s.activeRequests.set(0);
         }
-        return writes.write(s, snapshot, lastLeft, false);
+        return writes.commit(s, snapshot, lastLeft);
     }
 
     // ---------------------------------------------------------------- invalidate, id change, expiry

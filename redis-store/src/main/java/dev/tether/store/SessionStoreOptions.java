@@ -20,6 +20,7 @@ public final class SessionStoreOptions {
     private final SaveMode saveMode;
     private final Duration touchInterval;
     private final int maxPendingSessions;
+    private final boolean asyncWrites;
     private final int maxSessionsPerUser;
     private final int maxAttributeBytes;
     private final List<String> allowClasses;
@@ -40,6 +41,7 @@ public final class SessionStoreOptions {
         this.saveMode = b.saveMode;
         this.touchInterval = b.touchInterval;
         this.maxPendingSessions = b.maxPendingSessions;
+        this.asyncWrites = b.asyncWrites;
         this.maxSessionsPerUser = b.maxSessionsPerUser;
         this.maxAttributeBytes = b.maxAttributeBytes;
         this.allowClasses = List.copyOf(b.allowClasses);
@@ -73,6 +75,9 @@ public final class SessionStoreOptions {
     public Duration touchInterval() { return touchInterval; }
     /** @see Setting#MAX_PENDING_SESSIONS */
     public int maxPendingSessions() { return maxPendingSessions; }
+
+    /** @see Setting#ASYNC_WRITES */
+    public boolean asyncWrites() { return asyncWrites; }
 
     /** @see Setting#MAX_SESSIONS_PER_USER */
     public int maxSessionsPerUser() { return maxSessionsPerUser; }
@@ -110,6 +115,7 @@ public final class SessionStoreOptions {
         b.saveMode = saveMode;
         b.touchInterval = touchInterval;
         b.maxPendingSessions = maxPendingSessions;
+        b.asyncWrites = asyncWrites;
         b.maxSessionsPerUser = maxSessionsPerUser;
         b.maxAttributeBytes = maxAttributeBytes;
         b.allowClasses = allowClasses;
@@ -133,6 +139,7 @@ public final class SessionStoreOptions {
         private SaveMode saveMode;
         private Duration touchInterval;
         private int maxPendingSessions;
+        private boolean asyncWrites;
         private int maxSessionsPerUser;
         private int maxAttributeBytes;
         private List<String> allowClasses;
@@ -167,6 +174,7 @@ public final class SessionStoreOptions {
                     case CONNECT_TIMEOUT_MILLIS -> connectTimeout(Duration.ofMillis(number(v)));
                     case TOUCH_INTERVAL_SECONDS -> touchInterval(Duration.ofSeconds(number(v)));
                     case MAX_PENDING_SESSIONS -> maxPendingSessions((int) number(v));
+                    case ASYNC_WRITES -> asyncWrites(bool(v, "asyncWrites"));
                     case MAX_SESSIONS_PER_USER -> maxSessionsPerUser((int) number(v));
                     case MAX_ATTRIBUTE_BYTES -> maxAttributeBytes((int) number(v));
                     case ALLOW_CLASSES -> allowClasses(splitPatterns(v));
@@ -190,6 +198,14 @@ public final class SessionStoreOptions {
                 case "shared" -> true;
                 default -> throw new IllegalArgumentException("mode must be sticky or shared");
             };
+        }
+
+        private static boolean bool(String v, String name) {
+            String t = v.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!t.equals("true") && !t.equals("false")) {
+                throw new IllegalArgumentException(name + " must be true or false, not '" + v + "'");
+            }
+            return t.equals("true");
         }
 
         private static long number(String v) {
@@ -226,6 +242,7 @@ public final class SessionStoreOptions {
         public Builder connectTimeout(Duration d) { this.connectTimeout = positive(d, "connectTimeout"); return this; }
         public Builder saveMode(SaveMode mode) { this.saveMode = Objects.requireNonNull(mode, "saveMode"); return this; }
         public Builder touchInterval(Duration d) { this.touchInterval = positive(d, "touchInterval"); return this; }
+        public Builder asyncWrites(boolean on) { this.asyncWrites = on; return this; }
         public Builder maxPendingSessions(int n) { this.maxPendingSessions = atLeast(n, 0, "maxPendingSessions"); return this; }
         public Builder maxSessionsPerUser(int n) { this.maxSessionsPerUser = atLeast(n, 0, "maxSessionsPerUser"); return this; }
         public Builder maxAttributeBytes(int n) { this.maxAttributeBytes = atLeast(n, 64, "maxAttributeBytes"); return this; }

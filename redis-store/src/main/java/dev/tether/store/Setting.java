@@ -24,6 +24,8 @@ public enum Setting {
             "longest a (re)connect to Redis may take"),
     TOUCH_INTERVAL_SECONDS("touchIntervalSeconds", "60",
             "read-only requests send nothing; at most one asynchronous refresh per session per interval keeps its record alive"),
+    ASYNC_WRITES("asyncWrites", "false",
+            "true: a request that changed its session is answered without waiting for Redis (writes stay ordered per session); faster, but the changes of requests answered in the last few milliseconds before a node dies are lost. Logouts and id changes always wait"),
     MAX_PENDING_SESSIONS("maxPendingSessions", "10000",
             "sessions whose latest state is kept for replay while Redis is unreachable"),
     MAX_SESSIONS_PER_USER("maxSessionsPerUser", "0",

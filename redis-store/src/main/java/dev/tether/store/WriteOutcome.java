@@ -10,6 +10,11 @@ public enum WriteOutcome {
     MERGED(true),
     /** Redis is unreachable; the change is kept in memory and written when Redis returns. */
     QUEUED(true),
+    /**
+     * {@code asyncWrites}: the write is on its way and the request is acknowledged without waiting
+     * for Redis; lost if this node dies first, or if Redis refuses it (then counted and logged).
+     */
+    SENT(true),
     /** Another node changed the same attribute meanwhile: this change was not written. */
     CONFLICT(false),
     /** The session was invalidated (or expired) meanwhile: this change was not written. */

@@ -26,6 +26,7 @@ final class Writes {
 
     private static final Logger LOG = Core.LOG;
     private static final CompletableFuture<WriteOutcome> UNCHANGED = CompletableFuture.completedFuture(WriteOutcome.UNCHANGED);
+    private static final CompletableFuture<WriteOutcome> SENT = CompletableFuture.completedFuture(WriteOutcome.SENT);
 
     private final Core core;
     private final SessionStoreOptions options;
@@ -58,6 +59,36 @@ final class Writes {
 
     void use(Expiries expiries) {
         this.expiries = expiries;
+    }
+
+    /**
+     * The write at the end of a request. With {@code asyncWrites} the request does not wait for
+     * Redis: the write is on its way (after any earlier write of the session, in order) and its
+     * outcome, if not stored, is counted as acknowledged but unstored.
+     */
+    CompletableFuture<WriteOutcome> commit(TrackedSession s, SessionSnapshot snapshot, boolean drainReads) {
+        if (options.asyncWrites() && snapshot != null && s.persisted && !s.needsFull && s.writing.availablePermits() == 0
+                && planner.nothingToWrite(s.changes, s.saved, snapshot, System.currentTimeMillis())) {
+            return UNCHANGED; // a write of this session is on its way; nothing waits for it in this mode
+        }
+        CompletableFuture<WriteOutcome> w = write(s, snapshot, drainReads, false);
+        if (!options.asyncWrites() || w.isDone()) {
+            return w;
+        }
+        w.whenComplete((o, e) -> {
+            if (e != null || !o.stored()) {
+                lostAfterAcknowledging(e != null ? WriteOutcome.FAILED : o);
+            }
+        });
+        return SENT;
+    }
+
+    private void lostAfterAcknowledging(WriteOutcome outcome) {
+        stats.acknowledgedUnstored.increment();
+        if (core.once("async-lost:" + outcome)) {
+            LOG.warning("Tether: with asyncWrites, a session change already acknowledged to its client turned out " + outcome
+                    + " and was not stored (counted as AcknowledgedUnstored, logged once per kind)");
+        }
     }
 
     CompletableFuture<WriteOutcome> write(TrackedSession s, SessionSnapshot snapshot, boolean drainReads, boolean forceTouch) {
