@@ -36,6 +36,11 @@ jetty.session.flushOnResponseCommit?=true
 ## redis-cluster://h:p,h:p
 jetty.session.redis.redisUri=redis://127.0.0.1:6379
 
+## sticky: a node serving another node's session takes it over and re-suffixes
+## the id (new cookie), so affinity holds again; shared: any node serves any
+## request and the id never changes (balancers without affinity)
+#jetty.session.redis.mode=sticky
+
 ## prefix of every key; empty means tether:<container>:<host><context path>: so
 ## two applications never share sessions
 #jetty.session.redis.keyPrefix=
