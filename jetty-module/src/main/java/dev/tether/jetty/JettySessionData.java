@@ -19,11 +19,21 @@ import org.eclipse.jetty.session.SessionData;
  * as each request begins, and {@code release} calls {@code calcAndSetExpiry(now)} alone when the
  * count of requests reaches zero, right before the store is asked to save. So a
  * {@code calcAndSetExpiry} without a {@code setAccessed} just before it is the last request leaving.
+ *
+ * <p>In the record (see {@code RecordFormat}): {@code created}; {@code lastAccessed} is when the
+ * session became idle, Jetty's expiry minus the max-inactive interval (Jetty's {@code accessed}
+ * for a session that never expires), so that the core's expiry, {@code lastAccessed} +
+ * {@code maxInactive}, is Jetty's own: one answer to "has it expired" for Jetty and for every
+ * Tether node, also for a request that ran longer than the touch interval. Jetty's own values ride
+ * along unchanged as notes ({@code n:maxInactiveMs}, {@code n:cookieSet}) and extras
+ * ({@code x:accessed}, {@code x:lastAccessed}, {@code x:expiry}, {@code x:lastNode}), and come
+ * back verbatim on a load.
  */
 final class JettySessionData extends SessionData implements ContainerSession {
 
     static final String NOTE_MAX_INACTIVE_MS = "maxInactiveMs";
     static final String NOTE_COOKIE_SET = "cookieSet";
+    static final String EXTRA_ACCESSED = "accessed";
     static final String EXTRA_LAST_ACCESSED = "lastAccessed";
     static final String EXTRA_EXPIRY = "expiry";
     static final String EXTRA_LAST_NODE = "lastNode";
@@ -155,6 +165,45 @@ final class JettySessionData extends SessionData implements ContainerSession {
         setLastSaved(loaded.lastSaved() > 0 ? loaded.lastSaved() : System.currentTimeMillis());
     }
 
+    /** Jetty's {@code accessed} of a record: the start of the last request that used it. */
+    static long accessed(SessionRecord loaded) {
+        return number(loaded.extras().get(EXTRA_ACCESSED), loaded.lastAccessedTime());
+    }
+
+    /**
+     * Why a record cannot be read as a Jetty session, or {@code null} when it can: the fields every
+     * record this store writes carries (max-inactive interval, previous access, expiry) must be
+     * there and be numbers, and so must the optional ones (cookie time, access time) when present.
+     * Without them nobody can say when the session was used or when it expires.
+     */
+    static String unreadable(SessionRecord loaded) {
+        Map<String, String> n = loaded.notes();
+        Map<String, String> x = loaded.extras();
+        StringBuilder why = new StringBuilder();
+        check(why, "n:" + NOTE_MAX_INACTIVE_MS, n.get(NOTE_MAX_INACTIVE_MS), true);
+        check(why, "n:" + NOTE_COOKIE_SET, n.get(NOTE_COOKIE_SET), false);
+        check(why, "x:" + EXTRA_ACCESSED, x.get(EXTRA_ACCESSED), false);
+        check(why, "x:" + EXTRA_LAST_ACCESSED, x.get(EXTRA_LAST_ACCESSED), true);
+        check(why, "x:" + EXTRA_EXPIRY, x.get(EXTRA_EXPIRY), true);
+        return why.length() == 0 ? null : why.toString();
+    }
+
+    private static void check(StringBuilder why, String field, String value, boolean required) {
+        String problem = value == null ? (required ? "missing" : null) : isNumber(value) ? null : "not a number";
+        if (problem != null) {
+            why.append(why.length() == 0 ? "" : ", ").append(field).append(' ').append(problem);
+        }
+    }
+
+    private static boolean isNumber(String s) {
+        try {
+            Long.parseLong(s);
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     private static long number(String s, long fallback) {
         if (s == null) {
             return fallback;
@@ -170,13 +219,25 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
     @Override
     public SessionSnapshot snapshot() {
-        Map<String, String> extras = new HashMap<>(4);
+        Map<String, String> extras = new HashMap<>(8);
+        extras.put(EXTRA_ACCESSED, Long.toString(getAccessed()));
         extras.put(EXTRA_LAST_ACCESSED, Long.toString(getLastAccessed()));
         extras.put(EXTRA_EXPIRY, Long.toString(getExpiry()));
         if (getLastNode() != null) {
             extras.put(EXTRA_LAST_NODE, getLastNode());
         }
-        return new SessionSnapshot(_attributes, getCreated(), getAccessed(), maxInactiveSeconds(), notes(), extras);
+        return new SessionSnapshot(_attributes, getCreated(), idleSince(), maxInactiveSeconds(), notes(), extras);
+    }
+
+    /**
+     * The record's {@code lastAccessed}: when the session became idle, so that it plus the
+     * record's {@code maxInactive} (whole seconds) is Jetty's expiry. Jetty sets the expiry from the
+     * start of each request and again from its end when the last request leaves.
+     */
+    long idleSince() {
+        int seconds = maxInactiveSeconds();
+        long expiry = getExpiry();
+        return seconds > 0 && expiry > 0 ? expiry - seconds * 1000L : getAccessed();
     }
 
     private int maxInactiveSeconds() {

@@ -20,6 +20,7 @@ import org.eclipse.jetty.session.ManagedSession;
 import org.eclipse.jetty.session.SessionCache;
 import org.eclipse.jetty.session.SessionData;
 import org.eclipse.jetty.session.SessionManager;
+import org.eclipse.jetty.session.UnreadableSessionDataException;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -105,19 +106,24 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             FAILED_LOAD.remove();
             throw new HttpException.RuntimeException(503, "Tether: the session could not be read from Redis; please retry");
         }
-        JettySessionData data = newData(id, created, accessed, lastAccessed, maxInactiveMs);
-        RedisSessionStore s = store;
-        if (s != null) {
-            data.attach(s.create(checked(id), data));
-        }
-        return data;
+        // Refused here, loudly, rather than at the first store: the application's getSession(true)
+        // fails, not a later write. The core learns of the session when Jetty first stores it
+        // (Jetty calls this also for data it never stores, and only stored data may reach Redis).
+        return newData(checked(id), created, accessed, lastAccessed, maxInactiveMs);
     }
 
-    /** A session id the container made or named, refused loudly if it cannot be a key. */
+    /**
+     * A session id the container made or named, refused loudly if it cannot be a key: an exception
+     * for the caller and one log line, never a silent drop.
+     */
     private static String checked(String id) {
-        if (SessionId.parse(id) == null) {
-            throw new IllegalArgumentException("Tether: session id " + SessionId.redact(id) + " is refused: an id must be "
-                    + SessionId.MIN_BASE_LENGTH + "-" + SessionId.MAX_BASE_LENGTH + " of [A-Za-z0-9_-] (a custom SessionIdManager?)");
+        SessionId parsed = SessionId.parse(id);
+        if (parsed == null || parsed.route() != null) {
+            String why = "Tether: session id " + SessionId.redact(id) + " is refused: an id must be " + SessionId.MIN_BASE_LENGTH
+                    + "-" + SessionId.MAX_BASE_LENGTH + " characters of [A-Za-z0-9_-] (a custom SessionIdManager?); the session"
+                    + " cannot be kept in Redis";
+            LOG.warn(why);
+            throw new IllegalArgumentException(why);
         }
         return id;
     }
@@ -149,15 +155,52 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             FAILED_LOAD.set(id);
             return null;
         }
-        return loaded == null ? null : data(id, loaded);
+        if (loaded == null) {
+            unreadable.remove(id);
+            return null;
+        }
+        return data(id, loaded);
     }
 
-    private JettySessionData data(String id, SessionRecord loaded) {
-        JettySessionData data = newData(id, loaded.creationTime(), loaded.lastAccessedTime(), loaded.lastAccessedTime(), -1);
+    /**
+     * Jetty's session data from a record, times verbatim (an expired record too: Jetty decides).
+     *
+     * @throws UnreadableSessionDataException when the record cannot be read as a session (its
+     *     session fields are missing or not numbers). An attribute whose bytes cannot be read is not
+     *     that: the core leaves it out, logs it and counts it, and the session keeps the rest.
+     */
+    private JettySessionData data(String id, SessionRecord loaded) throws UnreadableSessionDataException {
+        String why = JettySessionData.unreadable(loaded);
+        if (why != null) {
+            RedisSessionStore s = store;
+            if (s != null) {
+                s.drop(loaded.tracked());
+            }
+            if (remember(unreadable, id)) {
+                // Once per id: Jetty loads it again right away to invalidate it, and fails again.
+                LOG.warn("Tether: session {} in Redis cannot be read as a Jetty session ({}); Jetty treats it as unreadable"
+                        + " (removeUnloadableSessions decides whether it is deleted) and its id is not reused", SessionId.redact(id), why);
+            }
+            throw new UnreadableSessionDataException(id, _context,
+                    new java.io.StreamCorruptedException("Tether: the record of session " + SessionId.redact(id) + " is damaged: " + why));
+        }
+        unreadable.remove(id);
+        JettySessionData data = newData(id, loaded.creationTime(), JettySessionData.accessed(loaded), loaded.lastAccessedTime(), -1);
         data.restoreMetadata(loaded);
         data.putAllAttributes(loaded.attributes());
         data.attach(loaded.tracked());
         return data;
+    }
+
+    /** Ids whose record was found unreadable, so that {@link #doExists} does not offer them for reuse. */
+    private final Set<String> unreadable = ConcurrentHashMap.newKeySet();
+
+    /** Remembers an id; whether it is new. */
+    private static boolean remember(Set<String> ids, String id) {
+        if (ids.size() >= 10_000) {
+            ids.clear(); // bounded; only a damaged Redis fills it
+        }
+        return ids.add(id);
     }
 
     @Override
@@ -179,15 +222,32 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     @Override
     public void doStore(String id, SessionData data, long lastSaveTime) throws Exception {
         RedisSessionStore s = store;
-        if (s == null || !(data instanceof JettySessionData rd)) {
-            return;
+        if (s == null) {
+            throw new IllegalStateException("Tether: session " + SessionId.redact(id) + " cannot be stored: the store is not running");
+        }
+        if (!(data instanceof JettySessionData rd)) {
+            String why = "Tether: session " + SessionId.redact(id) + " is refused: its " + (data == null ? "data is null"
+                    : data.getClass().getName() + " was not made by this store's newSessionData") + "; it cannot be kept in Redis";
+            LOG.warn(why);
+            throw new IllegalArgumentException(why);
         }
         boolean lastLeft = storingLastLeft.get() != null;
         TrackedSession tracked = rd.tracked();
         WriteOutcome outcome;
         if (tracked == null) {
-            rd.attach(tracked = s.create(checked(id), rd));
-            outcome = s.await(s.commit(tracked, rd.snapshot(), true));
+            // The first store of this data. Jetty says whether the session was saved before: then
+            // its record exists (written by another instance, or before a restart) and this write
+            // replaces it; otherwise the record is new, and must not exist yet.
+            checked(id);
+            Adopted adopted = lastSaveTime > 0 ? adopt(s, id, rd) : Adopted.NO_RECORD;
+            if (adopted == Adopted.UNAVAILABLE) {
+                outcome = WriteOutcome.FAILED;
+            } else if (adopted == Adopted.ADOPTED) {
+                outcome = s.await(s.commit(rd.tracked(), rd.snapshot(), lastLeft));
+            } else {
+                rd.attach(tracked = s.create(id, rd));
+                outcome = s.await(s.commit(tracked, rd.snapshot(), true));
+            }
         } else if (!tracked.baseId().equals(id)) {
             // Jetty renewed the session id (fixation protection at login): it deleted the old id
             // (kept, see delete) and stores the data under the new one. One fenced step in the core.
@@ -207,6 +267,38 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                 throw new NotStored(outcome);
             }
         }
+    }
+
+    private enum Adopted { ADOPTED, NO_RECORD, UNAVAILABLE }
+
+    /**
+     * Binds data Jetty says was saved before, but that this instance never read or wrote, to the
+     * record in Redis: the record is read (its version is what the write builds on), and every
+     * attribute of the data counts as set and every other one of the record as removed, so that
+     * the write makes the record what Jetty handed over, as Jetty's contract for an update says.
+     */
+    private Adopted adopt(RedisSessionStore s, String id, JettySessionData rd) {
+        SessionRecord existing;
+        try {
+            existing = s.load(id, null, Thread.currentThread().getContextClassLoader());
+        } catch (RedisSessionStore.UnavailableException e) {
+            return Adopted.UNAVAILABLE;
+        }
+        if (existing == null) {
+            return Adopted.NO_RECORD;
+        }
+        TrackedSession tracked = existing.tracked();
+        Map<String, Object> handedOver = rd.getAllAttributes(); // not getAttribute: that counts as the application's read
+        for (String name : handedOver.keySet()) {
+            tracked.attributeSet(name);
+        }
+        for (String name : existing.attributes().keySet()) {
+            if (!handedOver.containsKey(name)) {
+                tracked.attributeRemoved(name);
+            }
+        }
+        rd.attach(tracked);
+        return Adopted.ADOPTED;
     }
 
     /** Old ids of sessions whose id Jetty is renewing: their record goes in the same step as the new one is written. */
@@ -232,13 +324,23 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         }
         // Held here or not (a session this node never loaded): an invalidation is final everywhere.
         WriteOutcome outcome = s.await(tracked != null ? s.invalidate(tracked) : s.invalidate(id));
+        if (outcome.stored()) {
+            unreadable.remove(id);
+        }
         return outcome.stored();
     }
 
+    /**
+     * Whether a live session has this id: its record exists and has not expired (by the same rule
+     * as every other Tether node: the record's idle time against its max-inactive interval, within
+     * one touch interval). Jetty also asks this before it reuses a requested id for a new session:
+     * an id whose record this store found unreadable is not offered again, so the user gets a new
+     * id rather than a new session that the damaged record would refuse.
+     */
     @Override
     public boolean doExists(String id) throws Exception {
         RedisSessionStore s = store;
-        return s != null && SessionId.parse(id) != null && s.exists(id);
+        return s != null && SessionId.parse(id) != null && !unreadable.contains(id) && s.exists(id);
     }
 
     @Override
@@ -251,6 +353,10 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             return expired;
         }
         for (String id : candidates) {
+            if (SessionId.parse(id) == null) {
+                expired.add(id); // cannot be in Redis
+                continue;
+            }
             TrackedSession tracked = s.owned(id);
             if (tracked == null) {
                 if (!s.exists(id)) {
@@ -266,13 +372,22 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         return expired;
     }
 
+    /**
+     * Sessions of this context that expired at or before {@code before} while no node held them
+     * (their node crashed or stopped for good), any node's: claimed in Redis, so that exactly one
+     * node fires their destruction events (Jetty loads each one next, from {@link #doLoad}).
+     */
     @Override
     public Set<String> doGetExpired(long before) {
-        // Sessions that expired while no node held them (their node crashed or stopped for good):
-        // claimed here, so that exactly one node fires their destruction events.
         return claim(before);
     }
 
+    /**
+     * Deletes sessions that expired at or before {@code time}, without events. This context's:
+     * claimed like {@link #doGetExpired} (whatever that left). Other contexts' records live under
+     * their own key prefixes, which this store does not scan: Redis' TTL (max-inactive + four touch
+     * intervals) removes every record, of every context, that nobody touches any more.
+     */
     @Override
     public void doCleanOrphans(long time) {
         claim(time).forEach(claimed::remove); // long dead: claimed without events
@@ -284,7 +399,13 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         if (s == null) {
             return ids;
         }
-        for (SessionRecord r : s.claimExpired(before, Thread.currentThread().getContextClassLoader())) {
+        // The core claims sessions whose expiry lies one touch interval before the time it is given
+        // (its grace for a record's access time lagging behind requests served without a write).
+        // Jetty's time already has Jetty's grace period taken off, so the core is given Jetty's time
+        // plus that interval: sessions expired at or before Jetty's time. Each claim still checks,
+        // atomically in Redis, that the session is idle as of now with the core's grace.
+        long sweepTime = before + configured.touchInterval().toMillis();
+        for (SessionRecord r : s.claimExpired(sweepTime, Thread.currentThread().getContextClassLoader())) {
             claimed.put(r.tracked().baseId(), r);
             ids.add(r.tracked().baseId());
         }

@@ -7,13 +7,19 @@ package dev.tether.store;
  * <p>Balancers (httpd, mod_jk, HAProxy {@code field(2,.)}) split at the first dot, so neither part
  * may contain one. Anything that is not {@code [A-Za-z0-9_-]} within the length limits is refused
  * before a Redis key is ever built from it.
+ *
+ * <p>There is no minimum length beyond one character. An id is a credential whose strength is its
+ * generator's: a short id that no container issued finds no record, and refusing the short ids a
+ * container did issue (a custom id manager, Jetty's own store suite) only lost those sessions. What
+ * this class guards is the key: the character set (no hash-tag braces, no {@code :}, no whitespace)
+ * and the maximum length.
  */
 public final class SessionId {
 
     /** Longest base accepted; Tomcat's default is 32 hex characters, Jetty's about 24. */
     public static final int MAX_BASE_LENGTH = 128;
-    /** Shortest base accepted: anything shorter cannot carry enough entropy to be a real id. */
-    public static final int MIN_BASE_LENGTH = 8;
+    /** Shortest base accepted: any non-empty one (see the class comment). */
+    public static final int MIN_BASE_LENGTH = 1;
     public static final int MAX_ROUTE_LENGTH = 64;
 
     private final String base;

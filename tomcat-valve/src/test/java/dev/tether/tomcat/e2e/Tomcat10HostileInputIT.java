@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tether.store.SessionId;
 import dev.tether.testkit.DumpLogsOnFailure;
 import dev.tether.testkit.Http;
 import dev.tether.testkit.Http.Reply;
@@ -71,7 +72,8 @@ class Tomcat10HostileInputIT implements DumpLogsOnFailure.WithNodes {
     static final int FUZZ_IDS = 10_000;
     static final int FUZZ_THREADS = 8;
     static final String SMALL_PREFIX = "tether:tomcat:localhost/small:";
-    static final Pattern KEY = Pattern.compile("tether:tomcat:localhost/(app|small):\\{([A-Za-z0-9_-]{8,128})\\}(:gone)?");
+    static final Pattern KEY = Pattern.compile("tether:tomcat:localhost/(app|small):\\{([A-Za-z0-9_-]{"
+            + SessionId.MIN_BASE_LENGTH + "," + SessionId.MAX_BASE_LENGTH + "})\\}(:gone)?");
 
     RedisProcess redis;
     TomcatNode node1;
@@ -232,7 +234,7 @@ class Tomcat10HostileInputIT implements DumpLogsOnFailure.WithNodes {
                         violations.add("publish on an unexpected channel: " + line);
                     }
                     String base = cmd.get(2).split(" ", 2)[0];
-                    if (!base.matches("[A-Za-z0-9_-]{8,128}")) {
+                    if (!base.matches("[A-Za-z0-9_-]{" + SessionId.MIN_BASE_LENGTH + "," + SessionId.MAX_BASE_LENGTH + "}")) {
                         violations.add("ownership message for an invalid base: " + line);
                     }
                 }
