@@ -97,6 +97,16 @@ final class Core {
         return ok;
     }
 
+    /** A record whose metadata Tether did not write: treated as missing, left in Redis, logged once. */
+    void damaged(String baseId, RecordFormat.DamagedRecordException e) {
+        stats.forged.increment();
+        if (once("damaged")) {
+            LOG.warning("Tether: the record of session " + SessionId.redact(baseId) + " is damaged (" + e.getMessage()
+                    + "): it is treated as missing and left in Redis for inspection. Check who writes to Redis"
+                    + " (logged once; counted as RecordsRefused)");
+        }
+    }
+
     /** Whether this kind of problem is new: then it gets its one log line. */
     boolean once(String kind) {
         return reported.add(kind);

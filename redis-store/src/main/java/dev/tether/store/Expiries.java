@@ -141,7 +141,13 @@ final class Expiries {
                 if (r.kind() == Reply.Kind.EXPIRED) {
                     @SuppressWarnings("unchecked")
                     List<Object> fields = (List<Object>) r.rest().get(0);
-                    RecordFormat.StoredRecord stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+                    RecordFormat.StoredRecord stored;
+                    try {
+                        stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+                    } catch (RecordFormat.DamagedRecordException e) {
+                        core.damaged(baseId, e); // claimed and gone, but no application code runs for it
+                        continue;
+                    }
                     core.users.unindex(stored.user(), baseId);
                     if (!core.authentic(baseId, stored)) {
                         continue; // forged: deleted, but no application code runs for it

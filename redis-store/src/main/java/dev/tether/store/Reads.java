@@ -158,7 +158,13 @@ final class Reads {
             }
             throw new RedisSessionStore.UnavailableException(f, e);
         }
-        RecordFormat.StoredRecord stored = RecordFormat.parseLoad(fields, System.currentTimeMillis());
+        RecordFormat.StoredRecord stored;
+        try {
+            stored = RecordFormat.parseLoad(fields, System.currentTimeMillis());
+        } catch (RecordFormat.DamagedRecordException e) {
+            core.damaged(target.baseId, e);
+            return null;
+        }
         if (stored == null || !core.authentic(target.baseId, stored)) {
             return null;
         }

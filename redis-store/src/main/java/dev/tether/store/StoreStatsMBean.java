@@ -52,7 +52,7 @@ public interface StoreStatsMBean {
     /** Responses already sent when their session change turned out not stored (the application flushed early). */
     long getAcknowledgedUnstored();
 
-    /** Records refused because a field lacked a valid signature (signingKeys): written without the key. */
+    /** Records treated as missing: a field lacked a valid signature (signingKeys), or its metadata was damaged. */
     long getRecordsRefused();
 
     /** Redis commands that failed. */

@@ -344,8 +344,9 @@ public final class RecordFormat {
                 meta.put(field, value);
             }
         }
-        return new StoredRecord(previousOwner, number(meta.get(VERSION), 0), number(meta.get(CREATED), now),
-                number(meta.get(LAST_ACCESSED), now), (int) number(meta.get(MAX_INACTIVE), -1), number(meta.get(LAST_SAVED), 0),
+        return new StoredRecord(previousOwner, number(meta.get(VERSION), 0, VERSION), number(meta.get(CREATED), now, CREATED),
+                number(meta.get(LAST_ACCESSED), now, LAST_ACCESSED), (int) number(meta.get(MAX_INACTIVE), -1, MAX_INACTIVE),
+                number(meta.get(LAST_SAVED), 0, LAST_SAVED),
                 attributes, notes, extras, signatures, meta.containsKey(USER) ? string(meta.get(USER)) : null);
     }
 
@@ -367,14 +368,27 @@ public final class RecordFormat {
         return Long.toString(v).getBytes(StandardCharsets.ISO_8859_1); // Long.toString is the JDK's fastest path to digits
     }
 
-    private static long number(byte[] b, long fallback) {
+    private static long number(byte[] b, long fallback, String field) {
         if (b == null) {
             return fallback;
         }
         try {
             return Long.parseLong(string(b));
         } catch (NumberFormatException e) {
-            return fallback;
+            throw new DamagedRecordException(field);
+        }
+    }
+
+    /**
+     * A record whose metadata is not what Tether writes (a number that is not one): never guessed
+     * at, since a guess such as "never expires" would keep a session alive for good.
+     */
+    public static final class DamagedRecordException extends RuntimeException {
+        public final String field;
+
+        DamagedRecordException(String field) {
+            super("field '" + field + "' is not a number", null, false, false);
+            this.field = field;
         }
     }
 }
