@@ -62,7 +62,7 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
 
     private enum Phase { BOTH_UP, NODE1_KILLED, NODE1_RESTARTED }
 
-    /** "10.1" or "11.0": which of the distributions in tether.tomcat.homes to run. */
+    /** "9.0", "10.1" or "11.0": which of the distributions in tether.tomcat.homes to run. */
     abstract String tomcatVersion();
 
     RedisProcess redis;
