@@ -3,6 +3,7 @@ package dev.tether.tomcat.e2e;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tether.testkit.Dirs;
+import dev.tether.testkit.ServerNode;
 import dev.tether.testkit.TomcatNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,9 +52,14 @@ final class E2eSupport {
         return isJavax(tomcatHome) ? Dirs.fromProperty("tether.tomcat9.test.classes") : testClasses();
     }
 
-    /** A work directory under target/e2e for one test class. */
+    /**
+     * A work directory under target/e2e for one test class, named after the JDK the nodes run on too
+     * (the same class runs once per JDK).
+     */
     static Path workDir(String name) {
-        return testClasses().getParent().resolve("e2e").resolve(name);
+        String jdk = System.getProperty(ServerNode.JAVA_HOME_PROPERTY, "");
+        String suffix = jdk.isBlank() ? "" : "-" + Path.of(jdk.trim()).getFileName();
+        return testClasses().getParent().resolve("e2e").resolve(name + suffix);
     }
 
     /** The unpacked distribution of a Tomcat version ("9.0", "10.1", "11.0") from tether.tomcat.homes. */
