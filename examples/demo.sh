@@ -7,6 +7,8 @@
 #   examples/demo.sh                  run the story, then leave the cluster up for you (Ctrl-C ends it)
 #   examples/demo.sh --no-wait        run the story and stop everything (smoke test; also DEMO_NO_WAIT=1)
 #   examples/demo.sh --jetty          two Jetty 12 nodes instead of two Tomcats (also DEMO_CONTAINER=jetty)
+#   examples/demo.sh --tomcat9        two Tomcat 9 nodes (javax.servlet) with the Tomcat 9 jar and the javax
+#                                     shop WAR, both generated from the same sources (also DEMO_CONTAINER=tomcat9)
 #   examples/demo.sh --balancer=NAME  haproxy, httpd, nginx or java (also DEMO_BALANCER=NAME); the default
 #                                     is the first of haproxy, httpd, nginx that is installed, else java
 #   examples/demo.sh --skip-build     reuse the jars/war already in the target/ directories
@@ -17,7 +19,7 @@
 #
 set -euo pipefail
 
-usage() { sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 NO_WAIT=${DEMO_NO_WAIT:-0}
 SKIP_BUILD=${DEMO_SKIP_BUILD:-0}
@@ -29,12 +31,15 @@ for arg in "$@"; do
     --skip-build) SKIP_BUILD=1 ;;
     --jetty) CONTAINER=jetty ;;
     --tomcat) CONTAINER=tomcat ;;
+    --tomcat9) CONTAINER=tomcat9 ;;
     --balancer=*) BALANCER=${arg#--balancer=} ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
   esac
 done
-case $CONTAINER in tomcat|jetty) ;; *) echo "DEMO_CONTAINER must be tomcat or jetty, not '$CONTAINER'" >&2; exit 2 ;; esac
+case $CONTAINER in tomcat|tomcat9|jetty) ;; *) echo "DEMO_CONTAINER must be tomcat, tomcat9 or jetty, not '$CONTAINER'" >&2; exit 2 ;; esac
+# How the nodes are made and started: Tomcat 9 exactly like Tomcat 10.1, only the jar and the WAR differ.
+NODE_KIND=${CONTAINER%9}
 case $BALANCER in auto|haproxy|httpd|nginx|java) ;; *) echo "the balancer must be haproxy, httpd, nginx or java, not '$BALANCER'" >&2; exit 2 ;; esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -216,11 +221,17 @@ page_session() { if [[ $CONTAINER == jetty ]]; then echo "${1%%.*}"; else echo "
 
 # ------------------------------------------------------------------------------------ build
 
-TOMCAT_VERSION=$(sed -n 's:.*<tomcat10.version>\(.*\)</tomcat10.version>.*:\1:p' pom.xml | head -n 1)
-TOMCAT_VERSION=${TOMCAT_VERSION:-10.1.48}
+if [[ $CONTAINER == tomcat9 ]]; then
+  TOMCAT_VERSION=$(sed -n 's:.*<tomcat9.version>\(.*\)</tomcat9.version>.*:\1:p' pom.xml | head -n 1)
+  TOMCAT_VERSION=${TOMCAT_VERSION:-9.0.117}
+else
+  TOMCAT_VERSION=$(sed -n 's:.*<tomcat10.version>\(.*\)</tomcat10.version>.*:\1:p' pom.xml | head -n 1)
+  TOMCAT_VERSION=${TOMCAT_VERSION:-10.1.48}
+fi
 JETTY_VERSION=$(sed -n 's:.*<jetty120.version>\(.*\)</jetty120.version>.*:\1:p' pom.xml | head -n 1)
 JETTY_VERSION=${JETTY_VERSION:-12.0.31}
-WAR=examples/webapp/target/$CONTEXT.war
+if [[ $CONTAINER == tomcat9 ]]; then WAR_MODULE=examples/webapp-javax; else WAR_MODULE=examples/webapp; fi
+WAR=$WAR_MODULE/target/$CONTEXT.war
 BALANCERS=examples/balancers
 
 # Which balancer: the first of HAProxy (2.2+), httpd, nginx that is installed and whose template
@@ -264,6 +275,9 @@ fi
 if [[ $CONTAINER == jetty ]]; then
   MODULES=examples/webapp,jetty-module
   CONTAINER_NAME="Jetty $JETTY_VERSION"
+elif [[ $CONTAINER == tomcat9 ]]; then
+  MODULES=examples/webapp-javax,tomcat9-valve
+  CONTAINER_NAME="Tomcat $TOMCAT_VERSION (javax.servlet)"
 else
   MODULES=examples/webapp,tomcat-valve
   CONTAINER_NAME="Tomcat $TOMCAT_VERSION"
@@ -285,10 +299,13 @@ else
     fail "the Maven build failed; its whole output is in $RUN/build.log"
   fi
 fi
-[[ -f $WAR ]] || fail "examples/webapp/target/$CONTEXT.war is missing"
+[[ -f $WAR ]] || fail "$WAR is missing"
 if [[ $CONTAINER == jetty ]]; then
   BUILT=$(ls jetty-module/target/tether-jetty-module-*.tar.gz 2>/dev/null | head -n 1 || true)
   [[ -n $BUILT && -f $BUILT ]] || fail "jetty-module/target/tether-jetty-module-*.tar.gz is missing"
+elif [[ $CONTAINER == tomcat9 ]]; then
+  BUILT=$(ls tomcat9-valve/target/tether-tomcat9-*.jar 2>/dev/null | grep -v -e '-sources' -e '-tests' -e '/original-' | head -n 1 || true)
+  [[ -n $BUILT && -f $BUILT ]] || fail "tomcat9-valve/target/tether-tomcat9-*.jar is missing"
 else
   BUILT=$(ls tomcat-valve/target/tether-tomcat-*.jar 2>/dev/null | grep -v -e '-sources' -e '-tests' -e '/original-' | head -n 1 || true)
   [[ -n $BUILT && -f $BUILT ]] || fail "tomcat-valve/target/tether-tomcat-*.jar is missing"
@@ -323,10 +340,14 @@ if [[ $CONTAINER == jetty ]]; then
 else
   snapshot "$BUILT" "$TETHER_ARCHIVE" dev/tether/tomcat/RedisSessionManager.class
   ok "$BUILT ($(du -k "$TETHER_ARCHIVE" | cut -f1) KB, Lettuce and Netty shaded inside)"
+  if [[ $CONTAINER == tomcat9 ]]; then
+    say "generated at build time from tomcat-valve's sources (jakarta.servlet -> javax.servlet), compiled against Tomcat $TOMCAT_VERSION"
+  fi
 fi
 snapshot "$WAR" "$RUN/$CONTEXT.war" WEB-INF/classes/dev/tether/example/CartServlet.class
+ok "$WAR"
+[[ $CONTAINER != tomcat9 ]] || say "the same shop as examples/webapp, generated for javax.servlet (Servlet 4.0 web.xml)"
 WAR=$RUN/$CONTEXT.war
-ok "examples/webapp/target/$CONTEXT.war"
 if [[ $BALANCER == java ]]; then
   snapshot examples/demo-balancer/target/tether-demo-balancer.jar "$RUN/tether-demo-balancer.jar" dev/tether/example/balancer/Main.class
   ok "examples/demo-balancer/target/tether-demo-balancer.jar (Jetty's BalancerServlet with failover, one jar)"
@@ -534,7 +555,7 @@ start_node() { # name port -> STARTED_PID, STARTED_AT (first log line of this st
   mkdir -p "$RUN/$name/logs"
   touch "$log"
   STARTED_AT=$(($(wc -l <"$log") + 1))
-  "launch_${CONTAINER}_node" "$name" "$port" "$log"
+  "launch_${NODE_KIND}_node" "$name" "$port" "$log"
   echo "$STARTED_PID" >"$RUN/$name.pid"
 }
 
@@ -584,8 +605,8 @@ settle() { # name: waits for node<n> (NODE<n>_PID, PORT<n>, AT<n>), moving it to
   done
 }
 
-"make_${CONTAINER}_node" node1
-"make_${CONTAINER}_node" node2
+"make_${NODE_KIND}_node" node1
+"make_${NODE_KIND}_node" node2
 free_port; PORT1=$PORT; start_node node1 "$PORT1"; NODE1_PID=$STARTED_PID AT1=$STARTED_AT
 free_port; PORT2=$PORT; start_node node2 "$PORT2"; NODE2_PID=$STARTED_PID AT2=$STARTED_AT
 settle node1
