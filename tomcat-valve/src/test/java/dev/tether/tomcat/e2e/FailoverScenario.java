@@ -95,8 +95,9 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
                     n.name() + " does not run Tomcat " + tomcatVersion() + ":\n" + n.tail(40));
             assertTrue(n.logContains("Tether: sessions of /app are kept in Redis"), n.name() + ": Tether not active");
             // The JDK the node was given (tether.node.java.home) is the one Tomcat reports running on.
-            assertTrue(E2eSupport.linesContaining(n.logSinceStart(), "JVM Version:").stream()
-                    .anyMatch(l -> l.contains(" " + n.javaVersion())), n.name() + " does not run Java " + n.javaVersion() + ":\n" + n.tail(40));
+            List<String> jvm = E2eSupport.linesContaining(n.logSinceStart(), "JVM Version:");
+            assertTrue(jvm.stream().anyMatch(l -> l.contains(" " + n.javaVersion())),
+                    n.name() + " does not run Java " + n.javaVersion() + ": " + jvm);
         }
         System.out.printf("[e2e] Tomcat %s on Java %s: redis %s, %s, %s; the pids run %s%n", tomcatVersion(), node1.javaVersion(),
                 redis.uri(), node1, node2, node1.command());
