@@ -7,6 +7,8 @@
 #   examples/demo.sh                  run the story, then leave the cluster up for you (Ctrl-C ends it)
 #   examples/demo.sh --no-wait        run the story and stop everything (smoke test; also DEMO_NO_WAIT=1)
 #   examples/demo.sh --jetty          two Jetty 12 nodes instead of two Tomcats (also DEMO_CONTAINER=jetty)
+#   examples/demo.sh --tomcat9        two Tomcat 9 nodes (javax.servlet) with the Tomcat 9 jar and the javax
+#                                     shop WAR, both generated from the same sources (also DEMO_CONTAINER=tomcat9)
 #   examples/demo.sh --balancer=NAME  haproxy, httpd, nginx or java (also DEMO_BALANCER=NAME); the default
 #                                     is the first of haproxy, httpd, nginx that is installed, else java
 #   examples/demo.sh --skip-build     reuse the jars/war already in the target/ directories
@@ -17,7 +19,7 @@
 #
 set -euo pipefail
 
-usage() { sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 NO_WAIT=${DEMO_NO_WAIT:-0}
 SKIP_BUILD=${DEMO_SKIP_BUILD:-0}
@@ -29,12 +31,15 @@ for arg in "$@"; do
     --skip-build) SKIP_BUILD=1 ;;
     --jetty) CONTAINER=jetty ;;
     --tomcat) CONTAINER=tomcat ;;
+    --tomcat9) CONTAINER=tomcat9 ;;
     --balancer=*) BALANCER=${arg#--balancer=} ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
   esac
 done
-case $CONTAINER in tomcat|jetty) ;; *) echo "DEMO_CONTAINER must be tomcat or jetty, not '$CONTAINER'" >&2; exit 2 ;; esac
+case $CONTAINER in tomcat|tomcat9|jetty) ;; *) echo "DEMO_CONTAINER must be tomcat, tomcat9 or jetty, not '$CONTAINER'" >&2; exit 2 ;; esac
+# How the nodes are made and started: Tomcat 9 exactly like Tomcat 10.1, only the jar and the WAR differ.
+NODE_KIND=${CONTAINER%9}
 case $BALANCER in auto|haproxy|httpd|nginx|java) ;; *) echo "the balancer must be haproxy, httpd, nginx or java, not '$BALANCER'" >&2; exit 2 ;; esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -189,7 +194,7 @@ show_record() { # base [full]: the session's Redis record; full lists every fiel
     fail "Redis has no record $key; the demo Redis holds:
 $(rcli --scan --pattern 'tether:*' | head -n 20 | indent)"
   fi
-  label redis "$key  owner=$(rcli HGET "$key" owner) epoch=$(rcli HGET "$key" epoch) TTL=$(rcli TTL "$key")s"
+  label redis "$key  owner=$(rcli HGET "$key" owner) ver=$(rcli HGET "$key" ver) TTL=$(rcli TTL "$key")s"
   if [[ ${2:-} == full ]]; then
     run_shown "redis-cli -p $REDIS_PORT HGETALL '$key'   (values summarized)"
     while IFS= read -r f; do
@@ -206,7 +211,8 @@ $(rcli --scan --pattern 'tether:*' | head -n 20 | indent)"
     label "" "fields (bytes): $line"
   fi
 }
-owner_epoch() { rcli HMGET "$(record_key "$1")" owner epoch | tr '\n' ' ' | sed 's/ $//'; }
+# The node that serves the session, and the record's version (every write that changes data raises it).
+owner_version() { rcli HMGET "$(record_key "$1")" owner ver | tr '\n' ' ' | sed 's/ $//'; }
 # How the user's login is kept: Tomcat's Manager stores the principal as a note, Jetty's FORM
 # authenticator as session attributes.
 login_field() { if [[ $CONTAINER == jetty ]]; then echo "a:org.eclipse.jetty.security.sessionAuthenticated"; else echo "n:principal"; fi; }
@@ -215,11 +221,17 @@ page_session() { if [[ $CONTAINER == jetty ]]; then echo "${1%%.*}"; else echo "
 
 # ------------------------------------------------------------------------------------ build
 
-TOMCAT_VERSION=$(sed -n 's:.*<tomcat10.version>\(.*\)</tomcat10.version>.*:\1:p' pom.xml | head -n 1)
-TOMCAT_VERSION=${TOMCAT_VERSION:-10.1.48}
+if [[ $CONTAINER == tomcat9 ]]; then
+  TOMCAT_VERSION=$(sed -n 's:.*<tomcat9.version>\(.*\)</tomcat9.version>.*:\1:p' pom.xml | head -n 1)
+  TOMCAT_VERSION=${TOMCAT_VERSION:-9.0.117}
+else
+  TOMCAT_VERSION=$(sed -n 's:.*<tomcat10.version>\(.*\)</tomcat10.version>.*:\1:p' pom.xml | head -n 1)
+  TOMCAT_VERSION=${TOMCAT_VERSION:-10.1.48}
+fi
 JETTY_VERSION=$(sed -n 's:.*<jetty120.version>\(.*\)</jetty120.version>.*:\1:p' pom.xml | head -n 1)
 JETTY_VERSION=${JETTY_VERSION:-12.0.31}
-WAR=examples/webapp/target/$CONTEXT.war
+if [[ $CONTAINER == tomcat9 ]]; then WAR_MODULE=examples/webapp-javax; else WAR_MODULE=examples/webapp; fi
+WAR=$WAR_MODULE/target/$CONTEXT.war
 BALANCERS=examples/balancers
 
 # Which balancer: the first of HAProxy (2.2+), httpd, nginx that is installed and whose template
@@ -261,10 +273,13 @@ elif [[ $BALANCER != java ]]; then
 fi
 
 if [[ $CONTAINER == jetty ]]; then
-  MODULES=redis-store,examples/webapp,jetty-module
+  MODULES=examples/webapp,jetty-module
   CONTAINER_NAME="Jetty $JETTY_VERSION"
+elif [[ $CONTAINER == tomcat9 ]]; then
+  MODULES=examples/webapp-javax,tomcat9-valve
+  CONTAINER_NAME="Tomcat $TOMCAT_VERSION (javax.servlet)"
 else
-  MODULES=redis-store,examples/webapp,tomcat-valve
+  MODULES=examples/webapp,tomcat-valve
   CONTAINER_NAME="Tomcat $TOMCAT_VERSION"
 fi
 [[ $BALANCER == java ]] && MODULES+=,examples/demo-balancer
@@ -277,17 +292,20 @@ fi
 if [[ $SKIP_BUILD == 1 ]]; then
   say "--skip-build: using what is already built"
 else
-  run_shown "mvn -q -DskipTests package -pl $MODULES"
+  run_shown "mvn -q -DskipTests package -pl $MODULES -am"
   mkdir -p "$RUN"
-  if ! mvn -q -B -DskipTests package -pl "$MODULES" >"$RUN/build.log" 2>&1; then
+  if ! mvn -q -B -DskipTests package -pl "$MODULES" -am >"$RUN/build.log" 2>&1; then
     { sed $'s/\e\\[[0-9;]*m//g' "$RUN/build.log" | grep -E '^\[ERROR\]' | head -n 25 | indent; } || true
     fail "the Maven build failed; its whole output is in $RUN/build.log"
   fi
 fi
-[[ -f $WAR ]] || fail "examples/webapp/target/$CONTEXT.war is missing"
+[[ -f $WAR ]] || fail "$WAR is missing"
 if [[ $CONTAINER == jetty ]]; then
   BUILT=$(ls jetty-module/target/tether-jetty-module-*.tar.gz 2>/dev/null | head -n 1 || true)
   [[ -n $BUILT && -f $BUILT ]] || fail "jetty-module/target/tether-jetty-module-*.tar.gz is missing"
+elif [[ $CONTAINER == tomcat9 ]]; then
+  BUILT=$(ls tomcat9-valve/target/tether-tomcat9-*.jar 2>/dev/null | grep -v -e '-sources' -e '-tests' -e '/original-' | head -n 1 || true)
+  [[ -n $BUILT && -f $BUILT ]] || fail "tomcat9-valve/target/tether-tomcat9-*.jar is missing"
 else
   BUILT=$(ls tomcat-valve/target/tether-tomcat-*.jar 2>/dev/null | grep -v -e '-sources' -e '-tests' -e '/original-' | head -n 1 || true)
   [[ -n $BUILT && -f $BUILT ]] || fail "tomcat-valve/target/tether-tomcat-*.jar is missing"
@@ -322,10 +340,14 @@ if [[ $CONTAINER == jetty ]]; then
 else
   snapshot "$BUILT" "$TETHER_ARCHIVE" dev/tether/tomcat/RedisSessionManager.class
   ok "$BUILT ($(du -k "$TETHER_ARCHIVE" | cut -f1) KB, Lettuce and Netty shaded inside)"
+  if [[ $CONTAINER == tomcat9 ]]; then
+    say "generated at build time from tomcat-valve's sources (jakarta.servlet -> javax.servlet), compiled against Tomcat $TOMCAT_VERSION"
+  fi
 fi
 snapshot "$WAR" "$RUN/$CONTEXT.war" WEB-INF/classes/dev/tether/example/CartServlet.class
+ok "$WAR"
+[[ $CONTAINER != tomcat9 ]] || say "the same shop as examples/webapp, generated for javax.servlet (Servlet 4.0 web.xml)"
 WAR=$RUN/$CONTEXT.war
-ok "examples/webapp/target/$CONTEXT.war"
 if [[ $BALANCER == java ]]; then
   snapshot examples/demo-balancer/target/tether-demo-balancer.jar "$RUN/tether-demo-balancer.jar" dev/tether/example/balancer/Main.class
   ok "examples/demo-balancer/target/tether-demo-balancer.jar (Jetty's BalancerServlet with failover, one jar)"
@@ -533,7 +555,7 @@ start_node() { # name port -> STARTED_PID, STARTED_AT (first log line of this st
   mkdir -p "$RUN/$name/logs"
   touch "$log"
   STARTED_AT=$(($(wc -l <"$log") + 1))
-  "launch_${CONTAINER}_node" "$name" "$port" "$log"
+  "launch_${NODE_KIND}_node" "$name" "$port" "$log"
   echo "$STARTED_PID" >"$RUN/$name.pid"
 }
 
@@ -583,8 +605,8 @@ settle() { # name: waits for node<n> (NODE<n>_PID, PORT<n>, AT<n>), moving it to
   done
 }
 
-"make_${CONTAINER}_node" node1
-"make_${CONTAINER}_node" node2
+"make_${NODE_KIND}_node" node1
+"make_${NODE_KIND}_node" node2
 free_port; PORT1=$PORT; start_node node1 "$PORT1"; NODE1_PID=$STARTED_PID AT1=$STARTED_AT
 free_port; PORT2=$PORT; start_node node2 "$PORT2"; NODE2_PID=$STARTED_PID AT2=$STARTED_AT
 settle node1
@@ -880,13 +902,13 @@ served_by "$answer"
 show_cookie
 show_balancer
 show_record "$BASE" full
-read -r owner epoch <<<"$(owner_epoch "$BASE")"
+read -r owner version <<<"$(owner_version "$BASE")"
 [[ $owner == "$S" ]] || fail "Redis names '$owner' as the owner, not $S"
 [[ $(rcli HEXISTS "$(record_key "$BASE")" a:cart) == 1 ]] || fail "Redis has no a:cart field"
 [[ $(rcli HEXISTS "$(record_key "$BASE")" "$(login_field)") == 1 ]] || fail "Redis does not hold the login ($(login_field))"
 [[ $CONTAINER == jetty || $(rcli HGET "$(record_key "$BASE")" n:principal) == "$USER_NAME" ]] || fail "Redis's n:principal is not $USER_NAME"
-EPOCH1=$epoch
-ok "every request went to $S; in Redis: owner=$S epoch=$EPOCH1, the cart (a:cart) and the login ($(login_field))"
+VERSION1=$version
+ok "every request went to $S; in Redis: owner=$S ver=$VERSION1, the cart (a:cart) and the login ($(login_field))"
 
 SPID_VAR=NODE${S#node}_PID
 S_PID=${!SPID_VAR}
@@ -930,11 +952,10 @@ ok "same session, re-suffixed: the balancer now routes $USER_NAME to $O"
 await_member "$S" DOWN 10 || say "(the balancer still reports $S as $(member_state "$S") after 10 s)"
 show_balancer
 show_record "$BASE"
-read -r owner epoch <<<"$(owner_epoch "$BASE")"
+read -r owner version <<<"$(owner_version "$BASE")"
 [[ $owner == "$O" ]] || fail "after failover Redis names '$owner' as the owner, not $O"
-[[ $epoch == $((EPOCH1 + 1)) ]] || fail "after failover the epoch is $epoch, expected $((EPOCH1 + 1))"
-EPOCH2=$epoch
-ok "owner=$O epoch=$EPOCH2 (was $S/$EPOCH1): $S could no longer overwrite it"
+[[ $version =~ ^[0-9]+$ ]] && ((version >= VERSION1)) || fail "after failover the record's version is '$version', below $VERSION1"
+ok "owner=$O ver=$version (was $S/$VERSION1): $O serves it now, and the record never goes back"
 say "$USER_NAME keeps shopping:"
 run_shown "curl -d item=fig '$SHOP/shop/add?format=text'"
 answer=$(browser -D "$H" -d item=fig "$SHOP/shop/add?format=text")

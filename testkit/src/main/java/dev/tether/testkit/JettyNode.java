@@ -103,7 +103,7 @@ public final class JettyNode extends ServerNode {
 
     /** Runs {@code start.jar} in the base with these arguments (such as {@code --list-config}); returns its output. */
     public String startJar(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Processes.java(), "-jar", home.resolve("start.jar").toString()));
+        List<String> cmd = new ArrayList<>(List.of(java(), "-jar", home.resolve("start.jar").toString()));
         cmd.addAll(List.of(args));
         return Processes.run(base(), Duration.ofSeconds(120), cmd);
     }
@@ -111,7 +111,7 @@ public final class JettyNode extends ServerNode {
     @Override
     ProcessBuilder launchCommand() {
         List<String> cmd = new ArrayList<>();
-        cmd.add(Processes.java());
+        cmd.add(java());
         cmd.addAll(List.of(launchJvmOptions().split("\\s+")));
         cmd.addAll(List.of("-jar", home.resolve("start.jar").toString()));
         return new ProcessBuilder(cmd).directory(base().toFile());

@@ -24,6 +24,11 @@ public abstract class ServerNode implements AutoCloseable {
     /** Small heaps and a quick JIT: the tests start many nodes on a 2-core machine. */
     private static final String TEST_JVM_OPTIONS = "-Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
+    /**
+     * The JDK every node runs on unless told otherwise: a failsafe execution sets it to run the same
+     * tests on another JDK. Unset: the JDK of the test JVM.
+     */
+    public static final String JAVA_HOME_PROPERTY = "tether.node.java.home";
 
     private final String name;
     private final Path base;
@@ -33,6 +38,7 @@ public abstract class ServerNode implements AutoCloseable {
     private String readyLogText;
     private int readyLogTimes;
     private String jvmOptions = TEST_JVM_OPTIONS;
+    private Path javaHome = defaultJavaHome();
     private Process process;
     private long logOffsetAtStart;
 
@@ -66,6 +72,50 @@ public abstract class ServerNode implements AutoCloseable {
     /** The console log: everything the server JVM printed, across its starts. */
     public Path logFile() {
         return log;
+    }
+
+    /** The JDK the next start runs on ({@code JAVA_HOME}). */
+    public synchronized void javaHome(Path jdk) {
+        javaHome = checkedJdk(jdk, "javaHome");
+    }
+
+    public synchronized Path javaHome() {
+        return javaHome;
+    }
+
+    /** The {@code java} command of {@link #javaHome()}. */
+    String java() {
+        return javaHome().resolve("bin/java").toString();
+    }
+
+    /** The version of the node's JDK as its {@code release} file gives it (e.g. {@code 25.0.3}), or "?" if it has none. */
+    public String javaVersion() {
+        Path release = javaHome().resolve("release");
+        try {
+            if (Files.isRegularFile(release)) {
+                for (String line : Files.readAllLines(release)) {
+                    if (line.startsWith("JAVA_VERSION=")) {
+                        return line.substring("JAVA_VERSION=".length()).replace("\"", "").trim();
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return "?";
+    }
+
+    private static Path defaultJavaHome() {
+        String configured = System.getProperty(JAVA_HOME_PROPERTY, "");
+        return configured.isBlank() ? Path.of(System.getProperty("java.home"))
+                : checkedJdk(Path.of(configured.trim()), JAVA_HOME_PROPERTY);
+    }
+
+    private static Path checkedJdk(Path jdk, String what) {
+        if (!Files.isExecutable(jdk.resolve("bin/java"))) {
+            throw new IllegalStateException(what + " = " + jdk + " is not a JDK (no bin/java): install it, or name another one");
+        }
+        return jdk;
     }
 
     /** The JVM options of the next start (by default small test heaps); the node adds {@code -Dtether.node=<name>}. */

@@ -14,7 +14,8 @@ import java.util.stream.Stream;
  * One real Tomcat from an unpacked distribution ({@code CATALINA_HOME}) with a {@code CATALINA_BASE}
  * of its own: the home's {@code conf/}, a {@code server.xml} with the node's free port on 127.0.0.1,
  * no shutdown port and its {@code jvmRoute}, and whatever the caller adds before {@link #start()}:
- * jars in {@code lib/} (the shaded Tether jar), users, web applications and context files.
+ * jars in {@code lib/} (the shaded Tether jar), users, web applications and context files. It runs
+ * on the JDK of {@link #javaHome()}.
  *
  * <p>Run as {@code catalina.sh run}, which {@code exec}s the JVM, so the process held is the
  * Tomcat JVM itself and {@link #kill9()} is a real {@code kill -9}.
@@ -153,7 +154,7 @@ public final class TomcatNode extends ServerNode {
         pb.environment().put("CATALINA_HOME", home.toString());
         pb.environment().put("CATALINA_BASE", base().toString());
         pb.environment().put("CATALINA_TMPDIR", base().resolve("temp").toString());
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().put("JAVA_HOME", javaHome().toString());
         pb.environment().put("CATALINA_OPTS", launchJvmOptions());
         return pb;
     }

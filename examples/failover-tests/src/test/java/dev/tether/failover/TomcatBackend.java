@@ -9,19 +9,31 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Two Apache Tomcat 10.1 nodes (the real distribution), each with the shaded Tether jar in
- * {@code lib/}, {@code conf/server.xml} rendered from {@code examples/balancers/tomcat/server.xml}
+ * Two Apache Tomcat nodes (the real distribution), each with the shaded Tether jar for that Tomcat
+ * in {@code lib/}, {@code conf/server.xml} rendered from {@code examples/balancers/tomcat/server.xml}
  * (jvmRoute node1 / node2), the shop WAR as {@code webapps/shop.war} and
  * {@code conf/Catalina/localhost/shop.xml} rendered from {@code examples/balancers/tomcat/shop.xml}.
+ * Tomcat 10.1 runs tether-tomcat and the jakarta shop, Tomcat 9 tether-tomcat9 and the javax shop.
  */
 final class TomcatBackend implements Backend {
 
+    private final String label;
     private final List<ServerNode> nodes = new ArrayList<>();
 
-    TomcatBackend(Path work, String redisUri, List<ShopUser.Account> accounts) {
-        Path home = Dirs.fromProperty("tether.tomcat.home");
-        Path jar = Dirs.fromProperty("tether.tomcat.jar");
-        Path war = Dirs.fromProperty("tether.shop.war");
+    /** Tomcat 10.1 (jakarta.servlet). */
+    static TomcatBackend tomcat10(Path work, String redisUri, List<ShopUser.Account> accounts) {
+        return new TomcatBackend("10.1", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat.home"),
+                Dirs.fromProperty("tether.tomcat.jar"), Dirs.fromProperty("tether.shop.war"));
+    }
+
+    /** Tomcat 9 (javax.servlet): the jar and the WAR generated for it. */
+    static TomcatBackend tomcat9(Path work, String redisUri, List<ShopUser.Account> accounts) {
+        return new TomcatBackend("9.0", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat9.home"),
+                Dirs.fromProperty("tether.tomcat9.jar"), Dirs.fromProperty("tether.shop.javax.war"));
+    }
+
+    private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war) {
+        this.label = "Tomcat " + version;
         StringBuilder users = new StringBuilder("""
                 <?xml version="1.0" encoding="UTF-8"?>
                 <tomcat-users xmlns="http://tomcat.apache.org/xml" version="1.0">
@@ -44,11 +56,17 @@ final class TomcatBackend implements Backend {
             nodes.add(node);
         }
         ServerNode.startAll(nodes.toArray(ServerNode[]::new));
+        for (ServerNode n : nodes) {
+            if (!n.logContains("Apache Tomcat/" + version + ".")) {
+                close();
+                throw new IllegalStateException(n.name() + " does not run Tomcat " + version + ":\n" + n.tail(40));
+            }
+        }
     }
 
     @Override
     public String label() {
-        return "Tomcat 10.1";
+        return label;
     }
 
     @Override

@@ -9,7 +9,7 @@ class TomcatBehindBalancersIT extends BalancerFailoverScenarios {
 
     @Override
     Backend startBackend(Path work, String redisUri, List<ShopUser.Account> accounts) throws Exception {
-        return new TomcatBackend(work, redisUri, accounts);
+        return TomcatBackend.tomcat10(work, redisUri, accounts);
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.net.URI;
 import dev.tether.testkit.Http.Reply;
 import dev.tether.testkit.Http;
+import dev.tether.testkit.ServerNode;
 import dev.tether.testkit.TomcatNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,8 +18,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What the end-to-end tests on real Tomcat share: the distributions and the shaded jar Maven built
- * (failsafe names them), and nodes running the test application.
+ * What the end-to-end tests on real Tomcat share: the distributions and the shaded jars Maven built
+ * (failsafe names them), and nodes running the test application. Tomcat 9 (javax.servlet) gets
+ * the jar and the test application that tomcat9-valve generated from this module's sources; 10.1
+ * and 11 get this module's own.
  */
 final class E2eSupport {
 
@@ -40,12 +43,32 @@ final class E2eSupport {
         return Dirs.fromProperty("tether.test.classes");
     }
 
-    /** A work directory under target/e2e for one test class. */
-    static Path workDir(String name) {
-        return testClasses().getParent().resolve("e2e").resolve(name);
+    /** Whether a distribution is Tomcat 9, whose Servlet API is javax.servlet. */
+    static boolean isJavax(Path tomcatHome) {
+        return tomcatHome.getFileName().toString().startsWith("apache-tomcat-9.");
     }
 
-    /** The unpacked distribution of a Tomcat version ("10.1", "11.0") from tether.tomcat.homes. */
+    /** The Tether jar for a distribution: tether-tomcat9 for Tomcat 9, tether-tomcat otherwise. */
+    static Path jar(Path tomcatHome) {
+        return isJavax(tomcatHome) ? Dirs.fromProperty("tether.tomcat9.jar") : jar();
+    }
+
+    /** Where the test application for a distribution lies: {@code e2e-webapp/} and the classes of its package. */
+    static Path appBuild(Path tomcatHome) {
+        return isJavax(tomcatHome) ? Dirs.fromProperty("tether.tomcat9.test.classes") : testClasses();
+    }
+
+    /**
+     * A work directory under target/e2e for one test class, named after the JDK the nodes run on too
+     * (the same class runs once per JDK).
+     */
+    static Path workDir(String name) {
+        String jdk = System.getProperty(ServerNode.JAVA_HOME_PROPERTY, "");
+        String suffix = jdk.isBlank() ? "" : "-" + Path.of(jdk.trim()).getFileName();
+        return testClasses().getParent().resolve("e2e").resolve(name + suffix);
+    }
+
+    /** The unpacked distribution of a Tomcat version ("9.0", "10.1", "11.0") from tether.tomcat.homes. */
     static Path tomcatHome(String version) {
         String homes = System.getProperty("tether.tomcat.homes", "");
         for (String h : homes.split(",")) {
@@ -60,13 +83,13 @@ final class E2eSupport {
     }
 
     /**
-     * A node {@code work/name} (jvmRoute {@code name}) with the shaded jar in {@code lib/}, a user
+     * A node {@code work/name} (jvmRoute {@code name}) with the distribution's shaded jar in {@code lib/}, a user
      * for FORM login, and the test application exploded as {@code webapps/app}, its
      * {@code META-INF/context.xml} naming a {@code RedisSessionManager} at {@code redisUri}.
      */
     static TomcatNode node(Path work, String name, Path home, String redisUri) {
         TomcatNode node = TomcatNode.create(name, home, work.resolve(name), name);
-        node.addLib(jar());
+        node.addLib(jar(home));
         node.users("""
                 <?xml version="1.0" encoding="UTF-8"?>
                 <tomcat-users xmlns="http://tomcat.apache.org/xml" version="1.0">
@@ -74,12 +97,13 @@ final class E2eSupport {
                   <user username="%s" password="%s" roles="%s"/>
                 </tomcat-users>
                 """.formatted(ROLE, USER, PASSWORD, ROLE));
-        node.deploy("app", testClasses().resolve("e2e-webapp"));
+        Path build = appBuild(home);
+        node.deploy("app", build.resolve("e2e-webapp"));
         Path appClasses = Path.of("dev", "tether", "tomcat", "e2e", "app");
         Path app = node.base().resolve("webapps/app");
-        Dirs.copy(testClasses().resolve(appClasses), app.resolve("WEB-INF/classes").resolve(appClasses));
+        Dirs.copy(build.resolve(appClasses), app.resolve("WEB-INF/classes").resolve(appClasses));
         if (!Files.exists(app.resolve("WEB-INF/classes/dev/tether/tomcat/e2e/app/AppServlet.class"))) {
-            throw new IllegalStateException("test application classes not found under " + testClasses());
+            throw new IllegalStateException("test application classes not found under " + build);
         }
         deployTestApp(node, "app", """
                 <?xml version="1.0" encoding="UTF-8"?>

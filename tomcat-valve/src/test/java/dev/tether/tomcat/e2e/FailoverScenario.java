@@ -62,7 +62,7 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
 
     private enum Phase { BOTH_UP, NODE1_KILLED, NODE1_RESTARTED }
 
-    /** "10.1" or "11.0": which of the distributions in tether.tomcat.homes to run. */
+    /** "9.0", "10.1" or "11.0": which of the distributions in tether.tomcat.homes to run. */
     abstract String tomcatVersion();
 
     RedisProcess redis;
@@ -94,9 +94,13 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
             assertTrue(n.logContains("Apache Tomcat/" + tomcatVersion() + "."),
                     n.name() + " does not run Tomcat " + tomcatVersion() + ":\n" + n.tail(40));
             assertTrue(n.logContains("Tether: sessions of /app are kept in Redis"), n.name() + ": Tether not active");
+            // The JDK the node was given (tether.node.java.home) is the one Tomcat reports running on.
+            List<String> jvm = E2eSupport.linesContaining(n.logSinceStart(), "JVM Version:");
+            assertTrue(jvm.stream().anyMatch(l -> l.contains(" " + n.javaVersion())),
+                    n.name() + " does not run Java " + n.javaVersion() + ": " + jvm);
         }
-        System.out.printf("[e2e] Tomcat %s: redis %s, %s, %s; the pids run %s%n", tomcatVersion(), redis.uri(), node1, node2,
-                node1.command());
+        System.out.printf("[e2e] Tomcat %s on Java %s: redis %s, %s, %s; the pids run %s%n", tomcatVersion(), node1.javaVersion(),
+                redis.uri(), node1, node2, node1.command());
         prepareSessionsOnNode1();
     }
 

@@ -140,7 +140,7 @@ class Tomcat10HostileInputIT implements DumpLogsOnFailure.WithNodes {
 
         long log1 = node1.logSize();
         long log2 = node2.logSize();
-        Map<String, AtomicInteger> statuses = new TreeMap<>();
+        Map<String, AtomicInteger> statuses = new java.util.concurrent.ConcurrentSkipListMap<>(); // written by every fuzz thread
         ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         // base -> requests that could legitimately have looked it up
         Map<String, AtomicInteger> mayLookUp = new ConcurrentHashMap<>();
