@@ -51,6 +51,9 @@ public final class RecordFormat {
     static final byte[] LAST_SAVED_FIELD = bytes(LAST_SAVED);
     static final byte[] MAX_INACTIVE_FIELD = bytes(MAX_INACTIVE);
     static final byte[] OWNER_FIELD = bytes(OWNER);
+    private static final byte[] VERSION_FIELD = bytes(VERSION);
+    private static final byte[] STAMP = bytes(STAMP_PREFIX);
+    private static final byte[] COLON = {':'};
     private static final byte[] TOMBSTONE_SUFFIX = bytes(":gone");
     private static final byte[] FULL = {'f'};
     private static final byte[] DELTA = {'d'};
@@ -218,21 +221,70 @@ public final class RecordFormat {
      * @param ttl seconds; 0 keeps the record's TTL, -1 removes it
      */
     public byte[][] saveArgs(byte[] node, long base, WriteMode mode, long ttl, List<byte[]> sets, List<byte[]> dels) {
-        byte[][] args = new byte[6 + sets.size() + dels.size()][];
+        // The version and stamps of the usual case, a write on the version Redis holds (base + 1),
+        // are made here rather than in the script: Lua's string work costs Redis more than the bytes.
+        int data = 0;
+        for (int i = 0; i < sets.size(); i += 2) {
+            if (isData(sets.get(i))) {
+                data++;
+            }
+        }
+        for (byte[] field : dels) {
+            if (isData(field)) {
+                data++;
+            }
+        }
+        byte[] next = ascii(base + 1);
+        byte[] stamp = concat(next, COLON, node);
+        int pairs = sets.size() / 2 + 1 + data;
+        byte[][] args = new byte[6 + 2 * pairs + dels.size()][];
         args[0] = node;
         args[1] = ascii(base);
         args[2] = mode.code;
         args[3] = ascii(ttl);
-        args[4] = ascii(sets.size() / 2);
+        args[4] = ascii(pairs);
         args[5] = ascii(dels.size());
         int i = 6;
-        for (byte[] b : sets) {
-            args[i++] = b;
+        args[i++] = VERSION_FIELD;
+        args[i++] = next;
+        for (int s = 0; s < sets.size(); s += 2) {
+            byte[] field = sets.get(s);
+            args[i++] = field;
+            args[i++] = sets.get(s + 1);
+            if (isData(field)) {
+                args[i++] = concat(STAMP, field);
+                args[i++] = stamp;
+            }
         }
-        for (byte[] b : dels) {
-            args[i++] = b;
+        for (byte[] field : dels) {
+            if (isData(field)) { // a removal is a change too: stamped, so that a merge sees it
+                args[i++] = concat(STAMP, field);
+                args[i++] = stamp;
+            }
+        }
+        for (byte[] field : dels) {
+            args[i++] = field;
         }
         return args;
+    }
+
+    /** An attribute or container note: the fields whose changes are stamped and merged. */
+    private static boolean isData(byte[] field) {
+        return field.length > 2 && field[1] == ':' && (field[0] == 'a' || field[0] == 'n');
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] out = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
     }
 
     /** Appends the metadata fields a write carries; {@code created} only in a full write. */

@@ -40,10 +40,15 @@ class RecordFormatTest {
         RecordFormat.meta(sets, 5, 6, null, null, null);
         byte[][] args = format.saveArgs(RecordFormat.bytes("node1"), 3, RecordFormat.WriteMode.DELTA, 0, sets,
                 List.of(format.noteField("principal")));
-        assertEquals(List.of("node1", "3", "d", "0", "3", "1", "a:cart"),
-                List.of(text(args[0]), text(args[1]), text(args[2]), text(args[3]), text(args[4]), text(args[5]), text(args[6])));
-        assertEquals("lastAccessed", text(args[8]));
-        assertEquals("n:principal", text(args[args.length - 1]));
+        List<String> all = new ArrayList<>();
+        for (byte[] a : args) {
+            all.add(text(a));
+        }
+        // Ready for a write on version 3: the record becomes 4, each data field written or removed is
+        // stamped with 4 and the writer.
+        assertEquals(List.of("node1", "3", "d", "0", "6", "1",
+                "ver", "4", "a:cart", text(new byte[] {'J', 1}), "m:a:cart", "4:node1", "lastAccessed", "5", "lastSaved", "6",
+                "m:n:principal", "4:node1", "n:principal"), all);
         assertEquals("f", text(format.saveArgs(RecordFormat.bytes("n"), 1, RecordFormat.WriteMode.FULL, -1, List.of(), List.of())[2]));
         assertEquals("c", text(format.saveArgs(RecordFormat.bytes("n"), 0, RecordFormat.WriteMode.CREATE, -1, List.of(), List.of())[2]));
     }
