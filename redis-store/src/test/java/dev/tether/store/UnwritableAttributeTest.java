@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Attributes that cannot be stored stay local; the rest of the session is written normally. */
@@ -72,6 +73,51 @@ class UnwritableAttributeTest {
         assertNull(field(redis, key, "a:cart"));
         assertEquals("Salice", field(redis, key, "a:user"));
         assertEquals(4, store.stats().getAttributesNotSerializable());
+    }
+
+    /**
+     * A mutable attribute whose serialization fails once the way a concurrent in-place change makes
+     * it fail (ArrayList's ConcurrentModificationException): another request on the node changes
+     * the cart while this one's write serializes it.
+     */
+    static final class Basket implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        final List<String> items = new ArrayList<>();
+        transient boolean changedWhileWritten;
+
+        private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
+            if (changedWhileWritten) {
+                changedWhileWritten = false;
+                throw new java.util.ConcurrentModificationException();
+            }
+            out.defaultWriteObject();
+        }
+    }
+
+    @Test
+    @Disabled("DEFECT (lost acknowledged data): WritePlanner.Builder.encode treats any exception of the serialization"
+            + " (here the ConcurrentModificationException of a concurrent in-place change) as 'not serializable': leaveOut deletes"
+            + " the attribute from Redis and the request is answered as stored; the shop lost a user's whole cart so in"
+            + " TomcatSharedModeIT")
+    void anAttributeChangedWhileItIsWrittenIsNotDeletedFromRedis() {
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        Basket basket = new Basket();
+        basket.items.add("apple");
+        live.attributes.put("cart", basket);
+        TrackedSession s = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        String key = store.recordKey(s.baseId());
+        assertTrue(field(redis, key, "a:cart") != null, "the cart is stored");
+
+        WriteOutcome outcome = request(store, s, () -> {
+            Basket b = (Basket) live.get(s, "cart");
+            b.items.add("pear");
+            b.changedWhileWritten = true;
+        });
+        assertTrue(field(redis, key, "a:cart") != null, "the cart is still in Redis after a write answered " + outcome
+                + " (a value that changed while it was serialized is serializable: it is not to be deleted)");
+        assertEquals(0, store.stats().getAttributesNotSerializable(), "a Serializable class is not counted as not serializable");
     }
 
     @Test
