@@ -97,6 +97,33 @@ final class Core {
         return ok;
     }
 
+    /**
+     * Invalidations this node made lately, newest last: sent again after an outage, in case Redis
+     * came back from a snapshot taken before them (the record would be back, and with it the login).
+     */
+    private final Map<String, Long> invalidatedLately = new java.util.LinkedHashMap<>();
+    private static final int INVALIDATIONS_KEPT = 10_000;
+    /** How far back a restart from a snapshot is assumed to reach. */
+    static final long INVALIDATIONS_KEPT_MILLIS = 3_600_000;
+
+    void invalidated(String baseId) {
+        synchronized (invalidatedLately) {
+            invalidatedLately.putIfAbsent(baseId, System.currentTimeMillis()); // made again after an outage: still as old
+            if (invalidatedLately.size() > INVALIDATIONS_KEPT) {
+                invalidatedLately.remove(invalidatedLately.keySet().iterator().next());
+            }
+        }
+    }
+
+    /** The invalidations of the last hour, oldest first. */
+    java.util.List<String> invalidatedLately() {
+        long since = System.currentTimeMillis() - INVALIDATIONS_KEPT_MILLIS;
+        synchronized (invalidatedLately) {
+            invalidatedLately.values().removeIf(t -> t < since);
+            return java.util.List.copyOf(invalidatedLately.keySet());
+        }
+    }
+
     /** A record whose metadata Tether did not write: treated as missing, left in Redis, logged once. */
     void damaged(String baseId, RecordFormat.DamagedRecordException e) {
         stats.forged.increment();

@@ -214,6 +214,12 @@ final class Reads {
      * @throws UnavailableException when Redis cannot be asked
      */
     RedisSessionStore.Refresh reload(TrackedSession s, ClassLoader loader, SessionRecord[] into) throws RedisSessionStore.UnavailableException {
+        if (s.activeRequests.get() > 1) {
+            // Another request is working on this copy: replacing it would lose what that request
+            // changed (or is about to change) in the objects it holds. It stays; the writes made on
+            // it name their base version and are merged or refused in Redis.
+            return RedisSessionStore.Refresh.CURRENT;
+        }
         long before = s.version;
         Loaded loaded = read(s, loader);
         if (loaded == null) {

@@ -46,8 +46,11 @@ final class Recovery {
         replayPending();
         if (recovery) {
             // Redis may have come back empty or older (a restart from an old snapshot, a promoted
-            // replica that missed writes): every copy this node holds is checked and, where this
-            // node's is newer or the record is gone without a tombstone, written back. Paced.
+            // replica that missed writes): the logouts this node made lately are made again (an
+            // older snapshot would bring their records back, logged in), and every copy this node
+            // holds is checked and, where this node's is newer or the record is gone without a
+            // tombstone, written back. Paced.
+            redis.later(this::invalidateAgain, 0);
             redis.later(this::checkHeld, 0);
         }
         return queued;
@@ -77,6 +80,15 @@ final class Recovery {
         if (to < work.size()) {
             redis.later(() -> paced(work, to), PACE_TICK_MILLIS);
         }
+    }
+
+    /** After an outage: deletes again the records of the sessions this node invalidated lately. */
+    private void invalidateAgain() {
+        List<Runnable> work = new ArrayList<>();
+        for (String baseId : core.invalidatedLately()) {
+            work.add(() -> writes.deleteRecord(new PendingWrites.Delete(baseId, Math.max(60, core.planner.ttlSeconds(86_400)))));
+        }
+        paced(work, 0);
     }
 
     /** After an outage: compares every held copy's version with Redis, paced; restores what Redis lost. */

@@ -265,7 +265,10 @@ public final class RedisSessionStore implements AutoCloseable {
 
     /**
      * Reads a session again after {@link #isCurrent} said no. The record's contents, when they
-     * replace the copy, are in {@code into[0]}.
+     * replace the copy, are in {@code into[0]}. Only the one request using the copy may have it
+     * replaced: while other requests use it ({@link TrackedSession#requestStarted} counted more
+     * than one), the copy stays and this answers {@link Refresh#CURRENT}. An adapter counts the
+     * request first and keeps requests off the copy while it is replaced.
      *
      * @throws UnavailableException when Redis cannot be asked
      */
@@ -289,7 +292,7 @@ public final class RedisSessionStore implements AutoCloseable {
      */
     public CompletionStage<WriteOutcome> commit(TrackedSession s, SessionSnapshot snapshot) {
         boolean last = s.requestEnded();
-        return writes.commit(s, snapshot, last);
+        return writes.answer(s, writes.commit(s, snapshot, last), last);
     }
 
     /**
@@ -302,7 +305,7 @@ public final class RedisSessionStore implements AutoCloseable {
         if (lastLeft) {
             s.activeRequests.set(0);
         }
-        return writes.commit(s, snapshot, lastLeft);
+        return writes.answer(s, writes.commit(s, snapshot, lastLeft), lastLeft);
     }
 
     // ---------------------------------------------------------------- invalidate, id change, expiry
@@ -337,6 +340,30 @@ public final class RedisSessionStore implements AutoCloseable {
      * different Redis Cluster slots.
      */
     public CompletionStage<WriteOutcome> changeId(TrackedSession s, String newBaseId) {
+        // One id change at a time per session, in the order they were asked for: a second one
+        // (parallel requests at a login) must see the first one's new record, or it would leave it
+        // live beside its own.
+        CompletableFuture<WriteOutcome> mine = new CompletableFuture<>();
+        CompletableFuture<WriteOutcome> before;
+        synchronized (s) {
+            before = s.idChange;
+            s.idChange = mine;
+        }
+        if (before != null) {
+            await(before);
+        }
+        CompletableFuture<WriteOutcome> done;
+        try {
+            done = changeIdNow(s, newBaseId).toCompletableFuture();
+        } catch (RuntimeException e) {
+            mine.complete(WriteOutcome.FAILED);
+            throw e;
+        }
+        done.whenComplete((o, e) -> mine.complete(o == null ? WriteOutcome.FAILED : o));
+        return done;
+    }
+
+    private CompletionStage<WriteOutcome> changeIdNow(TrackedSession s, String newBaseId) {
         String oldBase;
         boolean wasPersisted;
         long oldVersion;

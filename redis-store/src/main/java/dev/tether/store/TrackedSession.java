@@ -40,6 +40,13 @@ public final class TrackedSession {
     volatile boolean dropped;
     /** What the last write came to: a commit that found its changes already sent reports this. */
     volatile WriteOutcome lastOutcome = WriteOutcome.UNCHANGED;
+    /**
+     * A write refused while other requests were using the copy: it carried their changes too, so
+     * none of them may be acknowledged. Cleared when the last of them ends.
+     */
+    volatile WriteOutcome carriedRefusal;
+    /** The id change of this session in progress, if any: the next one waits for it. */
+    java.util.concurrent.CompletableFuture<WriteOutcome> idChange;
 
     TrackedSession(String baseId) {
         this.baseId = baseId;

@@ -83,6 +83,31 @@ final class Writes {
         return SENT;
     }
 
+    /**
+     * What a request is told. A write refused while other requests were using the copy drained
+     * their changes too (the changes of a copy are one set): each of those requests is refused as
+     * well, whatever its own commit found, until the last of them has ended.
+     */
+    CompletableFuture<WriteOutcome> answer(TrackedSession s, CompletableFuture<WriteOutcome> commit, boolean last) {
+        if (s.carriedRefusal == null && commit.isDone()) {
+            return commit;
+        }
+        return commit.thenApply(o -> {
+            WriteOutcome carried = s.carriedRefusal;
+            if (last) {
+                s.carriedRefusal = null;
+            }
+            return carried != null && o.stored() ? carried : o;
+        });
+    }
+
+    /** A refused write: if other requests are using the copy, it carried their changes too. */
+    private void refusedWhileShared(TrackedSession s, WriteOutcome outcome) {
+        if (s.activeRequests.get() > 0) {
+            s.carriedRefusal = outcome;
+        }
+    }
+
     private void lostAfterAcknowledging(WriteOutcome outcome) {
         stats.acknowledgedUnstored.increment();
         if (core.once("async-lost:" + outcome)) {
@@ -161,6 +186,18 @@ final class Writes {
                 s.changes.clear(drainReads);
             }
             plan = planner.plan(in);
+            if (!plan.unwritten().isEmpty()) {
+                // Written again by the next request; this one is not acknowledged as stored.
+                s.changes.requeue(plan.unwritten(), List.of());
+                if (plan.full() || plan.sendsNothing()) {
+                    // A full write would drop them from Redis: nothing goes, the copy stays to be written in full.
+                    if (full) {
+                        s.needsFull = true;
+                    }
+                    report(plan.problems());
+                    return new Sent(CompletableFuture.completedFuture(WriteOutcome.FAILED), true);
+                }
+            }
             if (plan.sendsNothing()) {
                 report(plan.problems());
                 return null;
@@ -172,7 +209,11 @@ final class Writes {
             s.needsFull = false;
         }
         report(plan.problems());
-        return new Sent(dispatch(s, plan, mode, base), plan.kind() == WritePlan.Kind.WRITE);
+        CompletableFuture<WriteOutcome> sent = dispatch(s, plan, mode, base);
+        if (!plan.unwritten().isEmpty()) {
+            sent = sent.thenApply(o -> o.stored() ? WriteOutcome.FAILED : o);
+        }
+        return new Sent(sent, plan.kind() == WritePlan.Kind.WRITE || !plan.unwritten().isEmpty());
     }
 
     private void report(List<WritePlan.Problem> problems) {
@@ -365,10 +406,12 @@ final class Writes {
             }
             case GONE -> {
                 core.drop(s, "was invalidated or expired on another node");
+                refusedWhileShared(s, WriteOutcome.GONE);
                 result.complete(WriteOutcome.GONE);
             }
             default -> {
                 stats.conflicts.increment();
+                refusedWhileShared(s, WriteOutcome.CONFLICT);
                 s.invalidated = true; // the next request reads the record again
                 if (LOG.isLoggable(Level.FINE)) {
                     LOG.fine("Tether: session " + SessionId.redact(baseId) + ": " + r.field() + " was changed on another node meanwhile");
@@ -387,6 +430,7 @@ final class Writes {
             return keep(s, plan);
         }
         s.invalidated = true;
+        refusedWhileShared(s, WriteOutcome.FAILED);
         return WriteOutcome.FAILED;
     }
 
@@ -403,6 +447,7 @@ final class Writes {
             stats.queued.increment();
             return WriteOutcome.QUEUED;
         }
+        refusedWhileShared(s, WriteOutcome.FAILED);
         if (core.once("pending-full")) {
             LOG.warning("Tether: more than maxPendingSessions=" + options.maxPendingSessions()
                     + " sessions wait for Redis; requests changing further sessions are refused until it returns");
@@ -456,6 +501,7 @@ final class Writes {
                 return core.failed(error).isOutage() ? queueDelete(d) : WriteOutcome.FAILED;
             }
             stats.deletes.increment();
+            core.invalidated(d.baseId());
             if (reply instanceof byte[] user && user.length > 0) {
                 users.unindex(RecordFormat.string(user), d.baseId());
             }

@@ -159,4 +159,38 @@ class ChangeIdTest {
         assertFalse(exists(redis, oldKey + ":gone"));
         assertFalse(exists(redis, store.recordKey(newBase)), "never two live records: the new one was taken back");
     }
+
+    /**
+     * Two id changes of one session at once (parallel requests at a login): the second must build
+     * on the first's new record, never leave it live beside its own. Redis is frozen to hold the
+     * first change's write in flight while the second is asked for.
+     */
+    @Test
+    void twoIdChangesAtOnceLeaveOneLiveRecord() throws Exception {
+        store.close();
+        store = Stores.openUp(Stores.options(redis).commandTimeout(java.time.Duration.ofSeconds(3)).build(), "node1");
+        TestSession live = new TestSession();
+        live.attributes.put("user", "alice");
+        TrackedSession s = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        String first = s.baseId();
+        String second = Stores.newBase();
+        String third = Stores.newBase();
+        redis.pause();
+        java.util.concurrent.CompletableFuture<WriteOutcome> a;
+        java.util.concurrent.CompletableFuture<WriteOutcome> b;
+        try {
+            a = store.changeId(s, second).toCompletableFuture();
+            b = java.util.concurrent.CompletableFuture.supplyAsync(() -> outcome(store.changeId(s, third)));
+            Thread.sleep(200);
+        } finally {
+            redis.resume();
+        }
+        assertEquals(WriteOutcome.SAVED, outcome(a));
+        assertEquals(WriteOutcome.SAVED, b.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertFalse(exists(redis, store.recordKey(first)), "the first id is gone");
+        assertFalse(exists(redis, store.recordKey(second)), "the id in between is gone, not left live");
+        assertTrue(exists(redis, store.recordKey(third)));
+        assertEquals(third, s.baseId());
+    }
 }

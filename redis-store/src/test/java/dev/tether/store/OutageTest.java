@@ -164,6 +164,32 @@ class OutageTest {
         assertEquals("Salice", field(redis, key, "a:user"));
     }
 
+    /**
+     * A logout made just after Redis' last snapshot: Redis dies and comes back from that snapshot,
+     * which still holds the record, logged in. The node that made the logout makes it again.
+     */
+    @Test
+    void aLogoutUndoneByARestartFromAnOlderSnapshotIsMadeAgain() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        TrackedSession s = created(live);
+        String key = store.recordKey(s.baseId());
+        redis.command("SAVE"); // the snapshot still has the session
+        assertEquals(WriteOutcome.SAVED, outcome(store.invalidate(s)));
+        assertFalse(exists(redis, key));
+
+        redis.kill();
+        redis.relaunch(); // from the snapshot: the record is back
+        await("the logout is made again", RECOVERY, () -> {
+            try {
+                return !exists(redis, key) && exists(redis, key + ":gone");
+            } catch (IllegalStateException notUpYet) {
+                return false;
+            }
+        });
+    }
+
     @Test
     void deleteDuringAnOutageIsReplayed() {
         redis = RedisProcess.start();

@@ -62,11 +62,10 @@ final class FailoverValve extends ValveBase {
                     return;
                 }
                 if (session != null && session.tracked() != null) {
+                    started = session.tracked(); // counted by resolve
                     if (!manager.store().options().shared()) {
                         rebind(request, requested, session);
                     }
-                    started = session.tracked();
-                    started.requestStarted();
                 }
             }
             getNext().invoke(request, response);
@@ -140,6 +139,10 @@ final class FailoverValve extends ValveBase {
         }
         if (outcome == null && tracked != null && !tracked.isDropped()) {
             outcome = store.await(store.commit(tracked));
+        }
+        WriteOutcome logout = started == null ? null : manager.takeUnstoredInvalidation(started);
+        if (logout != null && (outcome == null || outcome.stored())) {
+            outcome = logout; // a logout Redis did not take is not acknowledged
         }
         if (outcome != null && !outcome.stored()) {
             boolean committed = response.isCommitted();

@@ -265,8 +265,29 @@ public class RedisSessionManager extends ManagerBase {
         }
         // Invalidated here (an expiry claimed the record already): delete it so no node resurrects it.
         if (!rs.tracked().isDropped()) {
-            s.await(s.invalidate(rs.tracked()));
+            WriteOutcome outcome = s.await(s.invalidate(rs.tracked()));
+            if (!outcome.stored()) {
+                // The record lives on, logged in: the request that logged out must not be answered 2xx.
+                UNSTORED_INVALIDATION.set(new Unstored(rs.tracked(), outcome));
+            }
         }
+    }
+
+    /** An invalidation Redis did not take, on this thread; the valve of the request answers 503. */
+    private static final ThreadLocal<Unstored> UNSTORED_INVALIDATION = new ThreadLocal<>();
+
+    private record Unstored(TrackedSession session, WriteOutcome outcome) {
+    }
+
+    /**
+     * The outcome of this thread's invalidation of {@code session} that was not stored, once; else
+     * {@code null} (also for another request's, left on a thread an application lent to an
+     * asynchronous request).
+     */
+    WriteOutcome takeUnstoredInvalidation(TrackedSession session) {
+        Unstored u = UNSTORED_INVALIDATION.get();
+        UNSTORED_INVALIDATION.remove();
+        return u != null && u.session() == session ? u.outcome() : null;
     }
 
     /**
@@ -289,16 +310,25 @@ public class RedisSessionManager extends ManagerBase {
         if (held != null && held.tracked() != null && !held.isDropping()) {
             return current(s, held);
         }
-        return loadShared(parsed);
+        TomcatSession loaded = loadShared(parsed);
+        if (loaded != null && loaded.tracked() != null) {
+            loaded.tracked().requestStarted();
+        }
+        return loaded;
     }
 
-    /** Checks a held copy against Redis (free while Redis has not told of a change) and refreshes it. */
-    private TomcatSession current(RedisSessionStore s, TomcatSession held) throws RedisSessionStore.UnavailableException {
+    /**
+     * Checks a held copy against Redis (free while Redis has not told of a change) and refreshes it.
+     * The request is counted first: the copy is replaced only for a request that has it alone (the
+     * store decides), and a request arriving meanwhile waits on the session's lock until it is.
+     */
+    private TomcatSession current(RedisSessionStore s, TomcatSession held) {
         TrackedSession tracked = held.tracked();
-        if (s.isCurrent(tracked) || tracked.inUse()) {
-            return held; // a request still using the copy finishes with it; its write is checked in Redis
-        }
+        tracked.requestStarted();
         synchronized (held) {
+            if (s.isCurrent(tracked)) {
+                return held;
+            }
             SessionRecord[] fresh = new SessionRecord[1];
             RedisSessionStore.Refresh r;
             try {
@@ -308,7 +338,8 @@ public class RedisSessionManager extends ManagerBase {
             }
             switch (r) {
                 case GONE:
-                    return null; // invalidated or expired elsewhere; the store dropped the copy
+                    s.commit(tracked); // ends this request's count; the copy is dropped
+                    return null; // invalidated or expired elsewhere
                 case RELOADED:
                     held.refresh(fresh[0], getPersistAuthentication());
                     return held;
@@ -464,6 +495,7 @@ public class RedisSessionManager extends ManagerBase {
 
     void endRequest() {
         MISSED.remove();
+        UNSTORED_INVALIDATION.remove();
     }
 
     /** Attributes Tomcat's own sessionAttributeNameFilter / ValueClassNameFilter let out of this node. */

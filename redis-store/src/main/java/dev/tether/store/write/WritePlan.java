@@ -23,6 +23,8 @@ import java.util.Set;
  *     before the record is written: the index never misses a session that names the user
  * @param previousUser the user the record named before it: when that changes, that user's index
  *     drops the session after the write
+ * @param unwritten attributes whose serialization failed for now (changed while written): left as
+ *     Redis has them, and the write does not count as storing the request's change
  */
 public record WritePlan(
         Kind kind,
@@ -40,7 +42,8 @@ public record WritePlan(
         List<Problem> problems,
         String user,
         long indexUntil,
-        String previousUser) {
+        String previousUser,
+        List<String> unwritten) {
 
     public enum Kind {
         /** Nothing changed: no command. */

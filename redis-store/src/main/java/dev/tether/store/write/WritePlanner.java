@@ -149,6 +149,8 @@ public final class WritePlanner {
         private final Map<String, Long> hashesSet = new HashMap<>();
         private final Set<String> hashesRemoved = new HashSet<>();
         private final List<WritePlan.Problem> problems = new ArrayList<>(0);
+        /** Attributes whose serialization failed for now: not written, and the write not a success. */
+        private final List<String> unwritten = new ArrayList<>(0);
 
         Builder(Input in) {
             this.in = in;
@@ -205,15 +207,20 @@ public final class WritePlanner {
             }
             byte[] encoded;
             try {
-                encoded = codec.encode(value);
+                encoded = encodeSteady(value);
             } catch (AttributeCodec.AttributeTooLargeException e) {
                 problems.add(new WritePlan.Problem(name, value.getClass().getName(), true, e.size));
                 leaveOut(name, saved);
                 return;
-            } catch (IOException | RuntimeException e) {
-                String type = e instanceof NotSerializableException ? e.getMessage() : value.getClass().getName();
-                problems.add(new WritePlan.Problem(name, type, false, 0));
+            } catch (NotSerializableException e) {
+                problems.add(new WritePlan.Problem(name, e.getMessage(), false, 0));
                 leaveOut(name, saved);
+                return;
+            } catch (IOException | RuntimeException e) {
+                // Serializable, but it failed twice as it was written: changed in place by another
+                // request meanwhile, or a writeObject that failed. Redis keeps what it has, and this
+                // write does not count as storing the request's change.
+                unwritten.add(name);
                 return;
             }
             long h = AttributeCodec.hash(encoded);
@@ -223,6 +230,21 @@ public final class WritePlanner {
             hashesRemoved.remove(name);
             hashesSet.put(name, h);
             data(RecordFormat.ATTRIBUTE_PREFIX, name, format.attributeField(name), encoded);
+        }
+
+        /**
+         * Encodes a value, once more if its serialization fails in a way a concurrent change in
+         * place causes (a ConcurrentModificationException from a collection being written): the
+         * second try usually finds it steady.
+         */
+        private byte[] encodeSteady(Object value) throws IOException {
+            try {
+                return codec.encode(value);
+            } catch (NotSerializableException | AttributeCodec.AttributeTooLargeException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                return codec.encode(value);
+            }
         }
 
         /** An attribute that can no longer be written must not survive in Redis with an older value. */
@@ -253,7 +275,7 @@ public final class WritePlanner {
             boolean userChanged = saved.userChanged(user);
             if (!full && sets.isEmpty() && dels.isEmpty() && !touchDue && !notesChanged && !maxInactiveChanged && !userChanged) {
                 return new WritePlan(WritePlan.Kind.NONE, false, List.of(), List.of(), 0, now, saved.accessed, saved.maxInactive,
-                        notes, snap.extras(), Map.of(), Set.of(), problems, saved.user(), 0, saved.user());
+                        notes, snap.extras(), Map.of(), Set.of(), problems, saved.user(), 0, saved.user(), unwritten);
             }
             // A login or logout is data: a 2xx must mean the record (and the index) has it.
             boolean data = full || !sets.isEmpty() || !dels.isEmpty() || notesChanged || maxInactiveChanged || userChanged;
@@ -290,7 +312,7 @@ public final class WritePlanner {
             long ttl = ttlSeconds(maxInactive);
             return new WritePlan(data ? WritePlan.Kind.WRITE : WritePlan.Kind.TOUCH, full, sets, dels,
                     setTtl ? ttl : 0, now, accessed, maxInactive, notes, snap.extras(), hashesSet, hashesRemoved,
-                    problems, user, indexUntil(user, full || userChanged, saved.indexedUntil(), ttl, now), saved.user());
+                    problems, user, indexUntil(user, full || userChanged, saved.indexedUntil(), ttl, now), saved.user(), unwritten);
         }
 
         /**
