@@ -146,12 +146,20 @@ final class Writes {
             WriteOutcome before = s.lastOutcome;
             return idle || before == WriteOutcome.UNCHANGED ? UNCHANGED : CompletableFuture.completedFuture(before);
         }
+        // The permit is free before the request hears the outcome: its next request on this thread
+        // must not find the session still writing and wait for (and report) this write again.
+        CompletableFuture<WriteOutcome> answered = new CompletableFuture<>();
         sent.outcome().whenComplete((o, e) -> {
             // A touch carries no request's change: a commit that waited for one has nothing to report.
             s.lastOutcome = !sent.waited() ? WriteOutcome.UNCHANGED : o == null ? WriteOutcome.FAILED : o;
             s.writing.release();
+            if (e != null) {
+                answered.completeExceptionally(e);
+            } else {
+                answered.complete(o);
+            }
         });
-        return sent.waited() ? sent.outcome() : UNCHANGED;
+        return sent.waited() ? answered : UNCHANGED;
     }
 
     /** A write on its way; {@code waited}: a request must wait for it (a touch is not waited for). */

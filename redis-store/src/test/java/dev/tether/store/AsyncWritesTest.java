@@ -53,7 +53,8 @@ class AsyncWritesTest {
 
     private TrackedSession stored(TestSession live) {
         TrackedSession s = store.create(Stores.newBase(), live);
-        assertEquals(WriteOutcome.SENT, request(store, s, () -> live.set(s, "n", 0)));
+        WriteOutcome first = request(store, s, () -> live.set(s, "n", 0));
+        assertTrue(first == WriteOutcome.SENT || first == WriteOutcome.SAVED, first.toString()); // SAVED: Redis was quicker
         await("the first write lands", Duration.ofSeconds(5), () -> "I0".equals(field(redis, store.recordKey(s.baseId()), "a:n")));
         return s;
     }
@@ -98,8 +99,12 @@ class AsyncWritesTest {
             TestSession there = TestSession.from(r);
             assertEquals(WriteOutcome.SAVED, request(other, r.tracked(), () -> there.set(r.tracked(), "n", 7)));
         }
-        assertEquals(WriteOutcome.SENT, request(store, s, () -> live.set(s, "n", 8)));
-        await("the refusal is counted", Duration.ofSeconds(5), () -> store.stats().getAcknowledgedUnstored() == 1);
+        WriteOutcome o = request(store, s, () -> live.set(s, "n", 8));
+        if (o == WriteOutcome.SENT) {
+            await("the refusal is counted", Duration.ofSeconds(5), () -> store.stats().getAcknowledgedUnstored() == 1);
+        } else {
+            assertEquals(WriteOutcome.CONFLICT, o, "Redis answered before the request did: the refusal is the answer");
+        }
         assertEquals("I7", field(redis, store.recordKey(s.baseId()), "a:n"));
         assertFalse(store.isCurrent(s), "the next request reads the session again");
     }
