@@ -46,8 +46,15 @@ final class Keyspace implements AutoCloseable {
 
     /** Hash slots SCAN visits per call; its reply is at most about this many keys. */
     static final int COUNT = 500;
+    /** The fields a batch reads of each record, in this order. */
     private static final String[] META_FIELDS = {RecordFormat.CREATED, RecordFormat.LAST_ACCESSED, RecordFormat.MAX_INACTIVE,
             RecordFormat.VERSION, RecordFormat.OWNER, RecordFormat.USER};
+    private static final int CREATED = 0;
+    private static final int LAST_ACCESSED = 1;
+    private static final int MAX_INACTIVE = 2;
+    private static final int VERSION = 3;
+    private static final int OWNER = 4;
+    private static final int USER = 5;
 
     /** One record's metadata, as a batch read it. {@code bytes} is -1 when not measured. */
     record Row(String key, String prefix, String baseId, long created, long lastAccessed, int maxInactive, long version,
@@ -62,6 +69,8 @@ final class Keyspace implements AutoCloseable {
     private final StatefulConnection<byte[], byte[]> connection;
     private final RedisClusterAsyncCommands<byte[], byte[]> commands;
     private final long rate;
+    /** One format per application seen, to split its keys. */
+    private final Map<String, RecordFormat> formats = new java.util.HashMap<>();
 
     /**
      * @param rate most keys a second a scan reads (0: no cap)
@@ -149,11 +158,13 @@ final class Keyspace implements AutoCloseable {
             return List.of(connection);
         }
         List<RedisClusterNode> nodes = new ArrayList<>();
-        if (sameSlotAs != null) {
-            nodes.add(c.getPartitions().getMasterBySlot(SlotHash.getSlot(sameSlotAs)));
+        RedisClusterNode serving = sameSlotAs == null ? null : c.getPartitions().getMasterBySlot(SlotHash.getSlot(sameSlotAs));
+        if (serving != null) {
+            nodes.add(serving);
         } else {
             c.getPartitions().forEach(node -> {
-                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                // A master marked failed has handed its slots to a replica, which is a master now.
+                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)) {
                     nodes.add(node);
                 }
             });
@@ -211,12 +222,13 @@ final class Keyspace implements AutoCloseable {
             long pttl = await(ttls.get(i));
             Long bytes = measure ? await(sizes.get(i)) : null;
             String prefix = RecordFormat.prefixOfKey(key);
-            String base = prefix == null ? null : new RecordFormat(prefix).baseOfKey(key);
-            if (base == null || pttl == -2 || !v.get(0).hasValue() && !v.get(3).hasValue()) {
+            String base = prefix == null ? null : formats.computeIfAbsent(prefix, RecordFormat::new).baseOfKey(key);
+            if (base == null || pttl == -2 || !v.get(CREATED).hasValue() && !v.get(VERSION).hasValue()) {
                 continue; // gone since the scan, or a hash that is no session record
             }
-            out.add(new Row(key, prefix, base, number(v.get(0), now), number(v.get(1), now), (int) number(v.get(2), -1),
-                    number(v.get(3), 0), text(v.get(4)), text(v.get(5)), pttl, bytes == null ? -1 : bytes));
+            out.add(new Row(key, prefix, base, number(v.get(CREATED), now), number(v.get(LAST_ACCESSED), now),
+                    (int) number(v.get(MAX_INACTIVE), -1), number(v.get(VERSION), 0), text(v.get(OWNER)), text(v.get(USER)), pttl,
+                    bytes == null ? -1 : bytes));
         }
         return out;
     }
