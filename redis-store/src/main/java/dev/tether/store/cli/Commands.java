@@ -22,8 +22,6 @@ final class Commands {
     record Result(int exitCode, Map<String, Object> json, String text) {
     }
 
-    static final int FOUND = 0;
-    static final int NOTHING_FOUND = 1;
     private static final String SHARED = "(shared)";
     private static final String HASH = "hash";
     private static final String SORTED_SET = "zset";
@@ -89,7 +87,7 @@ final class Commands {
         Map<String, Object> json = map("command", "summary", "redis", redis.where(), "prefix", prefix, "sessions", total,
                 "keysRead", keys[0], "seconds", Math.round(seconds * 1000) / 1000.0, "bytes", "MEMORY USAGE",
                 "applications", applications);
-        return new Result(FOUND, json, head + text + foot);
+        return new Result(CommandLine.OK, json, head + text + foot);
     }
 
     private static String owner(Row r) {
@@ -254,7 +252,7 @@ final class Commands {
             text.append(rows.size() == limit ? String.format("(the first %,d found; --limit for more)%n", limit)
                     : "(" + sessions(rows.size()) + ")\n");
         }
-        return new Result(FOUND, map("command", "list", "redis", redis.where(), "prefix", prefix, "limit", limit, "sessions", sessions),
+        return new Result(CommandLine.OK, map("command", "list", "redis", redis.where(), "prefix", prefix, "limit", limit, "sessions", sessions),
                 text.toString());
     }
 
@@ -279,7 +277,7 @@ final class Commands {
         if (sessions.isEmpty()) {
             return notFound("show", base);
         }
-        return new Result(FOUND, map("command", "show", "redis", redis.where(), "sessions", sessions), text.toString());
+        return new Result(CommandLine.OK, map("command", "show", "redis", redis.where(), "sessions", sessions), text.toString());
     }
 
     /** One record: metadata, attributes (name, class, size, last change), note names. Values never. */
@@ -360,7 +358,7 @@ final class Commands {
             text.append("invalidated ").append(SessionId.redact(r.baseId())).append(" in ").append(r.prefix()).append('\n');
         }
         text.append("every node holding it drops its copy now (Redis tells them); a tombstone keeps it from coming back\n");
-        return new Result(FOUND, map("command", "invalidate", "redis", redis.where(), "invalidated", done), text.toString());
+        return new Result(CommandLine.OK, map("command", "invalidate", "redis", redis.where(), "invalidated", done), text.toString());
     }
 
     /**
@@ -411,11 +409,11 @@ final class Commands {
         Map<String, Object> json = map("command", "invalidate", "redis", redis.where(), "user", user, "invalidated", done,
                 "staleIndexEntries", stale);
         if (indexes.isEmpty()) {
-            return new Result(NOTHING_FOUND, json, "no sessions indexed for user '" + user + "' under '" + prefix + "'\n");
+            return new Result(CommandLine.NOTHING_FOUND, json, "no sessions indexed for user '" + user + "' under '" + prefix + "'\n");
         }
         text.append(String.format("%d session(s) of '%s' invalidated; every node holding one drops its copy now", done.size(), user));
         text.append(stale > 0 ? String.format("; %d stale index entr%s removed%n", stale, stale == 1 ? "y" : "ies") : "\n");
-        return new Result(done.isEmpty() ? NOTHING_FOUND : FOUND, json, text.toString());
+        return new Result(done.isEmpty() ? CommandLine.NOTHING_FOUND : CommandLine.OK, json, text.toString());
     }
 
     private void delete(Row r) {
@@ -451,11 +449,11 @@ final class Commands {
     }
 
     private Result notFound(String command, String base) {
-        return new Result(NOTHING_FOUND, map("command", command, "redis", redis.where(), "id", SessionId.redact(base), "found", false),
+        return new Result(CommandLine.NOTHING_FOUND, map("command", command, "redis", redis.where(), "id", SessionId.redact(base), "found", false),
                 "no session " + SessionId.redact(base) + " under '" + prefix + "' in " + redis.where() + "\n");
     }
 
-    static Map<String, Object> map(Object... keysAndValues) {
+    private static Map<String, Object> map(Object... keysAndValues) {
         Map<String, Object> m = new LinkedHashMap<>();
         for (int i = 0; i + 1 < keysAndValues.length; i += 2) {
             m.put((String) keysAndValues[i], keysAndValues[i + 1]);
