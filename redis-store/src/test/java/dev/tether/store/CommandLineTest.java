@@ -222,7 +222,7 @@ class CommandLineTest {
         assertEquals(RedisSessionStore.Refresh.GONE, reload(node1, s), "its next request finds it gone");
         assertNull(Stores.load(node2, s.baseId(), getClass().getClassLoader()), "no node can load it");
         assertFalse(exists(redis, key));
-        assertTrue(Stores.ttl(redis, key + ":gone") >= 86_400, "the tombstone outlives every copy");
+        assertTrue(Stores.ttl(redis, key + ":gone") > 86_000, "the tombstone outlives every copy (a day, as a node's)");
         TestSession late = new TestSession();
         assertEquals(WriteOutcome.GONE, Stores.outcome(node2.commit(node2.create(s.baseId(), late))), "a late write cannot bring it back");
 
