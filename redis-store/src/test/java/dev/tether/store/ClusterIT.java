@@ -345,6 +345,62 @@ class ClusterIT {
     }
 
     /**
+     * The operator tool scans every master through one seed, and invalidates a session on whichever
+     * master holds it, also through a user's index that lives in another slot than the records; the
+     * store holding a copy drops it.
+     */
+    @Test
+    @Order(4)
+    void theOperatorToolSeesEveryMasterAndInvalidatesOnAnyOfThem() {
+        SessionStoreOptions o = options().keyPrefix("cli:").build();
+        RedisSessionStore a = open(o, "node1");
+        RedisSessionStore b = open(o, "node2");
+        List<Node> masters = topology().stream().filter(Node::master).toList();
+        List<TrackedSession> onA = new ArrayList<>();
+        for (Node m : masters) {
+            for (int i = 0; i < 3; i++) {
+                TrackedSession s = a.create(baseOn(m, false, a), new TestSession());
+                assertEquals(WriteOutcome.SAVED, request(a, s, () -> { }));
+                onA.add(s);
+            }
+            TrackedSession s = b.create(baseOn(m, false, b), new TestSession());
+            assertEquals(WriteOutcome.SAVED, request(b, s, () -> { }));
+        }
+        String uri = "redis-cluster://127.0.0.1:" + masters.get(0).port();
+        CliRun summary = CliRun.of("summary", uri, "--prefix", "cli:", "--json");
+        assertEquals(0, summary.exit(), summary.err());
+        assertTrue(summary.out().contains("\"sessions\":12,") && summary.out().contains("{\"owner\":\"node1\",\"sessions\":9,")
+                && summary.out().contains("{\"owner\":\"node2\",\"sessions\":3,"), summary.out());
+
+        for (int i = 0; i < masters.size(); i++) {
+            TrackedSession s = onA.get(i * 3);
+            CliRun run = CliRun.of("invalidate", s.baseId() + ".node1", uri, "--prefix", "cli:");
+            assertEquals(0, run.exit(), run.err());
+            await("A drops its copy on 127.0.0.1:" + masters.get(i).port(), Duration.ofSeconds(3), () -> !a.isCurrent(s));
+            assertNull(Stores.load(b, s.baseId(), loader));
+        }
+
+        // alice's sessions on every master, her index in the slot of its own hash tag.
+        String index = new String(new dev.tether.store.record.RecordFormat("cli:").userKey("alice"), StandardCharsets.UTF_8);
+        List<TrackedSession> alices = List.of(onA.get(1), onA.get(4), onA.get(7));
+        for (TrackedSession s : alices) {
+            String key = a.recordKey(s.baseId());
+            masterOf(Stores.slot(key)).command("HSET", key, "user", "alice");
+            masterOf(Stores.slot(index)).command("ZADD", index, Long.toString(System.currentTimeMillis() + 1_800_000), s.baseId());
+        }
+        CliRun user = CliRun.of("invalidate", "--user", "alice", uri, "--prefix", "cli:", "--json");
+        assertEquals(0, user.exit(), user.err());
+        assertEquals(3, user.out().split("\"id\":", -1).length - 1, user.out());
+        for (TrackedSession s : alices) {
+            await("A drops alice's copy", Duration.ofSeconds(3), () -> !a.isCurrent(s));
+        }
+        CliRun after = CliRun.of("summary", uri, "--prefix", "cli:", "--json");
+        assertTrue(after.out().contains("\"sessions\":6,"), after.out());
+        System.out.println("[ClusterIT] the operator tool counted 12 sessions on " + masters.size()
+                + " masters and invalidated 6 of them, by id and by user");
+    }
+
+    /**
      * The per-user index lives in one slot, the user's sessions on every master: logging out
      * everywhere still finds and ends each one, and the census counts them all.
      */

@@ -212,6 +212,30 @@ class SentinelIT {
                 + " store's recovery without any request on the session");
     }
 
+    /** The operator tool finds the master through Sentinel, as the nodes do; the store drops an invalidated copy. */
+    @Test
+    void theOperatorToolReadsAndInvalidatesThroughSentinel() {
+        startTopology();
+        RedisSessionStore store = openUp(options().keyPrefix("tether:").build());
+        List<TrackedSession> sessions = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            TrackedSession s = store.create(Stores.newBase(), new TestSession());
+            assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+            sessions.add(s);
+        }
+        CliRun summary = CliRun.of("summary", sentinelUri(), "--json");
+        assertEquals(0, summary.exit(), summary.err());
+        assertTrue(summary.out().contains("{\"owner\":\"node1\",\"sessions\":5,"), summary.out());
+
+        TrackedSession gone = sessions.get(0);
+        CliRun run = CliRun.of("invalidate", gone.baseId() + ".node1", sentinelUri());
+        assertEquals(0, run.exit(), run.err());
+        await("the store drops its copy", Duration.ofSeconds(3), () -> !store.isCurrent(gone));
+        assertTrue(Stores.load(store, gone.baseId(), getClass().getClassLoader()) == null, "gone for good");
+        assertTrue(CliRun.of("summary", sentinelUri(), "--json").out().contains("{\"owner\":\"node1\",\"sessions\":4,"));
+        System.out.println("[SentinelIT] the operator tool counted 5 sessions through Sentinel and invalidated one");
+    }
+
     @Test
     void waitReplicasMakesAcknowledgedWritesSurviveTheFailover() throws Exception {
         startTopology();

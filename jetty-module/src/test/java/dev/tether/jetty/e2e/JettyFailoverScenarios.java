@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tether.store.ContainerSession;
 import dev.tether.store.RedisSessionStore;
+import dev.tether.store.SessionId;
 import dev.tether.store.SessionSnapshot;
 import dev.tether.store.TrackedSession;
 import dev.tether.store.SessionStoreOptions;
@@ -16,6 +18,7 @@ import dev.tether.testkit.Dirs;
 import dev.tether.testkit.DumpLogsOnFailure;
 import dev.tether.testkit.Http;
 import dev.tether.testkit.JettyNode;
+import dev.tether.testkit.Processes;
 import dev.tether.testkit.RedisProcess;
 import dev.tether.testkit.ServerNode;
 import java.io.IOException;
@@ -191,6 +194,38 @@ abstract class JettyFailoverScenarios implements DumpLogsOnFailure.WithNodes {
             assertEquals("1", redis.command("HGET", key, "ver"), app + ": one write so far");
             assertEquals("Shello-" + app, redis.command("HGET", key, "a:greeting"));
         }
+    }
+
+    /**
+     * The jar the module archive put in {@code lib/tether/} runs the operator tool: it counts the
+     * node's sessions, and an invalidation through it makes the node drop its copy at once.
+     */
+    @Test
+    @Order(2)
+    void theArchivesJarRunsTheOperatorTool() throws Exception {
+        String cookie = get(node1, "app10", "op=set&name=greeting&value=hello", null).sessionId();
+        Path jar;
+        try (var jars = Files.list(node1.base().resolve("lib/tether"))) {
+            jar = jars.filter(p -> p.getFileName().toString().startsWith("tether-jetty-")).findFirst().orElseThrow();
+        }
+        List<String> java = List.of(Processes.java(), "-jar", jar.toString());
+        String summary = Processes.run(null, Duration.ofSeconds(60), concat(java, "summary", redis.uri(), "--json"));
+        assertTrue(summary.contains("{\"prefix\":\"tether:jetty:0.0.0.0/app10:\"") && summary.contains("{\"owner\":\"node1\""), summary);
+        String invalidated = Processes.run(null, Duration.ofSeconds(60), concat(java, "invalidate", cookie, redis.uri()));
+        assertTrue(invalidated.startsWith("invalidated " + SessionId.redact(Http.base(cookie)) + " in tether:jetty:0.0.0.0/app10:"),
+                invalidated);
+        // The next request finds the copy emptied at once; then it leaves Jetty's cache.
+        Http.Reply after = get(node1, "app10", "op=get", cookie);
+        assertNull(after.attribute("greeting"), "node1 dropped its copy's data at once: " + after);
+        assertTrue(dev.tether.testkit.Await.within(Duration.ofSeconds(5),
+                () -> get(node1, "app10", "op=get", cookie).body().contains("session=none")), "and then the session");
+        System.out.println("[e2e-jetty] java -jar " + node1.base().relativize(jar) + " invalidate <id> <uri>: " + invalidated.trim());
+    }
+
+    private static List<String> concat(List<String> head, String... tail) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all;
     }
 
     /** (g) A Tomcat-style record with the very same id lives beside the Jetty one; neither sees the other. */

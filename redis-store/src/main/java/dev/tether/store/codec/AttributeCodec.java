@@ -20,11 +20,17 @@ import dev.tether.store.SessionStoreOptions;
  */
 public final class AttributeCodec {
 
-    private static final byte JAVA = 'J';
-    private static final byte STRING = 'S';
-    private static final byte INTEGER = 'I';
-    private static final byte LONG = 'L';
-    private static final byte BOOLEAN = 'B';
+    // The first byte of an encoded value says what follows (public: an operator's tool reads it).
+    /** Followed by the Java serialization stream of the value alone. */
+    public static final byte JAVA = 'J';
+    /** A {@code String}, followed by its UTF-8 bytes. */
+    public static final byte STRING = 'S';
+    /** An {@code Integer}, followed by its decimal digits. */
+    public static final byte INTEGER = 'I';
+    /** A {@code Long}, followed by its decimal digits. */
+    public static final byte LONG = 'L';
+    /** A {@code Boolean}, followed by '0' or '1'. */
+    public static final byte BOOLEAN = 'B';
 
     private final ClassFilter filter;
     private final int maxBytes;

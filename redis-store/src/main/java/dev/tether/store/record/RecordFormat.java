@@ -55,6 +55,7 @@ public final class RecordFormat {
     private static final byte[] STAMP = bytes(STAMP_PREFIX);
     private static final byte[] COLON = {':'};
     private static final byte[] TOMBSTONE_SUFFIX = bytes(":gone");
+    private static final String USER_INDEX = "user:";
     private static final byte[] FULL = {'f'};
     private static final byte[] DELTA = {'d'};
     private static final byte[] CREATE = {'c'};
@@ -96,6 +97,50 @@ public final class RecordFormat {
     }
 
     /**
+     * The pattern that matches the record keys of every application whose key prefix starts with
+     * this one (for an operator's SCAN: the default prefixes {@code tether:<container>:<host><path>:}
+     * all start with {@code tether:}).
+     */
+    public String applicationsKeyPattern() {
+        return glob(prefix) + "*{*}";
+    }
+
+    /** The pattern that matches the record of one base id under every such application. */
+    public String applicationsKeyPattern(String baseId) {
+        return glob(prefix) + "*{" + glob(baseId) + "}";
+    }
+
+    /** The pattern that matches one user's index under every such application (see {@link #userKey}). */
+    public String applicationsUserKeyPattern(String userName) {
+        return glob(prefix) + "*" + USER_INDEX + "{" + userDigest(userName) + "}";
+    }
+
+    /** The key prefix of a record key, or {@code null} when it is none (no hash tag at its end). */
+    public static String prefixOfKey(String key) {
+        int open = key.indexOf('{');
+        return open < 0 || !key.endsWith("}") ? null : key.substring(0, open);
+    }
+
+    /** The key prefix of a user index key, or {@code null} when it is none. */
+    public static String prefixOfUserKey(String key) {
+        String before = prefixOfKey(key);
+        return before == null || !before.endsWith(USER_INDEX) ? null : before.substring(0, before.length() - USER_INDEX.length());
+    }
+
+    /** Text matched literally by a SCAN pattern. */
+    private static String glob(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
+    /**
      * One bucket of the expiry index: a sorted set of base ids by expiry time (epoch ms). Sixteen of
      * them, each with its own hash tag, so that they spread over a Redis Cluster.
      */
@@ -108,7 +153,7 @@ public final class RecordFormat {
      * digest of the name, never the name: any text may be a user name, and none becomes a key.
      */
     public byte[] userKey(String userName) {
-        return bytes(prefix + "user:{" + userDigest(userName) + "}");
+        return bytes(prefix + USER_INDEX + "{" + userDigest(userName) + "}");
     }
 
     /** 128 bits of SHA-256 over the UTF-8 name, in hex. */

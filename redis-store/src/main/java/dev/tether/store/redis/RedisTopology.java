@@ -85,11 +85,12 @@ public final class RedisTopology {
         return uri;
     }
 
-    List<RedisURI> uris() {
+    /** The one URI (standalone, Sentinel), or the cluster's seed nodes. */
+    public List<RedisURI> uris() {
         return uris;
     }
 
-    boolean isCluster() {
+    public boolean isCluster() {
         return cluster;
     }
 

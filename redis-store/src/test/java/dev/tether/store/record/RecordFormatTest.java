@@ -33,6 +33,21 @@ class RecordFormatTest {
     }
 
     @Test
+    void operatorPatternsCoverEveryApplicationBelowAPrefix() {
+        RecordFormat tether = new RecordFormat("tether:");
+        assertEquals("tether:*{*}", tether.applicationsKeyPattern());
+        assertEquals("tether:*{ABCDEF0123}", tether.applicationsKeyPattern("ABCDEF0123"));
+        String digest = RecordFormat.userDigest("alice");
+        assertEquals("tether:*user:{" + digest + "}", tether.applicationsUserKeyPattern("alice"));
+        assertEquals("a\\*b\\?\\[c\\]\\\\:*{*}", new RecordFormat("a*b?[c]\\:").applicationsKeyPattern(), "glob characters match literally");
+
+        assertEquals("tether:tomcat:localhost/shop:", RecordFormat.prefixOfKey(format.key("ABCDEF0123")));
+        assertNull(RecordFormat.prefixOfKey(text(format.recordAndTombstone("ABCDEF0123")[1])), "a tombstone is no record");
+        assertEquals("tether:tomcat:localhost/shop:", RecordFormat.prefixOfUserKey(text(format.userKey("alice"))));
+        assertNull(RecordFormat.prefixOfUserKey(format.key("ABCDEF0123")));
+    }
+
+    @Test
     void saveArgumentsFollowTheScriptsHeader() {
         List<byte[]> sets = new ArrayList<>();
         sets.add(format.attributeField("cart"));

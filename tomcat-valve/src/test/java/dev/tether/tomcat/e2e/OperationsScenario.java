@@ -221,6 +221,60 @@ abstract class OperationsScenario implements DumpLogsOnFailure.WithNodes {
         }
     }
 
+    // ------------------------------------------------------------------ 6: the operator tool
+
+    @Test
+    @Order(3)
+    @DisplayName("6. java -jar of the shaded jar: summary, show and invalidate on the running nodes' sessions")
+    void operatorToolFromTheShadedJar() throws Exception {
+        Reply created = Http.get(node1.port(), "/app/set?k=user&v=carol", null);
+        assertEquals(200, created.status(), created::toString);
+        String id = created.sessionCookie().value();
+        assertEquals(200, Http.get(node1.port(), "/app/list-add?v=1", id).status());
+        String key = E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}";
+        assertTrue(waitFor(15_000, () -> "Scarol".equals(redis.command("HGET", key, "a:user"))
+                && redis.command("HGET", key, "a:list") != null), "the session is in Redis");
+
+        Ran summary = tool("summary", redis.uri(), "--json");
+        assertEquals(0, summary.exit(), summary.text());
+        assertTrue(summary.text().contains("{\"prefix\":\"" + E2eSupport.KEY_PREFIX + "\"")
+                && summary.text().contains("{\"owner\":\"node1\",\"sessions\":"), summary.text());
+
+        Ran show = tool("show", id, redis.uri());
+        assertEquals(0, show.exit(), show.text());
+        assertTrue(show.text().lines().anyMatch(l -> l.matches("\\s+user\\s+java\\.lang\\.String\\s+.*")), show.text());
+        assertTrue(show.text().lines().anyMatch(l -> l.matches("\\s+list\\s+java\\.util\\.ArrayList\\s+.*")), show.text());
+        assertFalse(show.text().contains("carol") || show.text().contains(Http.base(id)), "no value, no full id: " + show.text());
+
+        Ran invalidate = tool("invalidate", id, redis.uri());
+        assertEquals(0, invalidate.exit(), invalidate.text());
+        Reply after = Http.get(node1.port(), "/app/get", id);
+        assertEquals("none", after.value("id"), "node1 dropped its copy at once: " + after);
+        Ran unreachable = tool("summary", "redis://127.0.0.1:" + Ports.free());
+        assertEquals(3, unreachable.exit(), unreachable.text());
+        assertEquals(1, unreachable.text().lines().count(), "one line, no stack trace: " + unreachable.text());
+        System.out.println("[e2e] Tomcat " + tomcatVersion() + " operator tool, java -jar " + jar().getFileName() + ":\n" + show.text()
+                + invalidate.text() + unreachable.text());
+    }
+
+    record Ran(int exit, String text) {
+    }
+
+    /** One run of {@code java -jar} on the shaded jar; stdout and stderr together. */
+    private Ran tool(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(dev.tether.testkit.Processes.java(), "-jar", jar().toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the tool ends");
+        return new Ran(p.exitValue(), text);
+    }
+
+    /** The shaded jar this Tomcat runs. */
+    private java.nio.file.Path jar() {
+        return E2eSupport.jar(E2eSupport.tomcatHome(tomcatVersion()));
+    }
+
     private static Object attribute(MBeanServerConnection mbs, ObjectName name, String attribute) {
         try {
             return mbs.getAttribute(name, attribute);
