@@ -260,18 +260,18 @@ final class Keyspace implements AutoCloseable {
 
     /**
      * Deletes a record the way the nodes do ({@link Script#DELETE}: the record goes, a tombstone
-     * stays, so no node's late write brings it back); every node holding it hears of it through
+     * stays, so no node's late write brings it back; the script answers the user it named); every node holding it hears of it through
      * client-side caching and drops its copy.
      */
     void delete(RecordFormat format, String baseId, long tombstoneSeconds) {
         byte[][] keys = format.recordAndTombstone(baseId);
         byte[][] args = format.deleteArgs(tombstoneSeconds);
-        RedisFuture<Object> f = commands.evalsha(Script.DELETE.sha(), ScriptOutputType.STATUS, keys, args);
+        RedisFuture<Object> f = commands.evalsha(Script.DELETE.sha(), ScriptOutputType.VALUE, keys, args);
         connection.flushCommands();
         try {
             await(f);
         } catch (RedisNoScriptException e) {
-            f = commands.eval(Script.DELETE.text(), ScriptOutputType.STATUS, keys, args);
+            f = commands.eval(Script.DELETE.text(), ScriptOutputType.VALUE, keys, args);
             connection.flushCommands();
             await(f);
         }
