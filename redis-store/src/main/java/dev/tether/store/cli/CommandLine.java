@@ -77,11 +77,7 @@ public final class CommandLine {
     }
 
     public static void main(String[] args) {
-        // Lettuce registers its Flight Recorder events when it starts: seconds of start-up for a tool
-        // that runs one command. (The shaded jars see this name relocated, as Lettuce's own.)
-        if (System.getProperty("io.lettuce.core.jfr") == null) {
-            System.setProperty("io.lettuce.core.jfr", "false");
-        }
+        dev.tether.store.redis.SharedResources.quietFlightRecorder(); // seconds of start-up for one command
         boolean verbose = List.of(args).contains("--verbose");
         // Lettuce and Netty log through java.util.logging; their lines are noise for an operator.
         LogManager.getLogManager().reset();

@@ -56,12 +56,25 @@ public final class SharedResources {
         }
     }
 
+    /**
+     * Lettuce registers Flight Recorder events for every command when JFR is present, which costs
+     * about two seconds at the first connection and a little on every command. Off unless the
+     * administrator set it; in the shaded jars the property is Tether's copy of Lettuce's alone.
+     */
+    public static void quietFlightRecorder() {
+        String key = "io.lettuce.core.jfr";
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, "false");
+        }
+    }
+
     /** Takes a share of the JVM's resources; pair with {@link #release()}. */
     public static synchronized SharedResources acquire() {
         ClassLoader caller = Thread.currentThread().getContextClassLoader();
         Thread.currentThread().setContextClassLoader(OWN_LOADER);
         try {
             if (current == null) {
+                quietFlightRecorder();
                 current = new SharedResources();
             }
             users++;
