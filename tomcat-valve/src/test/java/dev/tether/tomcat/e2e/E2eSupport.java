@@ -171,4 +171,16 @@ final class E2eSupport {
         return id;
     }
 
+
+    /** Opens remote JMX (no authentication, loopback) on a node from its next start; returns the port. */
+    static int remoteJmx(TomcatNode node) {
+        int port = dev.tether.testkit.Ports.free();
+        node.addJvmOptions("-Dcom.sun.management.jmxremote.port=" + port
+                + " -Dcom.sun.management.jmxremote.rmi.port=" + port
+                + " -Dcom.sun.management.jmxremote.host=127.0.0.1"
+                + " -Dcom.sun.management.jmxremote.authenticate=false"
+                + " -Dcom.sun.management.jmxremote.ssl=false"
+                + " -Djava.rmi.server.hostname=127.0.0.1");
+        return port;
+    }
 }

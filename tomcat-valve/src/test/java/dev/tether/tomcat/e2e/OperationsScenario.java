@@ -73,13 +73,7 @@ abstract class OperationsScenario implements DumpLogsOnFailure.WithNodes {
         var home = E2eSupport.tomcatHome(tomcatVersion());
         node1 = E2eSupport.node(work, "node1", home, redis.uri());
         node2 = E2eSupport.node(work, "node2", home, redis.uri());
-        jmxPort = Ports.free();
-        node2.addJvmOptions("-Dcom.sun.management.jmxremote.port=" + jmxPort
-                + " -Dcom.sun.management.jmxremote.rmi.port=" + jmxPort
-                + " -Dcom.sun.management.jmxremote.host=127.0.0.1"
-                + " -Dcom.sun.management.jmxremote.authenticate=false"
-                + " -Dcom.sun.management.jmxremote.ssl=false"
-                + " -Djava.rmi.server.hostname=127.0.0.1");
+        jmxPort = E2eSupport.remoteJmx(node2);
         wrongPassword = E2eSupport.node(work, "node3", home, "redis://:" + WRONG_PASSWORD + "@127.0.0.1:" + securedRedis.port());
         ServerNode.startAll(node1, node2, wrongPassword);
     }

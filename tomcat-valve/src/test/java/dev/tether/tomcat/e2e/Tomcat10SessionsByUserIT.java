@@ -7,7 +7,6 @@ import dev.tether.testkit.Await;
 import dev.tether.testkit.DumpLogsOnFailure;
 import dev.tether.testkit.Http;
 import dev.tether.testkit.Http.Reply;
-import dev.tether.testkit.Ports;
 import dev.tether.testkit.RedisProcess;
 import dev.tether.testkit.ServerNode;
 import dev.tether.testkit.TomcatNode;
@@ -63,13 +62,7 @@ class Tomcat10SessionsByUserIT implements DumpLogsOnFailure.WithNodes {
         E2eSupport.deployTestApp(node1, "metered", context("""
                 <Manager className="dev.tether.tomcat.RedisSessionManager" redisUri="%s" maxActiveSessions="4"
                          processExpiresFrequency="1"/>""".formatted(redis.uri())));
-        jmxPort = Ports.free();
-        node1.addJvmOptions("-Dcom.sun.management.jmxremote.port=" + jmxPort
-                + " -Dcom.sun.management.jmxremote.rmi.port=" + jmxPort
-                + " -Dcom.sun.management.jmxremote.host=127.0.0.1"
-                + " -Dcom.sun.management.jmxremote.authenticate=false"
-                + " -Dcom.sun.management.jmxremote.ssl=false"
-                + " -Djava.rmi.server.hostname=127.0.0.1");
+        jmxPort = E2eSupport.remoteJmx(node1);
         ServerNode.startAll(node1, node2);
     }
 
