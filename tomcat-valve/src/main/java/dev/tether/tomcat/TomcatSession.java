@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.catalina.Manager;
+import org.apache.catalina.authenticator.Constants;
 import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.session.StandardSession;
 
@@ -68,6 +69,8 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         principal = null;
         authType = null;
         notesCache = null;
+        removeNote(Constants.FORM_REQUEST_NOTE);
+        removeNote(Constants.SESSION_ID_NOTE);
         fill(loaded, restorePrincipal);
     }
 
@@ -82,6 +85,9 @@ final class TomcatSession extends StandardSession implements ContainerSession {
             List<String> roleList = roles.isEmpty() ? List.of() : Arrays.asList(roles.split("\n"));
             this.principal = Principals.of(notes.get(PRINCIPAL), roleList);
             this.authType = notes.get(AUTH_TYPE);
+        }
+        if (FormLogin.inProgress(notes)) {
+            FormLogin.restore(this, notes);
         }
     }
 
@@ -175,8 +181,19 @@ final class TomcatSession extends StandardSession implements ContainerSession {
                 maxInactiveInterval, notes(), Map.of(), p == null ? null : p.getName());
     }
 
-    /** The principal as container data: built once per login, since it is compared on every request. */
+    /** The principal and a FORM login in progress, as container data. */
     private Map<String, String> notes() {
+        Map<String, String> login = principalNotes();
+        if (getNote(Constants.FORM_REQUEST_NOTE) == null && getNote(Constants.SESSION_ID_NOTE) == null) {
+            return login;
+        }
+        Map<String, String> out = new HashMap<>(login);
+        FormLogin.save(this, out);
+        return out;
+    }
+
+    /** The principal as container data: built once per login, since it is compared on every request. */
+    private Map<String, String> principalNotes() {
         Principal p = principal;
         if (p == null || !redisManager().getPersistAuthentication()) {
             return Map.of();

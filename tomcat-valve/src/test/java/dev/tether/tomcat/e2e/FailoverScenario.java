@@ -327,6 +327,32 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
         assertEquals(Map.of("c", "charlie"), next.attributes(), next::toString);
     }
 
+    // ------------------------------------------------------------------ c2
+
+    @Test
+    @Order(5)
+    @DisplayName("c2. a FORM login whose form is posted to the other node completes there (the interrupted request is in Redis)")
+    void formLoginPostedToTheOtherNode() {
+        // The login page is served by node1, which keeps the interrupted request in the session...
+        Reply page = Http.get(node1.port(), "/app/secure/whoami?from=node1", null);
+        assertTrue(page.body().contains(LOGIN_PAGE_MARKER), page::toString);
+        String id = page.sessionId();
+        assertTrue(id.endsWith(".node1"), id);
+        // ...and the form is posted to node2 (a failover, or a balancer without affinity).
+        Reply post = Http.postForm(node2.port(), "/app/j_security_check",
+                Map.of("j_username", E2eSupport.USER, "j_password", E2eSupport.PASSWORD), id);
+        assertTrue(post.status() == 303 || post.status() == 302,
+                "expected the redirect to the interrupted request, not Tomcat's 408 for a lost login: " + post);
+        assertEquals("/app/secure/whoami?from=node1", URI.create(post.location()).getRawPath() + "?"
+                + URI.create(post.location()).getRawQuery(), post::toString);
+        String loggedIn = post.sessionId() != null ? post.sessionId() : id;
+        assertNotEquals(Http.base(id), Http.base(loggedIn), "the login changes the id");
+        Reply back = Http.get(node2.port(), "/app/secure/whoami?from=node1", loggedIn);
+        assertEquals(200, back.status(), back::toString);
+        assertEquals(E2eSupport.USER, back.value("user"), back::toString);
+        assertNull(hget(loggedIn, "n:" + "formRequest"), "the login is done: its interrupted request is no longer kept");
+    }
+
     // ------------------------------------------------------------------ d
 
     @Test
