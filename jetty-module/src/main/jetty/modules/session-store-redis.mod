@@ -66,6 +66,12 @@ jetty.session.redis.redisUri=redis://127.0.0.1:6379
 ## and id changes always wait
 #jetty.session.redis.asyncWrites=false
 
+## true: every request that finds its session in this node's memory asks Redis
+## for the session's version (one round trip) instead of trusting client-side
+## caching; closes the window in which a node starved of CPU serves a copy one
+## write behind another node (shared mode)
+#jetty.session.redis.checkVersion=false
+
 ## sessions whose latest state is kept for replay while Redis is unreachable
 #jetty.session.redis.maxPendingSessions=10000
 

@@ -199,8 +199,9 @@ final class Reads {
         if (!redis.isUp() || !s.persisted && !s.invalidated) {
             return true; // unreachable: the copy is all there is; never written: nobody else knows it
         }
-        if (!redis.isTrackingRefused()) {
-            return !s.invalidated && redis.isTracked(s.trackedEpoch);
+        boolean tracked = !s.invalidated && redis.isTracked(s.trackedEpoch);
+        if (!redis.isTrackingRefused() && (!options.checkVersion() || !tracked)) {
+            return tracked;
         }
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         byte[] ver = cmd == null ? null : core.await(cmd.hget(format.recordKey(s.baseId), RecordFormat.bytes(RecordFormat.VERSION)), null);

@@ -21,6 +21,7 @@ public final class SessionStoreOptions {
     private final Duration touchInterval;
     private final int maxPendingSessions;
     private final boolean asyncWrites;
+    private final boolean checkVersion;
     private final int maxSessionsPerUser;
     private final int maxAttributeBytes;
     private final List<String> allowClasses;
@@ -42,6 +43,7 @@ public final class SessionStoreOptions {
         this.touchInterval = b.touchInterval;
         this.maxPendingSessions = b.maxPendingSessions;
         this.asyncWrites = b.asyncWrites;
+        this.checkVersion = b.checkVersion;
         this.maxSessionsPerUser = b.maxSessionsPerUser;
         this.maxAttributeBytes = b.maxAttributeBytes;
         this.allowClasses = List.copyOf(b.allowClasses);
@@ -78,6 +80,9 @@ public final class SessionStoreOptions {
 
     /** @see Setting#ASYNC_WRITES */
     public boolean asyncWrites() { return asyncWrites; }
+
+    /** @see Setting#CHECK_VERSION */
+    public boolean checkVersion() { return checkVersion; }
 
     /** @see Setting#MAX_SESSIONS_PER_USER */
     public int maxSessionsPerUser() { return maxSessionsPerUser; }
@@ -116,6 +121,7 @@ public final class SessionStoreOptions {
         b.touchInterval = touchInterval;
         b.maxPendingSessions = maxPendingSessions;
         b.asyncWrites = asyncWrites;
+        b.checkVersion = checkVersion;
         b.maxSessionsPerUser = maxSessionsPerUser;
         b.maxAttributeBytes = maxAttributeBytes;
         b.allowClasses = allowClasses;
@@ -140,6 +146,7 @@ public final class SessionStoreOptions {
         private Duration touchInterval;
         private int maxPendingSessions;
         private boolean asyncWrites;
+        private boolean checkVersion;
         private int maxSessionsPerUser;
         private int maxAttributeBytes;
         private List<String> allowClasses;
@@ -175,6 +182,7 @@ public final class SessionStoreOptions {
                     case TOUCH_INTERVAL_SECONDS -> touchInterval(Duration.ofSeconds(number(v)));
                     case MAX_PENDING_SESSIONS -> maxPendingSessions((int) number(v));
                     case ASYNC_WRITES -> asyncWrites(bool(v, "asyncWrites"));
+                    case CHECK_VERSION -> checkVersion(bool(v, "checkVersion"));
                     case MAX_SESSIONS_PER_USER -> maxSessionsPerUser((int) number(v));
                     case MAX_ATTRIBUTE_BYTES -> maxAttributeBytes((int) number(v));
                     case ALLOW_CLASSES -> allowClasses(splitPatterns(v));
@@ -243,6 +251,8 @@ public final class SessionStoreOptions {
         public Builder saveMode(SaveMode mode) { this.saveMode = Objects.requireNonNull(mode, "saveMode"); return this; }
         public Builder touchInterval(Duration d) { this.touchInterval = positive(d, "touchInterval"); return this; }
         public Builder asyncWrites(boolean on) { this.asyncWrites = on; return this; }
+
+        public Builder checkVersion(boolean on) { this.checkVersion = on; return this; }
         public Builder maxPendingSessions(int n) { this.maxPendingSessions = atLeast(n, 0, "maxPendingSessions"); return this; }
         public Builder maxSessionsPerUser(int n) { this.maxSessionsPerUser = atLeast(n, 0, "maxSessionsPerUser"); return this; }
         public Builder maxAttributeBytes(int n) { this.maxAttributeBytes = atLeast(n, 64, "maxAttributeBytes"); return this; }

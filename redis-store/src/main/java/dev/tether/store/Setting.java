@@ -26,6 +26,8 @@ public enum Setting {
             "read-only requests send nothing; at most one asynchronous refresh per session per interval keeps its record alive"),
     ASYNC_WRITES("asyncWrites", "false",
             "true: a request that changed its session is answered without waiting for Redis (writes stay ordered per session); faster, but the changes of requests answered in the last few milliseconds before a node dies are lost. Logouts and id changes always wait"),
+    CHECK_VERSION("checkVersion", "false",
+            "true: every request that finds its session in this node's memory asks Redis for the session's version (one round trip) instead of trusting client-side caching; closes the window in which a node starved of CPU serves a copy one write behind another node (shared mode)"),
     MAX_PENDING_SESSIONS("maxPendingSessions", "10000",
             "sessions whose latest state is kept for replay while Redis is unreachable"),
     MAX_SESSIONS_PER_USER("maxSessionsPerUser", "0",

@@ -96,6 +96,32 @@ class NodesTest {
     }
 
     @Test
+    void withCheckVersionACopyOneWriteBehindIsReadAgainEvenWhenRedisMessageHasNotArrived() {
+        RedisSessionStore strict = Stores.openUp(Stores.options(redis).shared(true).checkVersion(true).build(), "node3");
+        RedisSessionStore trusting = Stores.openUp(Stores.options(redis).shared(true).build(), "node4");
+        try {
+            TestSession live = new TestSession();
+            live.attributes.put("n", 7);
+            TrackedSession created = a.create(Stores.newBase(), live);
+            assertEquals(WriteOutcome.SAVED, request(a, created, () -> { }));
+            TrackedSession onStrict = load(strict, created.baseId()).tracked();
+            TrackedSession onTrusting = load(trusting, created.baseId()).tracked();
+            // The worst case of client-side caching: both nodes are starved and have not read Redis's
+            // message about the next write yet.
+            strict.invalidationsMuted = true;
+            trusting.invalidationsMuted = true;
+            assertTrue(strict.isCurrent(onStrict), "nothing changed yet: the version matches");
+            assertEquals(WriteOutcome.SAVED, request(a, created, () -> live.set(created, "n", 8)));
+
+            assertTrue(trusting.isCurrent(onTrusting), "without checkVersion the copy is trusted until the message arrives");
+            assertFalse(strict.isCurrent(onStrict), "with checkVersion one round trip finds the copy one write behind");
+        } finally {
+            strict.close();
+            trusting.close();
+        }
+    }
+
+    @Test
     void aStaleCopysChangeOfAnAttributeChangedElsewhereIsRefused() {
         TestSession liveA = new TestSession();
         TrackedSession stateA = createOnA(liveA);
