@@ -52,6 +52,15 @@ final class Machine {
         return total <= 0 ? "?" : String.format(java.util.Locale.ROOT, "%.1f %% of all CPU time", 100.0 * (to[1] - from[1]) / total);
     }
 
+    /** The 1-minute load average, NaN if unreadable. */
+    static double load1() {
+        try {
+            return Double.parseDouble(read(Path.of("/proc/loadavg")).split("\\s+")[0]);
+        } catch (RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
     static String loadAverage() {
         String l = read(Path.of("/proc/loadavg"));
         String[] p = l.split("\\s+");

@@ -60,6 +60,15 @@ public final class Main {
             Log.info("redis-server %s on port %d (no persistence)", redis.info("server").get("redis_version"), redis.port());
             Machine.describe(o, redis, r);
             long[] jiffies0 = Machine.cpuJiffies();
+            // The load average every 15 s: the harness itself keeps about 3 runnable (server, Redis, wrk), so more means
+            // other work shared the machine, which the side-by-side ratios are meant to withstand and the notes must say.
+            java.util.concurrent.ScheduledExecutorService loadSampler = Executors.newSingleThreadScheduledExecutor(t -> {
+                Thread th = new Thread(t, "load-sampler");
+                th.setDaemon(true);
+                return th;
+            });
+            List<Double> loads = Collections.synchronizedList(new ArrayList<>());
+            loadSampler.scheduleAtFixedRate(() -> loads.add(Machine.load1()), 0, 15, TimeUnit.SECONDS);
             settings(o, wrk, r);
             List<Variant> single = o.variants.stream().filter(v -> !v.isBalanced()).toList();
             List<Variant> pairs = o.variants.stream().filter(Variant::isBalanced).toList();
@@ -82,6 +91,8 @@ public final class Main {
                 }
             }
             r.machine.put("load average at end", Machine.loadAverage());
+            loadSampler.shutdownNow();
+            loadNote(loads, r);
             r.machine.put("CPU steal during the run (VM host busy elsewhere)", Machine.stealShare(jiffies0, Machine.cpuJiffies()));
         }
         r.settings.put("harness wall time", String.format("%.0f s", (System.nanoTime() - t0) / 1e9));
@@ -330,6 +341,25 @@ public final class Main {
                         + " smaller than this spread are within the noise of this run.", run.variant().server.label, run.workload().label,
                         min, max, max / min));
             }
+        }
+    }
+
+    private static void loadNote(List<Double> loads, Results r) {
+        List<Double> l = new ArrayList<>(loads);
+        l.removeIf(x -> Double.isNaN(x));
+        if (l.isEmpty()) {
+            return;
+        }
+        int cpus = Runtime.getRuntime().availableProcessors();
+        double median = Stats.percentile(l, 50);
+        double max = l.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        r.machine.put("1-minute load average during the run (every 15 s)", String.format(java.util.Locale.ROOT,
+                "median %.1f, max %.1f, on %d CPUs", median, max, cpus));
+        if (median > cpus + 3) {
+            r.notes.add(String.format(java.util.Locale.ROOT, "Other work was running on the machine during this run: the 1-minute load"
+                    + " average was %.1f in the median (max %.1f) on %d CPUs, where the benchmark alone keeps about 3 threads busy. Absolute"
+                    + " req/s are therefore lower and noisier than on a quiet machine; the ratios are taken side by side, round by round,"
+                    + " so that the other work weighs on both sides of each ratio.", median, max, cpus));
         }
     }
 
