@@ -4,7 +4,7 @@
 # distributions, with the same WAR, JVM flags and wrk load; reports throughput, p50/p99 latency,
 # Redis commands per request, failover takeover latency and memory per 10,000 sessions.
 #
-#   examples/benchmark/run.sh           the benchmark: 5 rounds of 6 s runs (~25 min)      -> examples/benchmark/results/
+#   examples/benchmark/run.sh           the benchmark: 5 rounds of 6 s runs (~1 hour)      -> examples/benchmark/results/
 #   examples/benchmark/run.sh --quick   1 round of 2 s runs, rough numbers (~5 min)      -> examples/benchmark/target/results-quick/
 #   examples/benchmark/run.sh --smoke   1 s runs, for CI: every row, numbers meaningless -> examples/benchmark/target/results-smoke/
 #
