@@ -27,7 +27,7 @@ final class Machine {
         r.machine.put("Tomcat", o.tomcatVersion);
         r.machine.put("Jetty", o.jettyVersion);
         r.machine.put("Redis", redis.info("server").get("redis_version"));
-        r.machine.put("Redisson", o.redissonVersion + " (redisson-all + redisson-tomcat-10)");
+        r.machine.put("Redisson", o.redissonVersion + " (org.redisson:redisson and its dependencies + redisson-tomcat-10)");
         r.machine.put("wrk", wrkVersion(o.wrk));
         r.machine.put("load average at start", loadAverage());
     }
