@@ -4,13 +4,15 @@
 # distributions, with the same WAR, JVM flags and wrk load; reports throughput, p50/p99 latency,
 # Redis commands per request, failover takeover latency and memory per 10,000 sessions.
 #
-#   examples/benchmark/run.sh           the benchmark: 5 rounds of 6 s runs (~25 min)      -> examples/benchmark/results/
+#   examples/benchmark/run.sh           the benchmark: 5 rounds of 6 s runs (~1 hour)      -> examples/benchmark/results/
 #   examples/benchmark/run.sh --quick   1 round of 2 s runs, rough numbers (~5 min)      -> examples/benchmark/target/results-quick/
 #   examples/benchmark/run.sh --smoke   1 s runs, for CI: every row, numbers meaningless -> examples/benchmark/target/results-smoke/
 #
 # Options: --skip-build (use the jars/war already built)  --out DIR  --work DIR
-#          --variants=tomcat-memory,tomcat-tether,tomcat-redisson,jetty-memory,jetty-tether
-#          --workloads=read,write,mix (default: all three)
+#          --variants=tomcat-memory,tomcat-tether,tomcat-tether-async,tomcat-redisson,jetty-memory,jetty-tether,
+#            tomcat-floor-lettuce,tomcat-floor-socket, and two Tomcat nodes behind HAProxy (a group of their own, run after the
+#            others): balanced-memory-sticky,balanced-tether-sticky,balanced-tether-shared-rr,balanced-redisson-rr
+#          --workloads=read,write,mix,page (default: all four; smoke: the first three)  --balanced-workloads=read,write
 #          --profile=VARIANTS|none (JFR during an extra write run; full mode: tomcat-tether,jetty-tether)
 #          --breakdown=VARIANTS|none (async-profiler: CPU per write request side by side; full mode: the Tomcat
 #            in-memory, Lettuce floor and Tether variants, Jetty in-memory and Tether)
@@ -18,13 +20,13 @@
 # Environment: BENCH_JVM_OPTS (server JVM flags, default -Xms512m -Xmx512m -XX:+UseG1GC),
 #              TOMCAT_VERSION, JETTY_VERSION, REDISSON_VERSION, ASYNC_PROFILER_VERSION (defaults: the versions in the poms).
 #
-# Needs JDK 17, Maven, redis-server and wrk (Debian: apt-get install redis-server wrk). Starts its own
+# Needs JDK 17, Maven, redis-server and wrk (Debian: apt-get install redis-server wrk), and haproxy for the two-node variants. Starts its own
 # redis-server on a free loopback port without persistence; everything it starts ends with it.
 # More: examples/benchmark/README.md
 #
 set -euo pipefail
 
-usage() { sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/../.." && pwd)
@@ -43,7 +45,7 @@ while [[ $# -gt 0 ]]; do
     --work) WORK=$2; shift ;;
     --work=*) WORK=${1#--work=} ;;
     -h|--help) usage; exit 0 ;;
-    --variants=*|--workloads=*|--profile=*|--breakdown=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
+    --variants=*|--workloads=*|--balanced-workloads=*|--profile=*|--breakdown=*|--rounds=*|--duration=*|--warmup=*|--warmup-max=*|--threads=*|--connections=*|--sessions=*|--memory-sessions=*|--failover-sessions=*|--failover-warmup-round=*)
       PASS+=("$1") ;;
     *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -108,8 +110,28 @@ fetch() { # groupId:artifactId:version[:type] file
 }
 fetch "org.apache.tomcat:tomcat:$TOMCAT_VERSION:tar.gz" "tomcat-$TOMCAT_VERSION.tar.gz"
 fetch "org.eclipse.jetty:jetty-home:$JETTY_VERSION:tar.gz" "jetty-home-$JETTY_VERSION.tar.gz"
-fetch "org.redisson:redisson-all:$REDISSON_VERSION" "redisson-all-$REDISSON_VERSION.jar"
-fetch "org.redisson:redisson-tomcat-10:$REDISSON_VERSION" "redisson-tomcat-10-$REDISSON_VERSION.jar"
+# Redisson: org.redisson:redisson with its runtime dependencies, and redisson-tomcat-10 (redisson-all, the
+# same classes in one jar, does not resolve for the newer releases).
+REDISSON_LIB=$DL/redisson-$REDISSON_VERSION
+if [[ ! -s $REDISSON_LIB/redisson-tomcat-10-$REDISSON_VERSION.jar ]]; then
+  say "fetching org.redisson:redisson and redisson-tomcat-10 $REDISSON_VERSION with their dependencies from Maven Central"
+  rm -rf "$REDISSON_LIB" && mkdir -p "$REDISSON_LIB/pom"
+  cat >"$REDISSON_LIB/pom/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>bench</groupId><artifactId>redisson-classpath</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.redisson</groupId><artifactId>redisson</artifactId><version>$REDISSON_VERSION</version></dependency>
+    <dependency><groupId>org.redisson</groupId><artifactId>redisson-tomcat-10</artifactId><version>$REDISSON_VERSION</version></dependency>
+  </dependencies>
+</project>
+EOF
+  (cd "$REDISSON_LIB/pom" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$REDISSON_LIB") >>"$WORK/fetch.log" 2>&1 \
+    || { tail -n 20 "$WORK/fetch.log" >&2; rm -rf "$REDISSON_LIB"; die "could not fetch Redisson $REDISSON_VERSION"; }
+fi
+REDISSON_JARS=$(ls "$REDISSON_LIB"/*.jar | paste -sd, -)
+HAPROXY=$(command -v haproxy || ls /usr/sbin/haproxy /usr/local/sbin/haproxy 2>/dev/null | head -n 1 || true)
+[[ -n $HAPROXY ]] || say "haproxy is not installed (apt-get install haproxy): the two-node variants behind it are skipped"
 # The profiler for the CPU breakdown: optional, the benchmark runs without it.
 ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-$(pom_prop "$BENCH/pom.xml" async-profiler.version)}
 ASYNC_PROFILER_JAR=$DL/async-profiler-$ASYNC_PROFILER_VERSION.jar
@@ -127,7 +149,7 @@ say "mode $MODE; results -> $OUT; work -> $WORK"
 ARGS=(--mode="$MODE" --out="$OUT" --work="$WORK"
   --tomcat-home="$TOMCAT_HOME" --jetty-home="$JETTY_HOME" --tether-jar="$TETHER_JAR" --jetty-archive="$JETTY_ARCHIVE"
   --war="$WAR" --lua="$BENCH/src/main/wrk/sessions.lua"
-  --redisson-jars="$DL/redisson-all-$REDISSON_VERSION.jar,$DL/redisson-tomcat-10-$REDISSON_VERSION.jar"
+  --redisson-jars="$REDISSON_JARS" --haproxy="$HAPROXY"
   --wrk="$(command -v wrk)"
   --tomcat-version="$TOMCAT_VERSION" --jetty-version="$JETTY_VERSION" --redisson-version="$REDISSON_VERSION"
   --async-profiler="$([[ -s $ASYNC_PROFILER_JAR ]] && echo "$ASYNC_PROFILER_JAR")")

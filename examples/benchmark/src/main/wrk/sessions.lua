@@ -3,7 +3,8 @@
 --
 --   wrk -t T -c C -d D -s sessions.lua http://127.0.0.1:PORT -- COOKIE_FILE MODE CONTEXT COOKIE_NAME THREADS
 --
--- COOKIE_FILE: one session id per line.  MODE: read | write | mix (80 % read, 20 % write).
+-- COOKIE_FILE: one session id per line.  MODE: read | write | mix (80 % read, 20 % write) on the bench
+-- servlet, or page: page.jsp, 80 % rendering only, 20 % with ?write=1 (a cart line changed).
 -- CONTEXT: the application's context path (/bench).  Thread t of T uses sessions t, t+T, t+2T, ...
 -- so no two threads share a session; within a thread consecutive requests use different sessions.
 -- done() prints one line "BENCH_JSON {...}" that the harness parses.
@@ -27,6 +28,10 @@ function init(args)
   mode = args[2]
   readPath = args[3] .. "/b/read"
   writePath = args[3] .. "/b/write"
+  if mode == "page" then
+    readPath = args[3] .. "/page.jsp"
+    writePath = args[3] .. "/page.jsp?write=1"
+  end
   cookieName = args[4]
   step = tonumber(args[5])
   idx = tid or 0
@@ -37,7 +42,7 @@ function request()
   local cookie = cookies[(idx % n) + 1]
   idx = idx + step
   local path = readPath
-  if mode == "write" or (mode == "mix" and math.random() < 0.2) then
+  if mode == "write" or ((mode == "mix" or mode == "page") and math.random() < 0.2) then
     path = writePath
   end
   return wrk.format("GET", path, { ["Cookie"] = cookieName .. "=" .. cookie })

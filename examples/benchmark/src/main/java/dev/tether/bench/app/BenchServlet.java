@@ -16,7 +16,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * Integer.
  *
  * <ul>
- *   <li>{@code /b/create}: a new session with that shape; answers its id.</li>
+ *   <li>{@code /b/create}: a new session with that shape; answers its id. With {@code ?shape=page}, a session of
+ *       the page workload's shape instead ({@link PageSession}, rendered by {@code page.jsp}); also answers its
+ *       serialized size.</li>
  *   <li>{@code /b/read}: reads both attributes, writes nothing.</li>
  *   <li>{@code /b/write}: reads both, {@code setAttribute("counter", counter + 1)}; the payload stays.</li>
  *   <li>{@code /b/heap}: heap in use after {@code System.gc()} (creates no session).</li>
@@ -47,6 +49,11 @@ public class BenchServlet extends HttpServlet {
 
     private static void create(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         HttpSession session = req.getSession(true);
+        if ("page".equals(req.getParameter("shape"))) {
+            PageSession.fill(session);
+            text(resp, 200, "id=" + session.getId() + "\nbytes=" + PageSession.serializedBytes(session) + "\n");
+            return;
+        }
         session.setAttribute("payload", payload());
         session.setAttribute("counter", Integer.valueOf(0));
         text(resp, 200, "id=" + session.getId() + "\n");

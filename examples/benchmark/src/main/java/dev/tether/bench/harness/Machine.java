@@ -27,7 +27,7 @@ final class Machine {
         r.machine.put("Tomcat", o.tomcatVersion);
         r.machine.put("Jetty", o.jettyVersion);
         r.machine.put("Redis", redis.info("server").get("redis_version"));
-        r.machine.put("Redisson", o.redissonVersion + " (redisson-all + redisson-tomcat-10)");
+        r.machine.put("Redisson", o.redissonVersion + " (org.redisson:redisson and its dependencies + redisson-tomcat-10)");
         r.machine.put("wrk", wrkVersion(o.wrk));
         r.machine.put("load average at start", loadAverage());
     }
@@ -50,6 +50,15 @@ final class Machine {
     static String stealShare(long[] from, long[] to) {
         long total = to[0] - from[0];
         return total <= 0 ? "?" : String.format(java.util.Locale.ROOT, "%.1f %% of all CPU time", 100.0 * (to[1] - from[1]) / total);
+    }
+
+    /** The 1-minute load average, NaN if unreadable. */
+    static double load1() {
+        try {
+            return Double.parseDouble(read(Path.of("/proc/loadavg")).split("\\s+")[0]);
+        } catch (RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     static String loadAverage() {

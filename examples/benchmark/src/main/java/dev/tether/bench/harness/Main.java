@@ -60,8 +60,30 @@ public final class Main {
             Log.info("redis-server %s on port %d (no persistence)", redis.info("server").get("redis_version"), redis.port());
             Machine.describe(o, redis, r);
             long[] jiffies0 = Machine.cpuJiffies();
+            // The load average every 15 s: the harness itself keeps about 3 runnable (server, Redis, wrk), so more means
+            // other work shared the machine, which the side-by-side ratios are meant to withstand and the notes must say.
+            java.util.concurrent.ScheduledExecutorService loadSampler = Executors.newSingleThreadScheduledExecutor(t -> {
+                Thread th = new Thread(t, "load-sampler");
+                th.setDaemon(true);
+                return th;
+            });
+            List<Double> loads = Collections.synchronizedList(new ArrayList<>());
+            loadSampler.scheduleAtFixedRate(() -> loads.add(Machine.load1()), 0, 15, TimeUnit.SECONDS);
             settings(o, wrk, r);
-            throughputAndMemory(o, redis, wrk, r);
+            List<Variant> single = o.variants.stream().filter(v -> !v.isBalanced()).toList();
+            List<Variant> pairs = o.variants.stream().filter(Variant::isBalanced).toList();
+            if (!single.isEmpty()) {
+                throughputAndMemory(o, redis, wrk, r, single, o.workloads);
+            }
+            if (!pairs.isEmpty()) {
+                if (o.haproxy == null) {
+                    r.notes.add("The two-node variants behind HAProxy were not run: haproxy is not installed (apt-get install haproxy).");
+                    Log.info("=== SKIPPED the two-node variants: haproxy is not installed (apt-get install haproxy)");
+                } else {
+                    // A group of its own, after the single nodes are stopped: eight more server JVMs would crowd two cores.
+                    throughputAndMemory(o, redis, wrk, r, pairs, o.balancedWorkloads);
+                }
+            }
             noiseNotes(r);
             for (Variant v : List.of(Variant.TOMCAT_TETHER, Variant.TOMCAT_REDISSON)) {
                 if (o.has(v) && o.failoverSessions > 0) {
@@ -69,6 +91,8 @@ public final class Main {
                 }
             }
             r.machine.put("load average at end", Machine.loadAverage());
+            loadSampler.shutdownNow();
+            loadNote(loads, r);
             r.machine.put("CPU steal during the run (VM host busy elsewhere)", Machine.stealShare(jiffies0, Machine.cpuJiffies()));
         }
         r.settings.put("harness wall time", String.format("%.0f s", (System.nanoTime() - t0) / 1e9));
@@ -81,21 +105,26 @@ public final class Main {
         r.settings.put("measured runs", o.rounds + " round(s); in each, per workload, each variant in turn: a discarded warm-up run ("
                 + "round 1: at least " + o.warmup + " s and on, in 2 s steps, until the JIT compiler threads use < 5 % of the server's CPU,"
                 + " at most " + o.warmupMax + " s; later rounds " + Math.min(2, o.warmup) + " s), then a measured " + o.duration + " s run."
-                + " All servers stay up during the rounds (idle but for the one under load). Reported: median over rounds");
+                + " All servers stay up during the rounds (idle but for the one under load). Reported: median over rounds."
+                + " The two-node variants behind HAProxy run afterwards as a group of their own, the same way, with the single"
+                + " servers stopped; their ratios are to in-memory behind the sticky balancer");
         r.settings.put("load", "wrk, " + o.threads + " threads, " + o.connections + " connections, keep-alive, each request"
                 + " with the cookie of the next of " + o.sessions + " sessions (round-robin, no two threads share one)");
         r.settings.put("wrk command", wrk.describe(o.duration));
         r.settings.put("server JVM flags (every variant)", o.jvmOpts);
         r.settings.put("session shape", "payload: a 1 KiB String of its own; counter: an Integer");
         r.settings.put("workloads", "read-only: getAttribute x2; write-every-request: getAttribute x2 + setAttribute(counter+1);"
-                + " mix 80/20: each request is a write with probability 0.2");
+                + " mix 80/20: each request is a write with probability 0.2; JSP page 80/20: page.jsp renders about 20 KB of HTML"
+                + " through EL from a session of its own shape (a profile, a cart of 30 items, a counter); each request is a write"
+                + " (one cart line changed in place, setAttribute(cart), setAttribute(counter)) with probability 0.2."
+                + " Two-node variants: " + String.join(", ", o.balancedWorkloads.stream().map(w -> w.label).toList()));
         r.settings.put("memory", o.memorySessions + " sessions created on a fresh server after 100 warm-up sessions; heap used after"
                 + " System.gc() (lowest of 4) and Redis used_memory before/after, scaled to 10,000");
         r.settings.put("failover", o.failoverSessions + " sessions, each written twice on node1; kill -9 node1; per session: first"
                 + " request at node2 with node1's cookie, then one with the cookie node2 answered; added = first - warm"
                 + (o.failoverWarmupRound ? "; a discarded warm-up round first (same steps)" : ""));
         for (Variant v : o.variants) {
-            r.settings.put("setup " + v.id, v.server == Variant.Server.TOMCAT ? Servers.managerFor(v) : Servers.setupFor(v));
+            r.settings.put("setup " + v.id, v.server == Variant.Server.JETTY ? Servers.setupFor(v) : Servers.managerFor(v));
         }
     }
 
@@ -103,8 +132,43 @@ public final class Main {
         return Servers.create(o, v, route, o.workDir.resolve("nodes"), redisUri);
     }
 
-    /** A variant's server, kept running through the throughput rounds, and its sessions' cookie file. */
-    private record Live(Variant variant, ServerNode node, Path cookies) {
+    /**
+     * A variant's server (or two behind a balancer), kept running through the throughput rounds; the port
+     * wrk talks to; its sessions' cookie files (of the micro workloads' shape, and of the page's).
+     */
+    private record Live(Variant variant, List<ServerNode> nodes, int port, Path cookies, Path pageCookies, Haproxy balancer) {
+        ServerNode node() {
+            return nodes.get(0);
+        }
+
+        Path cookies(Workload w) {
+            return w.pageShape() ? pageCookies : cookies;
+        }
+
+        /** CPU time of the server JVMs. */
+        Duration cpu() {
+            return nodes.stream().map(ServerNode::cpu).reduce(Duration.ZERO, Duration::plus);
+        }
+
+        ProcStat proc() {
+            return nodes.stream().map(n -> ProcStat.of(n.pid())).reduce(ProcStat::plus).orElseThrow();
+        }
+
+        String logs() {
+            return String.join(", ", nodes.stream().map(n -> n.logFile().toString()).toList());
+        }
+
+        void kill() {
+            if (balancer != null) {
+                balancer.close();
+            }
+            nodes.forEach(ServerNode::kill9);
+        }
+    }
+
+    /** Whether a variant runs a workload: the floors' round trip is made by the bench servlet only, not by page.jsp. */
+    private static boolean runs(Variant v, Workload w) {
+        return !(v.isFloor() && w == Workload.PAGE);
     }
 
     /**
@@ -112,28 +176,15 @@ public final class Main {
      * under load) so the rounds can alternate between variants, workload by workload; whatever
      * else the machine is doing then hits every variant alike. Numbers are the median over rounds.
      */
-    private static void throughputAndMemory(Options o, RedisProcess redis, Wrk wrk, Results r) throws Exception {
+    private static void throughputAndMemory(Options o, RedisProcess redis, Wrk wrk, Results r, List<Variant> variants,
+            List<Workload> workloads) throws Exception {
         redis.command("FLUSHALL");
         List<Live> live = new ArrayList<>();
         Path raw = o.workDir.resolve("raw");
+        boolean page = workloads.contains(Workload.PAGE);
         try {
-            for (Variant v : o.variants) {
-                Log.info("=== %s: start, memory, %d sessions", v.id, o.sessions);
-                ServerNode node = newNode(o, v, "node1", redis.uri());
-                try {
-                    Servers.start(node);
-                    if (!v.isFloor()) { // a floor's sessions are in-memory ones
-                        memory(o, redis, node, v, r);
-                    }
-                    List<String> sessions = createSessions(node, o.sessions);
-                    Path cookies = o.workDir.resolve("cookies-" + v.id + ".txt");
-                    Files.write(cookies, sessions);
-                    live.add(new Live(v, node, cookies));
-                } catch (Exception | AssertionError e) {
-                    Log.info("  %s FAILED: %s\n%s", v.id, e, node.tail(40));
-                    node.kill9();
-                    throw e;
-                }
+            for (Variant v : variants) {
+                live.add(v.isBalanced() ? startPair(o, redis, v, page, r) : startSingle(o, redis, v, page, r));
             }
             Map<String, List<Wrk.Result>> rounds = new LinkedHashMap<>();
             Map<String, Map<String, Long>> calls = new LinkedHashMap<>();
@@ -141,15 +192,18 @@ public final class Main {
             Map<String, Results.RoundTrips> trips = new LinkedHashMap<>();
             Map<String, ProcStat> procStats = new LinkedHashMap<>();
             for (int round = 1; round <= o.rounds; round++) {
-                for (Workload w : o.workloads) {
+                for (Workload w : workloads) {
                     Log.info("=== round %d of %d: %s", round, o.rounds, w.label);
                     for (Live l : live) {
+                        if (!runs(l.variant(), w)) {
+                            continue;
+                        }
                         String key = l.variant().id + "/" + w.mode;
                         String tag = l.variant().id + "-" + w.mode + "-r" + round;
                         // Round 1 warms each server up until its JIT compiler is quiet; later rounds only re-open connections.
                         Warm warm = round == 1
-                                ? warmUp(wrk, redis, l.node(), l.cookies(), w, o.warmup, o.warmupMax, true, raw.resolve(tag + "-warmup"))
-                                : warmUp(wrk, redis, l.node(), l.cookies(), w, Math.min(2, o.warmup), Math.min(2, o.warmup), false,
+                                ? warmUp(wrk, redis, l, w, o.warmup, o.warmupMax, true, raw.resolve(tag + "-warmup"))
+                                : warmUp(wrk, redis, l, w, Math.min(2, o.warmup), Math.min(2, o.warmup), false,
                                         raw.resolve(tag + "-warmup"));
                         if (warm.trips() != null) {
                             trips.put(key, warm.trips());
@@ -158,12 +212,12 @@ public final class Main {
                             r.notes.add(tag + ": " + warm.errors() + " errors in the warm-up");
                         }
                         redis.command("CONFIG", "RESETSTAT");
-                        Duration cpu0 = l.node().cpu();
-                        ProcStat ps0 = ProcStat.of(l.node().pid());
+                        Duration cpu0 = l.cpu();
+                        ProcStat ps0 = l.proc();
                         double rcpu0 = cpuSeconds(redis);
-                        Wrk.Result res = wrk.run(l.node(), l.cookies(), w, o.duration, raw.resolve(tag + ".txt"));
-                        Duration cpu1 = l.node().cpu();
-                        ProcStat ps1 = ProcStat.of(l.node().pid());
+                        Wrk.Result res = wrk.run(l.port(), l.cookies(w), w, o.duration, raw.resolve(tag + ".txt"));
+                        Duration cpu1 = l.cpu();
+                        ProcStat ps1 = l.proc();
                         double rcpu1 = cpuSeconds(redis);
                         procStats.merge(key, ps1.minus(ps0), ProcStat::plus);
                         if (round == o.rounds) {
@@ -185,13 +239,16 @@ public final class Main {
                         if (res.errors() > 0) {
                             r.notes.add(tag + ": " + res.errors() + " errors (connect " + res.errConnect() + ", read " + res.errRead()
                                     + ", write " + res.errWrite() + ", status " + res.errStatus() + ", timeout " + res.errTimeout()
-                                    + "); see " + raw.resolve(tag + ".txt") + " and " + l.node().logFile());
+                                    + "); see " + raw.resolve(tag + ".txt") + " and " + l.logs());
                         }
                     }
                 }
             }
             for (Live l : live) {
-                for (Workload w : o.workloads) {
+                for (Workload w : workloads) {
+                    if (!runs(l.variant(), w)) {
+                        continue;
+                    }
                     String key = l.variant().id + "/" + w.mode;
                     double[] c = cpu.get(key);
                     Results.Run run = new Results.Run(l.variant(), w, Wrk.Result.median(rounds.get(key)), rounds.get(key),
@@ -206,8 +263,64 @@ public final class Main {
                 }
             }
         } finally {
-            live.forEach(l -> l.node().kill9());
+            live.forEach(Live::kill);
         }
+    }
+
+    /** One server: started, its memory measured (not for a floor, whose sessions are in-memory ones), its sessions made. */
+    private static Live startSingle(Options o, RedisProcess redis, Variant v, boolean page, Results r) throws Exception {
+        Log.info("=== %s: start, memory, %d sessions", v.id, o.sessions);
+        ServerNode node = newNode(o, v, "node1", redis.uri());
+        try {
+            Servers.start(node);
+            if (!v.isFloor()) {
+                memory(o, redis, node, v, r);
+            }
+            return new Live(v, List.of(node), node.port(), cookies(o, node.port(), v, false, r),
+                    page && runs(v, Workload.PAGE) ? cookies(o, node.port(), v, true, r) : null, null);
+        } catch (Exception | AssertionError e) {
+            Log.info("  %s FAILED: %s\n%s", v.id, e, node.tail(40));
+            node.kill9();
+            throw e;
+        }
+    }
+
+    /** Two servers (jvmRoute node1 and node2) behind HAProxy; the sessions are made through the balancer. */
+    private static Live startPair(Options o, RedisProcess redis, Variant v, boolean page, Results r) throws Exception {
+        Log.info("=== %s: two nodes behind HAProxy (%s), %d sessions", v.id, v.balance.label, o.sessions);
+        ServerNode n1 = newNode(o, v, "node1", redis.uri());
+        ServerNode n2 = newNode(o, v, "node2", redis.uri());
+        Haproxy balancer = null;
+        try {
+            Servers.start(n1);
+            Servers.start(n2);
+            balancer = Haproxy.start(o.haproxy, v.balance, n1.port(), n2.port(), o.workDir.resolve("nodes").resolve(v.id + "-haproxy"));
+            r.settings.putIfAbsent("haproxy, " + v.balance.label, Haproxy.config(v.balance, 0, 0, 0).replace(":0", ":PORT").strip()
+                    .replaceAll("\\s*\n\\s*", "; "));
+            return new Live(v, List.of(n1, n2), balancer.port, cookies(o, balancer.port, v, false, r),
+                    page ? cookies(o, balancer.port, v, true, r) : null, balancer);
+        } catch (Exception | AssertionError e) {
+            Log.info("  %s FAILED: %s\n%s\n%s", v.id, e, n1.tail(40), n2.tail(40));
+            if (balancer != null) {
+                balancer.close();
+            }
+            n1.kill9();
+            n2.kill9();
+            throw e;
+        }
+    }
+
+    /** Creates the sessions a variant is loaded with and writes their cookies to a file for wrk. */
+    private static Path cookies(Options o, int port, Variant v, boolean page, Results r) throws Exception {
+        List<String> sessions = createSessions(port, o.sessions, page);
+        Path file = o.workDir.resolve("cookies-" + v.id + (page ? "-page" : "") + ".txt");
+        Files.write(file, sessions);
+        if (page) {
+            // what one such session weighs: the attributes' Java serialization, each on its own
+            Http.Reply sample = Http.get(port, Servers.CONTEXT + "/b/create?shape=page", null);
+            r.settings.putIfAbsent("page session (serialized attributes)", sample.value("bytes") + " bytes");
+        }
+        return file;
     }
 
     /**
@@ -231,6 +344,25 @@ public final class Main {
         }
     }
 
+    private static void loadNote(List<Double> loads, Results r) {
+        List<Double> l = new ArrayList<>(loads);
+        l.removeIf(x -> Double.isNaN(x));
+        if (l.isEmpty()) {
+            return;
+        }
+        int cpus = Runtime.getRuntime().availableProcessors();
+        double median = Stats.percentile(l, 50);
+        double max = l.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        r.machine.put("1-minute load average during the run (every 15 s)", String.format(java.util.Locale.ROOT,
+                "median %.1f, max %.1f, on %d CPUs", median, max, cpus));
+        if (median > cpus + 3) {
+            r.notes.add(String.format(java.util.Locale.ROOT, "Other work was running on the machine during this run: the 1-minute load"
+                    + " average was %.1f in the median (max %.1f) on %d CPUs, where the benchmark alone keeps about 3 threads busy. Absolute"
+                    + " req/s are therefore lower and noisier than on a quiet machine; the ratios are taken side by side, round by round,"
+                    + " so that the other work weighs on both sides of each ratio.", median, max, cpus));
+        }
+    }
+
     /** What a warm-up did: seconds, the JIT share of its last step, errors, and (if monitored) the Redis round trips. */
     private record Warm(int seconds, double lastJitShare, long errors, Results.RoundTrips trips) {
     }
@@ -240,28 +372,38 @@ public final class Main {
      * which the server's JIT compiler threads used under 5 % of its CPU, at most {@code max} seconds.
      * With {@code monitor}, the steps run under MONITOR to count round trips; the last step's counts are kept.
      */
+    private static Warm warmUp(Wrk wrk, RedisProcess redis, Live l, Workload w, int min, int max, boolean monitor,
+            Path rawPrefix) throws Exception {
+        return warmUp(wrk, redis, l.nodes(), l.port(), l.cookies(w), w, min, max, monitor, rawPrefix);
+    }
+
     private static Warm warmUp(Wrk wrk, RedisProcess redis, ServerNode node, Path cookies, Workload w, int min, int max, boolean monitor,
             Path rawPrefix) throws Exception {
+        return warmUp(wrk, redis, List.of(node), node.port(), cookies, w, min, max, monitor, rawPrefix);
+    }
+
+    private static Warm warmUp(Wrk wrk, RedisProcess redis, List<ServerNode> nodes, int port, Path cookies, Workload w, int min, int max,
+            boolean monitor, Path rawPrefix) throws Exception {
         int elapsed = 0;
         long errors = 0;
         double jit = Double.NaN;
         Results.RoundTrips trips = null;
         for (int step = 1; elapsed < max; step++) {
             int seconds = Math.min(2, max - elapsed);
-            ProcStat p0 = ProcStat.of(node.pid());
+            ProcStat p0 = proc(nodes);
             Wrk.Result res;
             Path raw = Path.of(rawPrefix + "-" + step + ".txt");
             if (monitor) { // every step; the last one's counts are kept: the warmest
                 try (RedisMonitor mon = redis.monitor()) {
-                    res = wrk.run(node, cookies, w, seconds, raw);
+                    res = wrk.run(port, cookies, w, seconds, raw);
                     mon.close();
                     trips = new Results.RoundTrips(res.requests(), mon.clientCommands().size(), mon.scriptCommandCount(),
                             mon.clientCommandsByName());
                 }
             } else {
-                res = wrk.run(node, cookies, w, seconds, raw);
+                res = wrk.run(port, cookies, w, seconds, raw);
             }
-            ProcStat d = ProcStat.of(node.pid()).minus(p0);
+            ProcStat d = proc(nodes).minus(p0);
             jit = d.total() > 0 ? d.jitSeconds() / d.total() : 0;
             elapsed += seconds;
             errors += res.errors();
@@ -270,9 +412,13 @@ public final class Main {
             }
         }
         if (max > min) {
-            Log.info("  %-16s warm-up %2d s (JIT compiler %.0f %% of CPU in the last step)", node.name(), elapsed, 100 * jit);
+            Log.info("  %-16s warm-up %2d s (JIT compiler %.0f %% of CPU in the last step)", nodes.get(0).name() + (nodes.size() > 1 ? " +1" : ""), elapsed, 100 * jit);
         }
         return new Warm(elapsed, jit, errors, trips);
+    }
+
+    private static ProcStat proc(List<ServerNode> nodes) {
+        return nodes.stream().map(n -> ProcStat.of(n.pid())).reduce(ProcStat::plus).orElseThrow();
     }
 
     /** On a fresh server: warm-up sessions (classes loaded, connections made), heap and Redis memory, N more, again. */
@@ -509,6 +655,11 @@ public final class Main {
 
     /** Creates n sessions of the benchmark's shape (4 clients in parallel); answers their cookie values. */
     static List<String> createSessions(ServerNode node, int n) throws Exception {
+        return createSessions(node.port(), n, false);
+    }
+
+    /** Creates n sessions at a port (a server's or a balancer's), of the micro workloads' shape or the page's. */
+    static List<String> createSessions(int port, int n, boolean page) throws Exception {
         List<String> cookies = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger next = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -516,12 +667,12 @@ public final class Main {
             List<Future<Void>> futures = new ArrayList<>();
             for (int t = 0; t < 4; t++) {
                 futures.add(pool.submit(() -> {
-                    try (Http.Connection h = Http.keepAlive("127.0.0.1", node.port())) {
+                    try (Http.Connection h = Http.keepAlive("127.0.0.1", port)) {
                         while (next.getAndIncrement() < n) {
-                            Http.Reply reply = h.get(Servers.CONTEXT + "/b/create");
+                            Http.Reply reply = h.get(Servers.CONTEXT + "/b/create" + (page ? "?shape=page" : ""));
                             String cookie = reply.sessionId();
                             if (reply.status() != 200 || cookie == null) {
-                                throw new IllegalStateException(node.name() + ": /b/create answered " + reply.status()
+                                throw new IllegalStateException("port " + port + ": /b/create answered " + reply.status()
                                         + " without a session cookie: " + reply.body());
                             }
                             cookies.add(cookie);

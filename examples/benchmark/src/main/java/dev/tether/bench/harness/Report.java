@@ -47,11 +47,15 @@ final class Report {
     }
 
     static String serverLabel(Options o, Variant.Server s) {
-        return s == Variant.Server.TOMCAT ? "Tomcat " + o.tomcatVersion : "Jetty " + o.jettyVersion;
+        return switch (s) {
+            case TOMCAT -> "Tomcat " + o.tomcatVersion;
+            case JETTY -> "Jetty " + o.jettyVersion;
+            case TOMCAT_PAIR -> "2 × Tomcat " + o.tomcatVersion + " behind HAProxy";
+        };
     }
 
     static String variantLabel(Options o, Variant v) {
-        return v.impl == Variant.Impl.REDISSON ? "Redisson " + o.redissonVersion : v.impl.label;
+        return v.impl.isRedisson() ? v.label().replaceFirst("^Redisson", "Redisson " + o.redissonVersion) : v.label();
     }
 
     static double rpsRatio(Results r, Results.Run run) {
@@ -170,6 +174,8 @@ final class Report {
         }
 
         floor(o, r, sb);
+        page(o, r, sb);
+        balanced(o, r, sb);
 
         sb.append("## Failover takeover (Tomcat, two nodes, kill -9)\n\n");
         sb.append("| server | variant | sessions | first request at node2, median ms | warm request, median ms | added, median ms")
@@ -265,18 +271,22 @@ final class Report {
                 .append(" can make. Neither does any session work (no fencing, no serialization), so Tether cannot beat them by much;")
                 .append(" how close it gets is what its own code costs.\n\n")
                 .append("| workload | Tether × in-memory | Lettuce floor × in-memory | blocking-socket floor × in-memory | Tether ÷ Lettuce floor")
-                .append(" | context switches/req: in-memory, Tether, Lettuce floor, socket floor |\n|---|---:|---:|---:|---:|---|\n");
+                .append(" | Tether ÷ blocking-socket floor | Tether asyncWrites × in-memory")
+                .append(" | context switches/req: in-memory, Tether, Lettuce floor, socket floor |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
         for (Workload w : Workload.values()) {
             Results.Run t = r.run(Variant.TOMCAT_TETHER, w);
             Results.Run m = r.run(Variant.TOMCAT_MEMORY, w);
-            if (t == null || m == null) {
+            if (t == null || m == null || w == Workload.PAGE) {
                 continue;
             }
             Results.Run l = r.run(lettuce, w);
             Results.Run k = r.run(socket, w);
             sb.append("| ").append(w.label).append(" | ").append(ratio(rpsRatio(r, t))).append(" | ")
                     .append(l == null ? "n/a" : ratio(rpsRatio(r, l))).append(" | ").append(k == null ? "n/a" : ratio(rpsRatio(r, k)))
-                    .append(" | ").append(l == null ? "n/a" : ratio(ratio(t, l, Wrk.Result::rps))).append(" | ");
+                    .append(" | ").append(l == null ? "n/a" : ratio(ratio(t, l, Wrk.Result::rps))).append(" | ")
+                    .append(k == null ? "n/a" : ratio(ratio(t, k, Wrk.Result::rps))).append(" | ");
+            Results.Run async = r.run(Variant.TOMCAT_TETHER_ASYNC, w);
+            sb.append(async == null ? "n/a" : ratio(rpsRatio(r, async))).append(" | ");
             List<String> cs = new ArrayList<>();
             for (Results.Run x : new Results.Run[] {m, t, l, k}) {
                 cs.add(x == null ? "n/a" : f(x.serverContextSwitchesPerRequest(), 2));
@@ -290,6 +300,78 @@ final class Report {
             sb.append("Where the server's CPU per write request goes, measured with async-profiler side by side, is in")
                     .append(" [profile.md](profile.md#cpu-per-write-request-side-by-side-async-profiler).\n\n");
         }
+    }
+
+    /** The page workload: the ratio an administrator should quote, with what a page and a session weigh. */
+    private static void page(Options o, Results r, StringBuilder sb) {
+        List<Results.Run> runs = new ArrayList<>();
+        for (Results.Run run : ordered(r)) {
+            if (run.workload() == Workload.PAGE && !run.variant().isBalanced()) {
+                runs.add(run);
+            }
+        }
+        if (runs.isEmpty()) {
+            return;
+        }
+        sb.append("## A page that does real work: JSP page 80/20\n\n")
+                .append("`page.jsp` renders a cart of 30 items, 30 recommendations and the user's profile through EL, about ")
+                .append(f(runs.get(0).wrk().bytesPerRequest() / 1024, 1)).append(" KiB per response (headers included), from a session of ")
+                .append(r.settings.getOrDefault("page session (serialized attributes)", "?"))
+                .append(" (its attributes' Java serialization). 80 % of the requests only render; 20 % also change one cart line in place and")
+                .append(" set the cart and a counter again. The same sessions' micro workloads are in the tables above.\n\n")
+                .append("| server | variant | req/s | req/s × in-memory | p50 ms | p99 ms | server CPU µs/req | Redis cmds/req | errors |\n")
+                .append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Results.Run run : runs) {
+            sb.append("| ").append(serverLabel(o, run.variant().server)).append(" | ").append(variantLabel(o, run.variant())).append(" | ")
+                    .append(f(run.wrk().rps(), 0)).append(" | ").append(ratio(rpsRatio(r, run))).append(" | ").append(f(run.wrk().p50Ms(), 2))
+                    .append(" | ").append(f(run.wrk().p99Ms(), 2)).append(" | ").append(f(run.serverCpuUsPerRequest(), 0)).append(" | ")
+                    .append(f(run.redisCommandsPerRequest(), 3)).append(" | ").append(run.wrk().errors()).append(" |\n");
+        }
+        sb.append('\n');
+    }
+
+    /** Two Tomcat nodes behind HAProxy (issue 14): shared mode behind round-robin against the sticky ceiling and Redisson. */
+    private static void balanced(Options o, Results r, StringBuilder sb) {
+        List<Results.Run> runs = new ArrayList<>();
+        for (Results.Run run : ordered(r)) {
+            if (run.variant().isBalanced()) {
+                runs.add(run);
+            }
+        }
+        if (runs.isEmpty()) {
+            return;
+        }
+        sb.append("## Behind a balancer: two Tomcat nodes behind HAProxy\n\n")
+                .append("Measured as a group of their own after the single-server variants were stopped, with the rounds interleaved the same")
+                .append(" way. Every variant is two Tomcat nodes (jvmRoute node1, node2) behind one HAProxy (one thread); wrk talks to HAProxy.")
+                .append(" *sticky*: HAProxy sends a request to the node named after the first dot of its JSESSIONID; *round-robin*:")
+                .append(" `balance roundrobin` and nothing else, so consecutive requests of a session alternate between the nodes.")
+                .append(" Ratios are to in-memory sessions behind the sticky balancer, the ceiling (in-memory sessions cannot be served")
+                .append(" without affinity at all). CPU is both nodes' together.\n\n")
+                .append("| variant | workload | req/s | req/s × in-memory sticky | ÷ Redisson round-robin | p50 ms | p99 ms | server CPU µs/req")
+                .append(" | Redis cmds/req | Redis round trips/req | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Results.Run run : runs) {
+            Results.Run redisson = r.run(Variant.BALANCED_REDISSON_RR, run.workload());
+            sb.append("| ").append(variantLabel(o, run.variant())).append(" | ").append(run.workload().label).append(" | ")
+                    .append(f(run.wrk().rps(), 0)).append(" | ").append(ratio(rpsRatio(r, run))).append(" | ")
+                    .append(redisson == null || run.variant() == Variant.BALANCED_REDISSON_RR ? "" : ratio(ratio(run, redisson, Wrk.Result::rps)))
+                    .append(" | ").append(f(run.wrk().p50Ms(), 2)).append(" | ").append(f(run.wrk().p99Ms(), 2)).append(" | ")
+                    .append(f(run.serverCpuUsPerRequest(), 0)).append(" | ").append(f(run.redisCommandsPerRequest(), 3)).append(" | ")
+                    .append(run.roundTrips() == null ? "n/a" : f(run.roundTrips().perRequest(), 3)).append(" | ")
+                    .append(run.wrk().errors()).append(" |\n");
+        }
+        sb.append('\n');
+    }
+
+    /** A target row on one ratio, if both runs exist. */
+    private static void target(List<String[]> t, String what, double value, double goal) {
+        if (!Double.isNaN(value)) {
+            t.add(new String[] {what, ratio(value), value >= goal ? "yes" : "**no**"});
+        }
+    }
+
+    private static double ratioOf(Results r, Variant a, Variant b, Workload w) {
+        return ratio(r.run(a, w), r.run(b, w), Wrk.Result::rps);
     }
 
     /** {target, measured, met} rows. */
@@ -335,6 +417,20 @@ final class Report {
             t.add(new String[] {"Tomcat: Tether ≥ 10 × Redisson throughput, every workload", "worst " + ratio(worst) + " (" + where + ")",
                     worst >= 10 ? "yes" : "**no**"});
         }
+        // issue 16: the write path against the round-trip floors, and the asynchronous write mode
+        target(t, "Tomcat: Tether ≥ 0.95 × the Lettuce floor, write-every-request",
+                ratioOf(r, Variant.TOMCAT_TETHER, Variant.TOMCAT_FLOOR_LETTUCE, Workload.WRITE), 0.95);
+        target(t, "Tomcat: Tether ≥ 0.85 × the blocking-socket floor, write-every-request",
+                ratioOf(r, Variant.TOMCAT_TETHER, Variant.TOMCAT_FLOOR_SOCKET, Workload.WRITE), 0.85);
+        target(t, "Tomcat: Tether asyncWrites ≥ 0.85 × in-memory, write-every-request",
+                ratioOf(r, Variant.TOMCAT_TETHER_ASYNC, Variant.TOMCAT_MEMORY, Workload.WRITE), 0.85);
+        // issue 14: two nodes behind HAProxy
+        target(t, "2 nodes: Tether shared behind round-robin ≥ 0.85 × in-memory behind a sticky balancer, read-only",
+                ratioOf(r, Variant.BALANCED_TETHER_SHARED_RR, Variant.BALANCED_MEMORY_STICKY, Workload.READ), 0.85);
+        for (Workload w : Workload.values()) {
+            target(t, "2 nodes: Tether shared ≥ 10 × Redisson (readMode REDIS), both behind round-robin, " + w.label,
+                    ratioOf(r, Variant.BALANCED_TETHER_SHARED_RR, Variant.BALANCED_REDISSON_RR, w), 10);
+        }
         Results.Failover fo = r.failover(Variant.TOMCAT_TETHER);
         if (fo != null) {
             double added = fo.medianAddedMs();
@@ -349,7 +445,7 @@ final class Report {
                 .append("p999_ms,mean_ms,max_ms,errors,redis_cmds,redis_cmds_per_req,redis_round_trips_per_req,server_cpu_us_per_req,server_kernel_share,server_jit_share,server_gc_share,server_ctx_switches_per_req,redis_cpu_us_per_req\n");
         for (Results.Run run : ordered(r)) {
             Wrk.Result w = run.wrk();
-            sb.append(String.join(",", run.variant().server.label, run.variant().impl.label, run.workload().mode,
+            sb.append(String.join(",", run.variant().server.label, run.variant().label(), run.workload().mode,
                     String.valueOf(w.requests()), f(w.seconds(), 3), f(w.rps(), 1), f(rpsRatio(r, run), 4), f(w.p50Ms(), 3),
                     f(p50Ratio(r, run), 4), f(w.p90Ms(), 3), f(w.p99Ms(), 3), f(p99Ratio(r, run), 4), f(w.p999Ms(), 3),
                     f(w.meanMs(), 3), f(w.maxMs(), 3), String.valueOf(w.errors()), String.valueOf(run.redisCommands()),

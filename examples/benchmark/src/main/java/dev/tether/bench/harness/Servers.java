@@ -20,7 +20,7 @@ final class Servers {
 
     /** A node named {@code <variant>-<route>} in {@code workDir}, not started yet. */
     static ServerNode create(Options o, Variant v, String route, Path workDir, String redisUri) throws IOException {
-        ServerNode node = v.server == Variant.Server.TOMCAT ? tomcat(o, v, route, workDir, redisUri) : jetty(o, v, route, workDir, redisUri);
+        ServerNode node = v.server == Variant.Server.JETTY ? jetty(o, v, route, workDir, redisUri) : tomcat(o, v, route, workDir, redisUri);
         node.readyWhen(CONTEXT + "/b/ping", null);
         return node;
     }
@@ -45,29 +45,21 @@ final class Servers {
                 """.formatted(node.port(), route));
         node.deploy("bench", o.war);
         node.jvmOptions(o.jvmOpts);
-        String manager;
         switch (v.impl) {
-            case MEMORY -> manager = "<!-- StandardManager, Tomcat's default -->";
-            case FLOOR_LETTUCE, FLOOR_SOCKET -> {
-                manager = "<!-- StandardManager; the bench servlet makes one Redis round trip per write -->";
+            case FLOOR_LETTUCE, FLOOR_SOCKET ->
                 node.addJvmOptions("-Dbench.floor=" + v.floorKind() + " -Dbench.floor.redis=" + redisUri.replaceFirst("^redis://", ""));
-            }
-            case TETHER -> {
-                node.addLib(o.tetherJar);
-                manager = "<Manager className=\"dev.tether.tomcat.RedisSessionManager\" redisUri=\"" + redisUri + "\"/>";
-            }
-            case REDISSON -> {
+            case TETHER, TETHER_ASYNC, TETHER_SHARED -> node.addLib(o.tetherJar);
+            case REDISSON, REDISSON_REDIS -> {
                 o.redissonJars.forEach(node::addLib);
-                Path yaml = node.base().resolve("conf/redisson.yaml");
-                Files.writeString(yaml, """
+                Files.writeString(node.base().resolve("conf/redisson.yaml"), """
                         singleServerConfig:
                           address: "%s"
                         """.formatted(redisUri));
-                manager = "<Manager className=\"org.redisson.tomcat.RedissonSessionManager\" configPath=\"" + yaml
-                        + "\" readMode=\"MEMORY\" updateMode=\"AFTER_REQUEST\"/>";
             }
-            default -> throw new IllegalStateException();
+            case MEMORY -> {
+            }
         }
+        String manager = manager(v, redisUri, node.base().resolve("conf/redisson.yaml").toString());
         node.contextXml("bench", """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <Context>
@@ -88,10 +80,10 @@ final class Servers {
         JettyNode node = JettyNode.create(name, o.jettyHome, workDir.resolve(name), route);
         if (v.impl == Variant.Impl.TETHER) {
             node.unpack(o.jettyArchive);
-            node.addModules("http", "ee10-deploy", "sessions", "session-store-redis");
+            node.addModules("http", "ee10-deploy", "ee10-jsp", "sessions", "session-store-redis");
             node.useRedis(redisUri);
         } else {
-            node.addModules("http", "ee10-deploy", "sessions");
+            node.addModules("http", "ee10-deploy", "ee10-jsp", "sessions");
         }
         Files.createDirectories(node.base().resolve("webapps"));
         Files.copy(o.war, node.base().resolve("webapps/bench.war"));
@@ -109,20 +101,37 @@ final class Servers {
 
     /** The Manager line of a Tomcat variant, as the report shows it. */
     static String managerFor(Variant v) {
+        String m = manager(v, "redis://127.0.0.1:PORT", ".../redisson.yaml");
         return switch (v.impl) {
             case MEMORY -> "(none: StandardManager, the default)";
             case FLOOR_LETTUCE, FLOOR_SOCKET -> "(none: StandardManager) + -Dbench.floor=" + v.floorKind()
                     + " -Dbench.floor.redis=127.0.0.1:PORT: the bench servlet SETs the counter in Redis on each write and waits for the answer";
-            case TETHER -> "<Manager className=\"dev.tether.tomcat.RedisSessionManager\" redisUri=\"redis://127.0.0.1:PORT\"/>";
-            case REDISSON -> "<Manager className=\"org.redisson.tomcat.RedissonSessionManager\" configPath=\".../redisson.yaml\""
-                    + " readMode=\"MEMORY\" updateMode=\"AFTER_REQUEST\"/> + redisson.yaml singleServerConfig.address";
+            case REDISSON, REDISSON_REDIS -> m + " + redisson.yaml singleServerConfig.address";
+            default -> m;
+        } + (v.isBalanced() ? "; two nodes (jvmRoute node1, node2) behind HAProxy, " + v.balance.label : "");
+    }
+
+    /** The Manager element of a Tomcat variant's context.xml (a comment where Tomcat's default is kept). */
+    private static String manager(Variant v, String redisUri, String redissonYaml) {
+        String tether = "<Manager className=\"dev.tether.tomcat.RedisSessionManager\" redisUri=\"" + redisUri + "\"";
+        String redisson = "<Manager className=\"org.redisson.tomcat.RedissonSessionManager\" configPath=\"" + redissonYaml + "\"";
+        return switch (v.impl) {
+            case MEMORY -> "<!-- StandardManager, Tomcat's default -->";
+            case FLOOR_LETTUCE, FLOOR_SOCKET -> "<!-- StandardManager; the bench servlet makes one Redis round trip per write -->";
+            case TETHER -> tether + "/>";
+            case TETHER_ASYNC -> tether + " asyncWrites=\"true\"/>";
+            case TETHER_SHARED -> tether + " mode=\"shared\"/>";
+            // MEMORY: each node serves from its own copy, which needs a sticky balancer; REDIS: every read goes
+            // to Redis, Redisson's mode for balancers without affinity.
+            case REDISSON -> redisson + " readMode=\"MEMORY\" updateMode=\"AFTER_REQUEST\"/>";
+            case REDISSON_REDIS -> redisson + " readMode=\"REDIS\" updateMode=\"AFTER_REQUEST\"/>";
         };
     }
 
     /** The set-up of a Jetty variant, as the report shows it. */
     static String setupFor(Variant v) {
         return v.impl == Variant.Impl.TETHER
-                ? "tether module archive unpacked; --add-modules=http,ee10-deploy,sessions,session-store-redis; jetty.session.redis.redisUri set"
-                : "--add-modules=http,ee10-deploy,sessions (default in-memory session cache, no store)";
+                ? "tether module archive unpacked; --add-modules=http,ee10-deploy,ee10-jsp,sessions,session-store-redis; jetty.session.redis.redisUri set"
+                : "--add-modules=http,ee10-deploy,ee10-jsp,sessions (default in-memory session cache, no store)";
     }
 }

@@ -12,8 +12,9 @@ final class Svg {
 
     private static String color(Variant v) {
         return switch (v.impl) {
-            case TETHER -> "#2b7bba";
-            case REDISSON -> "#d9534f";
+            case TETHER, TETHER_SHARED -> "#2b7bba";
+            case TETHER_ASYNC -> "#5fa8d3";
+            case REDISSON, REDISSON_REDIS -> "#d9534f";
             case MEMORY, FLOOR_LETTUCE, FLOOR_SOCKET -> "#999999";
         };
     }

@@ -15,9 +15,14 @@ import java.util.concurrent.TimeUnit;
 final class Wrk {
 
     record Result(long requests, double seconds, double rps, double meanMs, double maxMs, double p50Ms, double p90Ms,
-            double p99Ms, double p999Ms, long errConnect, long errRead, long errWrite, long errStatus, long errTimeout) {
+            double p99Ms, double p999Ms, long errConnect, long errRead, long errWrite, long errStatus, long errTimeout, long bytes) {
         long errors() {
             return errConnect + errRead + errWrite + errStatus + errTimeout;
+        }
+
+        /** Response bytes (headers and body) per request, as wrk read them. */
+        double bytesPerRequest() {
+            return requests == 0 ? Double.NaN : (double) bytes / requests;
         }
 
         /** Requests, time and errors summed over the rounds; throughput and latencies their medians; max the max. */
@@ -29,7 +34,7 @@ final class Wrk {
                     med(rounds, Result::p90Ms), med(rounds, Result::p99Ms), med(rounds, Result::p999Ms),
                     rounds.stream().mapToLong(Result::errConnect).sum(), rounds.stream().mapToLong(Result::errRead).sum(),
                     rounds.stream().mapToLong(Result::errWrite).sum(), rounds.stream().mapToLong(Result::errStatus).sum(),
-                    rounds.stream().mapToLong(Result::errTimeout).sum());
+                    rounds.stream().mapToLong(Result::errTimeout).sum(), rounds.stream().mapToLong(Result::bytes).sum());
         }
 
         private static double med(List<Result> rounds, java.util.function.ToDoubleFunction<Result> f) {
@@ -57,7 +62,12 @@ final class Wrk {
     }
 
     Result run(ServerNode node, Path cookies, Workload w, int seconds, Path rawOut) throws IOException, InterruptedException {
-        List<String> cmd = cmd(node.port(), cookies, w.mode, seconds);
+        return run(node.port(), cookies, w, seconds, rawOut);
+    }
+
+    /** wrk against a port: a server's, or the balancer's in front of two. */
+    Result run(int port, Path cookies, Workload w, int seconds, Path rawOut) throws IOException, InterruptedException {
+        List<String> cmd = cmd(port, cookies, w.mode, seconds);
         Files.createDirectories(rawOut.getParent());
         Process p = Processes.start(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(rawOut.toFile()));
         if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) {
@@ -76,7 +86,8 @@ final class Wrk {
         double secs = num(m, "durationUs").doubleValue() / 1e6;
         return new Result(requests, secs, requests / secs, ms(m, "latMeanUs"), ms(m, "latMaxUs"), ms(m, "p50Us"), ms(m, "p90Us"),
                 ms(m, "p99Us"), ms(m, "p999Us"), num(m, "errConnect").longValue(), num(m, "errRead").longValue(),
-                num(m, "errWrite").longValue(), num(m, "errStatus").longValue(), num(m, "errTimeout").longValue());
+                num(m, "errWrite").longValue(), num(m, "errStatus").longValue(), num(m, "errTimeout").longValue(),
+                num(m, "bytes").longValue());
     }
 
     private static Number num(Map<String, Object> m, String k) {
