@@ -40,34 +40,40 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The promise, where it is hardest to keep, on two nodes of a real Jetty 12 distribution (the
- * ee10 test application; the store is the same for every environment): a request whose session
+ * The promise, where it is hardest to keep, on two nodes of a real Jetty 12 distribution, with one
+ * test application (ee10 or ee8, chosen by the subclass with the Jetty version): a request whose session
  * change was not stored never gets a 2xx (503 with Retry-After instead); a change another node's
  * request did not touch is merged; concurrent requests on one node lose nothing of each other; an
  * asynchronous request is answered only once its change is stored; an id change at login is one
  * fenced step; a logout is final on every node, and one Redis did not take is not acknowledged; a
  * command error is no outage; what a session listener does as its node stops is written. The
- * store's counters (JMX) say what each refusal was. Subclasses choose the Jetty version.
+ * store's counters (JMX) say what each refusal was.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
 abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
 
-    private static final String APP = "app10";
-    private static final String PREFIX = "tether:jetty:0.0.0.0/" + APP + ":";
-
     private final String label;
     private final String homeProperty;
+    private final String app;
+    private final String prefix;
 
     private RedisProcess redis;
     private JettyNode node1;
     private JettyNode node2;
     private int jmxPort;
 
-    JettyGuaranteesScenarios(String label, String homeProperty) {
+    /**
+     * @param label directory name under {@code target/e2e-jetty}
+     * @param homeProperty system property naming the unpacked {@code jetty-home}
+     * @param app the test application: {@code app10} (ee10) or {@code app8} (ee8)
+     */
+    JettyGuaranteesScenarios(String label, String homeProperty, String app) {
         this.label = label;
         this.homeProperty = homeProperty;
+        this.app = app;
+        this.prefix = "tether:jetty:0.0.0.0/" + app + ":";
     }
 
     @BeforeAll
@@ -75,8 +81,8 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
         var home = Dirs.fromProperty(homeProperty);
         var work = JettyE2e.work(label);
         redis = RedisProcess.start();
-        node1 = JettyE2e.node("node1", "node1", home, work, redis.uri(), List.of(APP), "jmx");
-        node2 = JettyE2e.node("node2", "node2", home, work, redis.uri(), List.of(APP));
+        node1 = JettyE2e.node("node1", "node1", home, work, redis.uri(), List.of(app), "jmx");
+        node2 = JettyE2e.node("node2", "node2", home, work, redis.uri(), List.of(app));
         jmxPort = Ports.free();
         node1.addJvmOptions("-Dcom.sun.management.jmxremote.port=" + jmxPort + " -Dcom.sun.management.jmxremote.rmi.port=" + jmxPort
                 + " -Dcom.sun.management.jmxremote.host=127.0.0.1 -Dcom.sun.management.jmxremote.authenticate=false"
@@ -106,23 +112,23 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
         return Arrays.asList(node1, node2);
     }
 
-    private static Reply get(JettyNode node, String query, String sessionId) {
-        return Http.get(node.port(), "/" + APP + "/s?" + query, sessionId);
+    private Reply get(JettyNode node, String query, String sessionId) {
+        return Http.get(node.port(), "/" + app + "/s?" + query, sessionId);
     }
 
-    private static CompletableFuture<Reply> later(JettyNode node, String query, String sessionId) {
+    private CompletableFuture<Reply> later(JettyNode node, String query, String sessionId) {
         return CompletableFuture.supplyAsync(() -> get(node, query, sessionId));
     }
 
-    private static String newSession(JettyNode node, String query) {
+    private String newSession(JettyNode node, String query) {
         Reply r = get(node, query, null);
         assertEquals(200, r.status(), r::toString);
         assertNotNull(r.sessionId(), r::toString);
         return r.sessionId();
     }
 
-    private static String key(String id) {
-        return PREFIX + "{" + Http.base(id) + "}";
+    private String key(String id) {
+        return prefix + "{" + Http.base(id) + "}";
     }
 
     /** The live records (not tombstones) among these ids'. */
@@ -156,7 +162,7 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
         assertFalse(r.header("Retry-After").isEmpty(), () -> "a 503 without Retry-After: " + r);
     }
 
-    private static boolean loggedIn(JettyNode node, String cookie) {
+    private boolean loggedIn(JettyNode node, String cookie) {
         Reply r = get(node, "op=get", cookie);
         assertTrue(r.status() == 200 || r.status() == 404, r::toString);
         return r.attribute("user") != null;
@@ -287,6 +293,7 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
         Reply elsewhere = get(node2, "op=set&name=cart&value=pen", before);
         assertEquals(200, elsewhere.status(), elsewhere::toString);
         Reply done = login.get();
+        System.out.println("[guarantees-jetty] a login racing a change on another node answered " + done.status());
         String after = done.sessionId();
         List<String> live = after == null ? liveRecords(before) : liveRecords(before, after);
         assertEquals(1, live.size(), () -> "live records: " + live + ", login " + done);

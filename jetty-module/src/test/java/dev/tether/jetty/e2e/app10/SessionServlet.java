@@ -12,8 +12,7 @@ import java.util.List;
 
 /**
  * The ee10 (jakarta) test application: {@code /s?op=...} changes or shows the session; the reply is
- * {@code key=value} lines that the tests parse. The ee8 twin in {@code app8} behaves identically,
- * except for the operations only the guarantees tests use (slow, async, login, logout, stamp).
+ * {@code key=value} lines that the tests parse. The ee8 twin in {@code app8} behaves identically.
  */
 public class SessionServlet extends HttpServlet {
 
