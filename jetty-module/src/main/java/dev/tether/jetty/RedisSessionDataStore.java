@@ -285,13 +285,9 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      * @param atSend Jetty stores as the response's headers are about to go out
      */
     private static void refuse(RedisSessionStore s, WriteOutcome outcome, boolean atSend) {
-        switch (RefusalHandler.record(outcome, atSend)) {
-            case FIRST -> s.refused(outcome, false);
-            case AGAIN -> { }
-            case NOT_HERE -> {
-                s.refused(outcome, false);
-                throw new NotStored(outcome);
-            }
+        if (!RefusalHandler.record(s, outcome, atSend)) {
+            s.refused(outcome, false);
+            throw new NotStored(outcome);
         }
     }
 
@@ -352,11 +348,11 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         WriteOutcome outcome = s.await(tracked != null ? s.invalidate(tracked) : s.invalidate(id));
         if (outcome.stored()) {
             unreadable.remove(id);
-        } else if (RefusalHandler.record(outcome, false) == RefusalHandler.Answer.FIRST) {
+        } else {
             // A logout Redis did not take: the record lives on, logged in, so the request that
             // logged out is answered 503, not 2xx. (Jetty goes on invalidating its copy; the next
-            // request reads the record again.)
-            s.refused(outcome, false);
+            // request reads the record again.) Outside a request (an expiry) there is nobody to tell.
+            RefusalHandler.record(s, outcome, false);
         }
         return outcome.stored();
     }

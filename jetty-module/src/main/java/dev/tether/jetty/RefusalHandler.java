@@ -1,5 +1,6 @@
 package dev.tether.jetty;
 
+import dev.tether.store.RedisSessionStore;
 import dev.tether.store.WriteOutcome;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -27,10 +28,10 @@ public class RefusalHandler extends Handler.Wrapper {
 
     /** Whether a handler is running in this JVM, so that a refusal recorded on a thread is answered. */
     private static volatile boolean running;
-    /** The refusals of the request this thread handles now (set while the application runs). */
+    /** The refusal of the request this thread handles now (set while the application runs). */
     private static final ThreadLocal<Refusal> CURRENT = new ThreadLocal<>();
     /** A refusal at a store right before this thread sends a response's headers (outside the handling of its request). */
-    private static final ThreadLocal<WriteOutcome> AT_SEND = new ThreadLocal<>();
+    private static final ThreadLocal<Refused> AT_SEND = new ThreadLocal<>();
 
     @Override
     protected void doStart() throws Exception {
@@ -53,54 +54,62 @@ public class RefusalHandler extends Handler.Wrapper {
 
     /**
      * Records that the current request's session change was not stored, for its response to become
-     * a 503.
+     * a 503. Counted once per request when the response goes out: as refused (a 503), or as
+     * acknowledged and not stored when the response had gone out before.
      *
      * @param atSend the store runs right before the response's headers go out (Jetty's flush on
      *     response commit), possibly outside the handling of the request (an asynchronous one)
-     * @return whether the refusal is answered here, and whether it is the request's first (a
-     *     request is counted once); {@link Answer#NOT_HERE} when no handler runs or the request is
-     *     not known on this thread: then the caller fails the request itself
+     * @return whether the refusal is answered here; {@code false} when no handler runs or the
+     *     request is not known on this thread: then the caller fails the request itself
      */
-    static Answer record(WriteOutcome outcome, boolean atSend) {
+    static boolean record(RedisSessionStore store, WriteOutcome outcome, boolean atSend) {
         Refusal r = CURRENT.get();
         if (r != null) {
-            return r.refuse(outcome) ? Answer.FIRST : Answer.AGAIN;
-        }
-        if (atSend && running) {
-            boolean first = AT_SEND.get() == null;
-            AT_SEND.set(outcome);
-            return first ? Answer.FIRST : Answer.AGAIN;
-        }
-        return Answer.NOT_HERE;
-    }
-
-    /** What became of a recorded refusal. */
-    enum Answer {
-        /** The request's first refusal: its response becomes a 503. */
-        FIRST,
-        /** The request is refused already. */
-        AGAIN,
-        /** Nothing here answers it. */
-        NOT_HERE
-    }
-
-    /** The refusals of one request; the first one is what its 503 names. */
-    private static final class Refusal {
-        private volatile WriteOutcome outcome;
-
-        synchronized boolean refuse(WriteOutcome o) {
-            if (outcome != null) {
-                return false;
-            }
-            outcome = o;
+            r.refuse(store, outcome);
             return true;
         }
+        if (atSend && running) {
+            if (AT_SEND.get() == null) {
+                AT_SEND.set(new Refused(store, outcome));
+            }
+            return true;
+        }
+        return false;
+    }
 
-        WriteOutcome take() {
-            WriteOutcome o = outcome;
-            WriteOutcome late = AT_SEND.get();
+    private record Refused(RedisSessionStore store, WriteOutcome outcome) {
+    }
+
+    /** The refusal of one request: the first one is what its 503 names. */
+    private static final class Refusal {
+        private Refused refused;
+        private boolean settled;
+
+        synchronized void refuse(RedisSessionStore store, WriteOutcome outcome) {
+            if (refused == null) {
+                refused = new Refused(store, outcome);
+            }
+        }
+
+        /** The refusal to answer as the response goes out, once; {@code null} if none. */
+        synchronized Refused answer() {
+            Refused late = AT_SEND.get();
             AT_SEND.remove();
-            return o != null ? o : late;
+            Refused r = refused != null ? refused : late;
+            if (r == null || settled) {
+                return null;
+            }
+            settled = true;
+            r.store().refused(r.outcome(), false);
+            return r;
+        }
+
+        /** The request ended: a refusal recorded after its response went out was acknowledged all the same. */
+        synchronized void ended() {
+            if (refused != null && !settled) {
+                settled = true;
+                refused.store().refused(refused.outcome(), true);
+            }
         }
     }
 
@@ -117,10 +126,10 @@ public class RefusalHandler extends Handler.Wrapper {
         @Override
         public void send(MetaData.Request request, MetaData.Response response, boolean last, ByteBuffer content, Callback callback) {
             if (response != null) {
-                WriteOutcome refused = refusal.take();
+                Refused refused = refusal.answer();
                 if (refused != null) {
                     replaced = true;
-                    byte[] body = ("Service unavailable: the session change was not stored (" + refused + "). Please retry.\n")
+                    byte[] body = ("Service unavailable: the session change was not stored (" + refused.outcome() + "). Please retry.\n")
                             .getBytes(StandardCharsets.UTF_8);
                     HttpFields.Mutable fields = HttpFields.build()
                             .put(HttpHeader.RETRY_AFTER, RETRY_AFTER_SECONDS)
@@ -137,6 +146,18 @@ public class RefusalHandler extends Handler.Wrapper {
                 return;
             }
             super.send(request, response, last, content, callback);
+        }
+
+        @Override
+        public void succeeded() {
+            refusal.ended();
+            super.succeeded();
+        }
+
+        @Override
+        public void failed(Throwable x) {
+            refusal.ended();
+            super.failed(x);
         }
     }
 }
