@@ -428,6 +428,26 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
     }
 
     @Test
+    @Order(13)
+    @DisplayName("a logout Redis refuses after the response went out cannot be a 503: it is counted as acknowledged and not stored")
+    void aRefusalAfterTheResponseIsCounted() {
+        String id = get(node1, "op=login&user=erin", newSession(node1, "op=set&name=cart&value=book")).sessionId();
+        long refusedBefore = stat("RefusedRequests");
+        long unstoredBefore = stat("AcknowledgedUnstored");
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1");
+        Reply r;
+        try {
+            r = get(node1, "op=flush-logout", id);
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        assertEquals(200, r.status(), () -> "the response was out before the logout: " + r);
+        Await.await("node1 counts it", Duration.ofSeconds(5), () -> stat("AcknowledgedUnstored") == unstoredBefore + 1);
+        assertEquals(refusedBefore, stat("RefusedRequests"), "no 503 was sent");
+        assertTrue(loggedIn(node2, id), "the record was not deleted");
+    }
+
+    @Test
     @Order(20)
     @DisplayName("what a session listener does as its node stops (sessionWillPassivate) is written")
     void passivationChangesAreWrittenAtStop() {

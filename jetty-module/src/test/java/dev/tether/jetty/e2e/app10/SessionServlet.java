@@ -134,6 +134,15 @@ public class SessionServlet extends HttpServlet {
                 }
                 resp.getWriter().println("loggedOut=" + (session != null));
                 return;
+            case "flush-logout":
+                // The response goes out first (a streaming page), then the session ends.
+                session = req.getSession(false);
+                resp.getWriter().println("flushed");
+                resp.flushBuffer();
+                if (session != null) {
+                    session.invalidate();
+                }
+                return;
             case "stamp":
                 session = req.getSession(true);
                 session.setAttribute("stamp", new PassivationStamp());
