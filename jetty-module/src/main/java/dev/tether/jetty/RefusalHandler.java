@@ -4,6 +4,7 @@ import dev.tether.store.RedisSessionStore;
 import dev.tether.store.WriteOutcome;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.MetaData;
@@ -26,8 +27,8 @@ public class RefusalHandler extends Handler.Wrapper {
 
     static final String RETRY_AFTER_SECONDS = "1";
 
-    /** Whether a handler is running in this JVM, so that a refusal recorded on a thread is answered. */
-    private static volatile boolean running;
+    /** How many handlers run in this JVM: with none, a refusal outside a request's handling is not answered here. */
+    private static final AtomicInteger RUNNING = new AtomicInteger();
     /** The refusal of the request this thread handles now (set while the application runs). */
     private static final ThreadLocal<Refusal> CURRENT = new ThreadLocal<>();
     /** A refusal at a store right before this thread sends a response's headers (outside the handling of its request). */
@@ -35,8 +36,14 @@ public class RefusalHandler extends Handler.Wrapper {
 
     @Override
     protected void doStart() throws Exception {
-        running = true;
+        RUNNING.incrementAndGet();
         super.doStart();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        RUNNING.decrementAndGet();
+        super.doStop();
     }
 
     @Override
@@ -68,7 +75,7 @@ public class RefusalHandler extends Handler.Wrapper {
             r.refuse(store, outcome);
             return true;
         }
-        if (atSend && running) {
+        if (atSend && RUNNING.get() > 0) {
             if (AT_SEND.get() == null) {
                 AT_SEND.set(new Refused(store, outcome));
             }
