@@ -57,6 +57,11 @@ final class JettySessionData extends SessionData implements ContainerSession {
     private transient boolean entering;
     /** The last request left: the next store is Jetty's release. Guarded by Jetty's session lock. */
     private transient boolean lastLeft;
+    /**
+     * The changes not stored yet were refused to their request with a 503 already (set by the store
+     * under Jetty's session lock, cleared by the next stored write).
+     */
+    transient boolean answeredRefusal;
 
     JettySessionData(String id, String cpath, String vhost, long created, long accessed, long lastAccessed,
             long maxInactiveMs, SaveMode saveMode, Events events) {

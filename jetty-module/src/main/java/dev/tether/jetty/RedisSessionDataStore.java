@@ -234,6 +234,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         boolean lastLeft = storingLastLeft.get() != null;
         TrackedSession tracked = rd.tracked();
         WriteOutcome outcome;
+        boolean idChange = false;
         if (tracked == null) {
             // The first store of this data. Jetty says whether the session was saved before: then
             // its record exists (written by another instance, or before a restart) and this write
@@ -253,6 +254,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             // (kept, see delete) and stores the data under the new one. One fenced step in the core.
             checked(id);
             renewing.remove(tracked.baseId());
+            idChange = true; // in the application's changeSessionId or login, not at the response
             outcome = s.await(s.changeId(tracked, id));
         } else {
             outcome = s.await(s.commit(tracked, rd.snapshot(), lastLeft));
@@ -260,12 +262,32 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         if (LOG.isDebugEnabled()) {
             LOG.debug("Tether: stored {} -> {}", SessionId.redact(id), outcome);
         }
-        if (!outcome.stored() && outcome != WriteOutcome.DROPPED) {
-            s.refused(outcome, lastLeft);
-            if (!lastLeft) {
-                // Jetty stores at response commit, before the headers go out: fail the response.
-                throw new NotStored(outcome);
+        if (outcome.stored()) {
+            rd.answeredRefusal = false;
+        } else if (outcome != WriteOutcome.DROPPED) {
+            if (lastLeft) {
+                // The response is out. If the change left over was refused to its request with a
+                // 503 already, this is no acknowledged change that was lost.
+                if (!rd.answeredRefusal) {
+                    s.refused(outcome, true);
+                }
+                return;
             }
+            refuse(s, outcome, !idChange);
+            rd.answeredRefusal = true;
+        }
+    }
+
+    /**
+     * The request's change was not stored: its response becomes a 503 with Retry-After
+     * ({@link RefusalHandler}), counted once per request; without the handler, the request fails.
+     *
+     * @param atSend Jetty stores as the response's headers are about to go out
+     */
+    private static void refuse(RedisSessionStore s, WriteOutcome outcome, boolean atSend) {
+        if (!RefusalHandler.record(s, outcome, atSend)) {
+            s.refused(outcome, false);
+            throw new NotStored(outcome);
         }
     }
 
@@ -326,6 +348,11 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         WriteOutcome outcome = s.await(tracked != null ? s.invalidate(tracked) : s.invalidate(id));
         if (outcome.stored()) {
             unreadable.remove(id);
+        } else {
+            // A logout Redis did not take: the record lives on, logged in, so the request that
+            // logged out is answered 503, not 2xx. (Jetty goes on invalidating its copy; the next
+            // request reads the record again.) Outside a request (an expiry) there is nobody to tell.
+            RefusalHandler.record(s, outcome, false);
         }
         return outcome.stored();
     }

@@ -92,6 +92,10 @@ class EmbeddedJettyTest {
     }
 
     private Server server(String workerName, String... contextPaths) throws Exception {
+        return server(workerName, false, contextPaths);
+    }
+
+    private Server server(String workerName, boolean refusals, String... contextPaths) throws Exception {
         Server server = new Server(new java.net.InetSocketAddress("127.0.0.1", 0));
         DefaultSessionIdManager ids = new DefaultSessionIdManager(server);
         ids.setWorkerName(workerName);
@@ -108,6 +112,9 @@ class EmbeddedJettyTest {
             contexts.addHandler(context);
         }
         server.setHandler(contexts);
+        if (refusals) {
+            server.insertHandler(new RefusalHandler()); // as the README tells, after setHandler
+        }
         servers.add(server);
         server.start();
         // Tether connects to Redis in the background; wait for it, as a load balancer's health check would.
@@ -185,6 +192,26 @@ class EmbeddedJettyTest {
         Http.Reply later = Http.get(port(b), "/shop/s?name=user&value=bob", atB.sessionId());
         assertEquals("bob", later.attribute("user"));
         assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:user"));
+    }
+
+    /** With the README's {@code insertHandler(new RefusalHandler())}: a write Redis refuses is answered 503 with Retry-After. */
+    @Test
+    void aRefusedWriteIsAnswered503WithTheHandler() throws Exception {
+        Server a = server("nodeA", true, "/shop");
+        String cookie = Http.get(port(a), "/shop/s?name=k&value=before", null).sessionId();
+        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        redis.command("CONFIG", "SET", "maxmemory", "1");
+        Http.Reply refused;
+        try {
+            refused = Http.get(port(a), "/shop/s?name=k&value=during", cookie);
+        } finally {
+            redis.command("CONFIG", "SET", "maxmemory", "0");
+        }
+        assertEquals(503, refused.status(), refused.toString());
+        assertEquals(List.of(RefusalHandler.RETRY_AFTER_SECONDS), refused.header("Retry-After"), refused.toString());
+        assertEquals(200, Http.get(port(a), "/shop/s?name=k&value=after", cookie).status());
+        String base = cookie.substring(0, cookie.indexOf('.'));
+        assertEquals("Safter", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:k"));
     }
 
     /** Jetty's canonical context path turns both "/a/b" and "/a_b" into "_a_b"; the prefixes must differ. */

@@ -21,8 +21,6 @@ import dev.tether.testkit.JettyNode;
 import dev.tether.testkit.Processes;
 import dev.tether.testkit.RedisProcess;
 import dev.tether.testkit.ServerNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,8 +62,6 @@ abstract class JettyFailoverScenarios implements DumpLogsOnFailure.WithNodes {
     private final String versionPrefix;
 
     private Path home;
-    private Path archive;
-    private Path testClasses;
     private Path work;
     private RedisProcess redis;
     private JettyNode node1;
@@ -86,44 +82,16 @@ abstract class JettyFailoverScenarios implements DumpLogsOnFailure.WithNodes {
     @BeforeAll
     void startNodes() {
         home = Dirs.fromProperty(homeProperty);
-        archive = Dirs.fromProperty("tether.jetty.module.archive");
-        testClasses = Dirs.fromProperty("tether.test.classes");
-        work = testClasses.getParent().resolve("e2e-jetty").resolve(label);
+        work = JettyE2e.work(label);
         redis = RedisProcess.start();
         node1 = node("node1", "node1");
         node2 = node("node2", "node2");
         ServerNode.startAll(node1, node2);
     }
 
-    /**
-     * A node set up the way the README tells an administrator: the Tether archive unpacked,
-     * {@code --add-modules=http,ee10-deploy,ee8-deploy,session-store-redis}, the store pointed at
-     * the test's Redis; the ee10 and ee8 test applications in {@code webapps/}. It is ready when
-     * both applications answer and both have connected to Redis (Tether connects in the background
-     * and never holds up a start).
-     */
+    /** A node set up the way the README tells an administrator, with the ee10 and ee8 test applications. */
     private JettyNode node(String name, String workerName) {
-        JettyNode node = JettyNode.create(name, home, work.resolve(name), workerName);
-        node.unpack(archive);
-        node.addModules("http", "ee10-deploy", "ee8-deploy", "session-store-redis");
-        node.useRedis(redis.uri());
-        try {
-            for (String app : APPS) {
-                Path webapp = node.base().resolve("webapps").resolve(app);
-                Path classes = webapp.resolve("WEB-INF/classes/dev/tether/jetty/e2e").resolve(app);
-                Files.createDirectories(classes);
-                Files.copy(testClasses.resolve("e2e").resolve(app).resolve("WEB-INF/web.xml"), webapp.resolve("WEB-INF/web.xml"));
-                Dirs.copy(testClasses.resolve("dev/tether/jetty/e2e").resolve(app), classes);
-                // Jetty 12 deploys each directory into one environment, chosen by webapps/<name>.properties.
-                Files.writeString(node.base().resolve("webapps").resolve(app + ".properties"),
-                        "environment=" + (app.equals("app8") ? "ee8" : "ee10") + "\n");
-                node.readyWhen("/" + app + "/s?op=ping", null);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        node.readyWhenLogged("Tether: connected to Redis at", APPS.size());
-        return node;
+        return JettyE2e.node(name, workerName, home, work, redis.uri(), APPS);
     }
 
     @Override

@@ -32,6 +32,17 @@ public class SessionServlet extends HttpServlet {
         handle(req, resp);
     }
 
+    private static void pause(HttpServletRequest req) {
+        String ms = req.getParameter("sleepMs");
+        if (ms != null) {
+            try {
+                Thread.sleep(Long.parseLong(ms));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     @SuppressWarnings("unchecked")
     private void handle(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         String op = String.valueOf(req.getParameter("op"));
@@ -75,6 +86,67 @@ public class SessionServlet extends HttpServlet {
                 session.setAttribute(req.getParameter("name"), req.getParameter("value"));
                 resp.sendRedirect(resp.encodeRedirectURL(req.getContextPath() + "/s?op=get"));
                 return;
+            case "slow-add": {
+                // A slow page (or a GC pause): reads the cart, waits, then changes it in place.
+                session = req.getSession(true);
+                List<String> list = (List<String>) session.getAttribute("list");
+                pause(req);
+                list.add(req.getParameter("value"));
+                break;
+            }
+            case "slow-set":
+                session = req.getSession(true);
+                pause(req);
+                session.setAttribute(req.getParameter("name"), req.getParameter("value"));
+                break;
+            case "async-add": {
+                // The change is made on another thread after the container thread returned.
+                session = req.getSession(true);
+                HttpSession async = session;
+                String value = req.getParameter("value");
+                var context = req.startAsync();
+                context.start(() -> {
+                    try {
+                        Thread.sleep(50);
+                        List<String> list = (List<String>) async.getAttribute("list");
+                        list.add(value);
+                        async.setAttribute("async", value);
+                        context.getResponse().getWriter().println("added=" + value);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    } finally {
+                        context.complete();
+                    }
+                });
+                return;
+            }
+            case "login":
+                // A login as the container does it: a new id (fixation protection), then the user.
+                session = req.getSession(true);
+                pause(req);
+                req.changeSessionId();
+                session.setAttribute("user", req.getParameter("user"));
+                break;
+            case "logout":
+                session = req.getSession(false);
+                if (session != null) {
+                    session.invalidate();
+                }
+                resp.getWriter().println("loggedOut=" + (session != null));
+                return;
+            case "flush-logout":
+                // The response goes out first (a streaming page), then the session ends.
+                session = req.getSession(false);
+                resp.getWriter().println("flushed");
+                resp.flushBuffer();
+                if (session != null) {
+                    session.invalidate();
+                }
+                return;
+            case "stamp":
+                session = req.getSession(true);
+                session.setAttribute("stamp", new PassivationStamp());
+                break;
             case "get":
                 session = req.getSession(false);
                 if (session == null) {

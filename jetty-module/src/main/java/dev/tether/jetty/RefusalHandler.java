@@ -1,0 +1,170 @@
+package dev.tether.jetty;
+
+import dev.tether.store.RedisSessionStore;
+import dev.tether.store.WriteOutcome;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpStream;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Answers 503 with {@code Retry-After} for a request whose session change Redis did not take, in
+ * place of whatever the application answered. Jetty stores a session as its response is being
+ * sent (the status and headers are already fixed then), and an exception from the store there
+ * breaks the connection instead of answering. So the store only records the refusal, and this
+ * handler's stream, which sends the response headers right after Jetty's store, replaces the
+ * response while nothing of it has gone out. Inserted in front of every context by the
+ * {@code session-store-redis} module; without it the store falls back to failing the request.
+ */
+public class RefusalHandler extends Handler.Wrapper {
+
+    static final String RETRY_AFTER_SECONDS = "1";
+
+    /** How many handlers run in this JVM: with none, a refusal outside a request's handling is not answered here. */
+    private static final AtomicInteger RUNNING = new AtomicInteger();
+    /** The refusal of the request this thread handles now (set while the application runs). */
+    private static final ThreadLocal<Refusal> CURRENT = new ThreadLocal<>();
+    /** A refusal at a store right before this thread sends a response's headers (outside the handling of its request). */
+    private static final ThreadLocal<Refused> AT_SEND = new ThreadLocal<>();
+
+    @Override
+    protected void doStart() throws Exception {
+        RUNNING.incrementAndGet();
+        super.doStart();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        RUNNING.decrementAndGet();
+        super.doStop();
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        AT_SEND.remove();
+        Refusal refusal = new Refusal();
+        request.addHttpStreamWrapper(stream -> new RefusingStream(stream, refusal));
+        CURRENT.set(refusal);
+        try {
+            return super.handle(request, response, callback);
+        } finally {
+            CURRENT.remove();
+        }
+    }
+
+    /**
+     * Records that the current request's session change was not stored, for its response to become
+     * a 503. Counted once per request when the response goes out: as refused (a 503), or as
+     * acknowledged and not stored when the response had gone out before.
+     *
+     * @param atSend the store runs right before the response's headers go out (Jetty's flush on
+     *     response commit), possibly outside the handling of the request (an asynchronous one)
+     * @return whether the refusal is answered here; {@code false} when no handler runs or the
+     *     request is not known on this thread: then the caller fails the request itself
+     */
+    static boolean record(RedisSessionStore store, WriteOutcome outcome, boolean atSend) {
+        Refusal r = CURRENT.get();
+        if (r != null) {
+            r.refuse(store, outcome);
+            return true;
+        }
+        if (atSend && RUNNING.get() > 0) {
+            if (AT_SEND.get() == null) {
+                AT_SEND.set(new Refused(store, outcome));
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private record Refused(RedisSessionStore store, WriteOutcome outcome) {
+    }
+
+    /** The refusal of one request: the first one is what its 503 names. */
+    private static final class Refusal {
+        private Refused refused;
+        private boolean settled;
+
+        synchronized void refuse(RedisSessionStore store, WriteOutcome outcome) {
+            if (refused == null) {
+                refused = new Refused(store, outcome);
+            }
+        }
+
+        /** The refusal to answer as the response goes out, once; {@code null} if none. */
+        synchronized Refused answer() {
+            Refused late = AT_SEND.get();
+            AT_SEND.remove();
+            Refused r = refused != null ? refused : late;
+            if (r == null || settled) {
+                return null;
+            }
+            settled = true;
+            r.store().refused(r.outcome(), false);
+            return r;
+        }
+
+        /** The request ended: a refusal recorded after its response went out was acknowledged all the same. */
+        synchronized void ended() {
+            if (refused != null && !settled) {
+                settled = true;
+                refused.store().refused(refused.outcome(), true);
+            }
+        }
+    }
+
+    /** Sends a 503 instead of the response when the request's change was refused; the rest of the application's response is dropped. */
+    private static final class RefusingStream extends HttpStream.Wrapper {
+        private final Refusal refusal;
+        private boolean replaced;
+
+        RefusingStream(HttpStream wrapped, Refusal refusal) {
+            super(wrapped);
+            this.refusal = refusal;
+        }
+
+        @Override
+        public void send(MetaData.Request request, MetaData.Response response, boolean last, ByteBuffer content, Callback callback) {
+            if (response != null) {
+                Refused refused = refusal.answer();
+                if (refused != null) {
+                    replaced = true;
+                    byte[] body = ("Service unavailable: the session change was not stored (" + refused.outcome() + "). Please retry.\n")
+                            .getBytes(StandardCharsets.UTF_8);
+                    HttpFields.Mutable fields = HttpFields.build()
+                            .put(HttpHeader.RETRY_AFTER, RETRY_AFTER_SECONDS)
+                            .put(HttpHeader.CACHE_CONTROL, "no-store")
+                            .put(HttpHeader.CONTENT_TYPE, "text/plain;charset=UTF-8")
+                            .put(HttpHeader.CONTENT_LENGTH, Integer.toString(body.length));
+                    MetaData.Response unavailable = new MetaData.Response(503, null, response.getHttpVersion(), fields, body.length);
+                    super.send(request, unavailable, true, ByteBuffer.wrap(body), callback);
+                    return;
+                }
+            }
+            if (replaced) {
+                callback.succeeded(); // the application's body of a response already replaced
+                return;
+            }
+            super.send(request, response, last, content, callback);
+        }
+
+        @Override
+        public void succeeded() {
+            refusal.ended();
+            super.succeeded();
+        }
+
+        @Override
+        public void failed(Throwable x) {
+            refusal.ended();
+            super.failed(x);
+        }
+    }
+}
