@@ -1,0 +1,234 @@
+package dev.tether.bench.scale;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Locale;
+
+/** scale.md: what was run, the tables of parts 1 and 2, and part 3's arithmetic from their numbers. */
+final class ScaleReport {
+
+    private ScaleReport() {
+    }
+
+    static void write(ScaleOptions o, Scale.Run run, Grow.Result grow, Storm.Result storm) throws IOException {
+        StringBuilder md = new StringBuilder();
+        md.append("# Scale, measured\n\n");
+        md.append("Produced by `examples/benchmark/run-scale.sh` (on demand, not part of the build's tests), ").append(run.started)
+                .append(" to ").append(run.finished).append(String.format(Locale.ROOT, " (%.0f s).", run.wallSeconds))
+                .append(" Every number below is from this one run on this one machine.\n\n");
+        machine(md, o, run);
+        if (grow != null) {
+            grow(md, o, grow);
+        }
+        if (storm != null) {
+            storm(md, storm);
+        }
+        if (grow != null) {
+            paper(md, grow, storm);
+        }
+        Files.writeString(o.out.resolve("scale.md"), md.toString());
+    }
+
+    private static void machine(StringBuilder md, ScaleOptions o, Scale.Run run) {
+        md.append("## How it was run\n\n");
+        md.append("| | |\n|---|---|\n");
+        row(md, "machine", run.cpu + ", " + run.memory + " RAM");
+        row(md, "shared machine", "other work (other helpers' builds and tests) may have been running on the same 2 cores during this"
+                + " run; the load averages below say how busy the machine was. Busiest processes when the run started (top, 2 s): "
+                + (run.busiest.isEmpty() ? "none above 2 %" : String.join(", ", run.busiest)));
+        for (String l : run.load) {
+            row(md, "uptime", "`" + l + "`");
+        }
+        row(md, "CPU steal over the run", run.steal);
+        row(md, "server", "Apache Tomcat " + o.tomcatHome.getFileName().toString().replace("apache-tomcat-", "")
+                + ", Tether's shaded jar in `lib/`, `<Manager className=\"dev.tether.tomcat.RedisSessionManager\""
+                + " redisUri=\"redis://127.0.0.1:PORT\"/>` (all other settings default: sticky mode, touchIntervalSeconds 60,"
+                + " synchronous writes), `jvmRoute` node1/node2, a `MemoryRealm` of the users");
+        row(md, "JVM", run.javaVersion + "; part 1: `" + o.jvmOptsGrow + "`, part 2: `" + o.jvmOptsStorm + "` per node");
+        row(md, "Redis", "redis-server " + run.redisVersion + ", on loopback, no persistence, default settings (one I/O thread)");
+        row(md, "session", "bench.war's shape: `payload`, a 1 KiB String of its own, and `counter`, an Integer; every session is"
+                + " logged in (`request.login` of its own user u<i>, which changes the session id as Tomcat does at every login),"
+                + " so each has its record, its expiry-index entry, its user-index entry and the tombstone of its id before login."
+                + " The record holds about 1.3 KB of data: the payload (1,025 bytes encoded), the counter, the principal, metadata");
+        row(md, "load", "wrk " + run.wrkVersion + ": `" + WrkRun.describe(o) + "` (part 1), each request with the next session's"
+                + " cookie, round-robin over all the node's sessions; part 2: its own Java client (below)");
+        md.append('\n');
+    }
+
+    private static void grow(StringBuilder md, ScaleOptions o, Grow.Result g) {
+        int max = g.levels().get(g.levels().size() - 1).sessions();
+        md.append("## 1. ").append(String.format(Locale.ROOT, "%,d", max)).append(" sessions on one node\n\n");
+        md.append("One node; first a warm-up (200 sessions, ").append(3 * o.warmup).append(" s of writes and ").append(o.warmup)
+                .append(" s of reads on them, then all 200 invalidated), then the node at **0 sessions** is the baseline. Then it"
+                + " grows to each size in turn (sessions created through the HTTP path, 12 connections at once: `GET /bench/s/create"
+                + "?u=<user>`, which creates, fills and logs in). At each size: a discarded ").append(o.warmup)
+                .append(" s warm-up and a measured ").append(o.duration).append(" s run of read-only (`/b/read`) and of"
+                + " write-every-request (`/b/write`: `setAttribute(\"counter\", counter + 1)`), then heap used after"
+                + " `System.gc()` (lowest of 4) and Redis `used_memory`.\n\n");
+        md.append("### Memory\n\n");
+        md.append("| sessions | created at | heap used after GC | heap per session | Redis used_memory | Redis per session | Redis keys |\n");
+        md.append("|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append(String.format(Locale.ROOT, "| 0 | | %.1f MiB | | %.1f MiB | | %,d |\n", mib(g.heap0()), mib(g.redis0()), g.redisKeys0()));
+        int before = 0;
+        for (Grow.Level l : g.levels()) {
+            md.append(String.format(Locale.ROOT, "| %,d | %,.0f sessions/s | %.1f MiB | %,.0f B | %.1f MiB | %,.0f B | %,d |\n", l.sessions(),
+                    (l.sessions() - before) / l.createSeconds(), mib(l.heapUsed()), (double) (l.heapUsed() - g.heap0()) / l.sessions(),
+                    mib(l.redisUsed()), (double) (l.redisUsed() - g.redis0()) / l.sessions(), l.redisKeys()));
+            before = l.sessions();
+        }
+        md.append("\n\"per session\" is (value at that size − value at 0 sessions) / sessions. \"created at\": the rate of"
+                + " `/s/create` (new session, 2 attributes, login with its id change: one record written, the user index, the"
+                + " old id's tombstone).\n\n");
+
+        md.append(String.format(Locale.ROOT, "### Redis keys at %,d sessions, by kind\n\n", max));
+        md.append("Every key counted with `SCAN`; size from `MEMORY USAGE key SAMPLES 0` on up to 500 random keys of each kind.\n\n");
+        md.append("| kind | keys | encoding | MEMORY USAGE, mean | total | per session |\n|---|---:|---|---:|---:|---:|\n");
+        double total = 0;
+        for (RedisFootprint.Kind k : g.footprint()) {
+            total += k.totalBytes();
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %,.0f B | %.1f MiB | %,.0f B |\n", k.name(), k.keys(), k.encoding(),
+                    k.avgBytes(), mib(k.totalBytes()), k.totalBytes() / max));
+        }
+        md.append(String.format(Locale.ROOT, "| **all keys** | | | | **%.1f MiB** | **%,.0f B** |\n\n", mib(total), total / max));
+        md.append("`MEMORY USAGE` counts a key's own allocations; `used_memory` also counts Redis's key table and expiry table"
+                + " entries, allocator rounding and the baseline's buffers, so its per-session figure is the one to plan with.\n\n");
+
+        md.append(String.format(Locale.ROOT, "### Heap at %,d sessions, by class\n\n", max));
+        md.append("`jcmd <pid> GC.class_histogram` (live objects after a full GC) at the largest size minus at 0 sessions, the 12"
+                + " classes that grew most:\n\n| class | instances per session | bytes per session |\n|---|---:|---:|\n");
+        g.classes().stream().limit(12).forEach(c -> md.append(String.format(Locale.ROOT, "| `%s` | %.2f | %,.0f |\n", c.name(),
+                (double) c.instances() / max, (double) c.bytes() / max)));
+        long sum = g.classes().stream().mapToLong(Grow.ClassDelta::bytes).sum();
+        md.append(String.format(Locale.ROOT, "| all classes that grew | | %,.0f |\n\n", (double) sum / max));
+
+        md.append("### Cost per request as the sessions grow\n\n");
+        md.append("| sessions | workload | req/s | p50 ms | p99 ms | errors | Redis CPU per request | node CPU per request |"
+                + " Redis commands (commandstats: calls per request × µs inside Redis per call) |\n");
+        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---|\n");
+        for (Grow.Level l : g.levels()) {
+            for (Grow.Load x : new Grow.Load[] {l.read(), l.write()}) {
+                md.append(String.format(Locale.ROOT, "| %,d | %s | %,.0f | %.2f | %.2f | %d | %.1f µs | %.0f µs | %s |\n", l.sessions(),
+                        x.mode().equals("read") ? "read-only" : "write-every-request", x.wrk().rps(), x.wrk().p50Ms(), x.wrk().p99Ms(),
+                        x.wrk().errors(), x.redisCpuUsPerReq(), x.nodeCpuUsPerReq(), RedisCost.describe(x.commands(), x.wrk().requests())));
+            }
+        }
+        md.append("\nRedis CPU per request: redis-server's `used_cpu_user + used_cpu_sys` (INFO cpu) over the run / requests:"
+                + " everything Redis spent, network system calls included. The µs per call in the last column are only the time"
+                + " inside the command (for `evalsha`: the Lua script and the commands it calls). Node CPU: the Tomcat JVM's"
+                + " user + system time from `/proc` / requests. wrk, Redis and Tomcat share the 2 cores, so throughput here is"
+                + " bound by the machine, not by Redis.\n\n");
+    }
+
+    private static void storm(StringBuilder md, Storm.Result s) {
+        md.append(String.format(Locale.ROOT, "## 2. A node holding %,d active sessions is killed under load\n\n", s.sessions()));
+        md.append(String.format(Locale.ROOT, "Two nodes behind HAProxy (%s) with `examples/balancers/haproxy/haproxy.cfg` as shipped (route from"
+                + " the session id, `retries 3`, `retry-on conn-failure empty-response response-timeout`, `option redispatch 1`,"
+                + " health check every 2 s, `fall 3`), only the health-check URL changed to `/bench/b/ping`. node1 holds %,d"
+                + " logged-in sessions, node2 %,d of its own. %d client threads, each with one kept-alive connection to HAProxy and"
+                + " every %d-th user, request their users in turn as fast as answers come (closed loop), 80 %% `/b/read`, 20 %%"
+                + " `/b/write`; a user takes the new cookie when one comes. After 20 s (the last 8 s measured as the steady"
+                + " state), node1 gets `kill -9`. A user of node1 is **served again** when node2 answers it 200 with its new"
+                + " id (`<base>.node2`); that request's latency is its **take-over latency** (it includes HAProxy's"
+                + " retry of the refused connection). The storm ends when every user of node1 has been served again.\n\n",
+                s.haproxyVersion(), s.sessions(), s.others(), s.clients(), s.clients()));
+        md.append("| | |\n|---|---|\n");
+        row(md, "steady state before the kill", String.format(Locale.ROOT, "%,.0f req/s over both nodes; latency p50 %.2f ms, p99 %.2f ms,"
+                + " max %.2f ms; one pass over all %,d users took %.2f s", s.steadyRps(), ms(Storm.percentile(s.steadyUs(), 50)),
+                ms(Storm.percentile(s.steadyUs(), 99)), ms(Storm.percentile(s.steadyUs(), 100)), s.sessions() + s.others(), s.passSeconds()));
+        row(md, "**time until every user of node1 was served again**", String.format(Locale.ROOT, "**%.2f s** after the kill (half of them"
+                + " by %.2f s, 99 %% by %.2f s); %,d of %,d moved", s.movedAtMs().length == 0 ? Double.NaN
+                        : s.movedAtMs()[s.movedAtMs().length - 1] / 1000.0, Storm.percentile(s.movedAtMs(), 50) / 1000.0,
+                Storm.percentile(s.movedAtMs(), 99) / 1000.0, s.movedAtMs().length, s.sessions()));
+        row(md, "**take-over latency** (first request of each user on node2)", String.format(Locale.ROOT, "**p50 %.2f ms, p90 %.2f ms,"
+                + " p99 %.2f ms, max %.2f ms**", ms(Storm.percentile(s.takeoverUs(), 50)), ms(Storm.percentile(s.takeoverUs(), 90)),
+                ms(Storm.percentile(s.takeoverUs(), 99)), ms(Storm.percentile(s.takeoverUs(), 100))));
+        row(md, "failed requests after the kill", String.format(Locale.ROOT, "%,d of %,d (%d users had at least one; at most %d before"
+                + " their take-over)%s", s.errorsAfterKill(), s.errorsAfterKill() + s.requestsAfterKill(), s.usersWithFailures(),
+                s.maxFailuresBeforeMove(), s.errorSamples().isEmpty() ? "" : "; e.g. " + s.errorSamples().get(0)));
+        row(md, "writes lost", s.lostWrites() + " (a user whose counter went back, or a write answered 200 without raising it)");
+        row(md, "**Redis CPU during the storm**", String.format(Locale.ROOT, "**%.3f s** (user + sys) over the %.2f s = %.0f %% of one core;"
+                + " in the steady state before: %.0f %% of one core", s.redisCpuStorm(), s.stormSeconds(),
+                100 * s.redisCpuStorm() / s.stormSeconds(), 100 * s.redisCpuSteadyPerSec()));
+        long evals = s.stormCommands().values().stream().mapToLong(RedisCost.Command::calls).sum();
+        row(md, "Redis commands during the storm", RedisCost.describe(s.stormCommands(), s.sessions()).replace("/req", " per moved user")
+                + String.format(Locale.ROOT, " (%,d commands in all)", evals));
+        row(md, "node2 CPU during the storm", String.format(Locale.ROOT, "%.2f s over %.2f s", s.node2CpuStorm(), s.stormSeconds()));
+        md.append("\nThe time until everyone is served is bound by how fast the users come back: here each client requests its"
+                + " users one after the other, so it is at least one pass over them (see the steady state). Timeline after the"
+                + " kill (per 0.5 s):\n\n| t after kill | answered 200 | failed | users of node1 moved (cumulative) |\n|---:|---:|---:|---:|\n");
+        long cum = 0;
+        int last = 0;
+        for (int i = 0; i < s.movedTimeline().length; i++) {
+            if (s.okTimeline()[i] + s.errorTimeline()[i] > 0) {
+                last = i;
+            }
+        }
+        for (int i = 0; i <= last; i++) {
+            cum += s.movedTimeline()[i];
+            md.append(String.format(Locale.ROOT, "| %.1f–%.1f s | %,d | %,d | %,d |\n", i * StormLoad.bucketMs() / 1000.0,
+                    (i + 1) * StormLoad.bucketMs() / 1000.0, s.okTimeline()[i], s.errorTimeline()[i], cum));
+        }
+        md.append('\n');
+    }
+
+    private static void paper(StringBuilder md, Grow.Result g, Storm.Result s) {
+        Grow.Level big = g.levels().get(g.levels().size() - 1);
+        double w = big.write().redisCpuUsPerReq();
+        double r = big.read().redisCpuUsPerReq();
+        double inside = big.write().commands().values().stream().mapToDouble(c -> c.usec()).sum() / Math.max(1, big.write().wrk().requests());
+        md.append("## 3. On paper: what one Redis core and a 3-master Cluster carry\n\n");
+        md.append(String.format(Locale.ROOT, "From part 1 at %,d sessions (the largest size; the smaller ones are in the table above):"
+                + " a **write request costs Redis %.1f µs of CPU** (of which %.1f µs inside the commands, the rest is reading the"
+                + " request and writing the answer on the socket); a **read-only request %.2f µs** (Tether sends nothing for it;"
+                + " what is left is the once-a-minute touch of each session and the harness's own INFO).\n\n", big.sessions(), w, inside, r));
+        double mix = 0.8 * r + 0.2 * w;
+        md.append("| requests | Redis CPU per request | one core, at 100 % | one core, planned at 50 % | 3-master Cluster, at 50 % |\n");
+        md.append("|---|---:|---:|---:|---:|\n");
+        capacity(md, "write-every-request", w);
+        capacity(md, "mix 80/20", mix);
+        capacity(md, "read-only", Math.max(r, 0.01));
+        md.append("\n50 % leaves room for what the averages hide: a failover storm (below), persistence (`fork` for RDB/AOF"
+                + " rewrite), replication to replicas, and a busier second core. The Cluster column is arithmetic, not measured:"
+                + " each session's keys share one hash slot (`{<base id>}`), so its script runs on one master and the writes spread"
+                + " over the masters with the sessions; the 16 expiry buckets spread too; a user's index is in another slot, written"
+                + " only at login and about once per TTL. A client talking to three masters pays for its redirections and for"
+                + " uneven slots, so expect somewhat less than 3×.\n\n");
+        if (s != null && s.sessions() > 0) {
+            double perTakeover = 1e6 * Math.max(0, s.redisCpuStorm() - s.redisCpuSteadyPerSec() * s.stormSeconds()) / s.sessions();
+            md.append(String.format(Locale.ROOT, "A take-over (part 2) cost Redis about **%.0f µs** of CPU per moved user (the storm's Redis CPU"
+                    + " minus the steady-state rate over the same time, divided by the users moved): a node holding N sessions that"
+                    + " dies costs Redis N × %.0f µs, e.g. %.1f s of one core for 100,000 sessions, spread over the time its users take"
+                    + " to come back.\n\n", perTakeover, perTakeover, 100_000 * perTakeover / 1e6));
+        }
+        double perSession = (double) (big.redisUsed() - g.redis0()) / big.sessions();
+        md.append("### When to move to Cluster\n\n");
+        md.append(String.format(Locale.ROOT, "- **CPU:** when the requests that change a session approach **%,.0f per second** (half of one"
+                + " core at %.1f µs each), or, for an 80/20 mix, about **%,.0f requests per second** in all. Read-only traffic"
+                + " hardly counts: Tether sends Redis nothing for it.\n", 0.5e6 / w, w, 0.5e6 / mix));
+        md.append(String.format(Locale.ROOT, "- **Memory:** %,.0f B per session (this session shape, logged in) is %.1f GiB per million"
+                + " sessions; when the sessions alive within one max-inactive period (plus 4 touch intervals, Tether's TTL) no"
+                + " longer fit one machine's memory with room for a fork, spread them over masters.\n", perSession,
+                perSession * 1e6 / 1073741824.0));
+        md.append("- Before Cluster, two cheaper steps: Redis's `io-threads` (the larger share of each write's Redis CPU is network"
+                + " I/O, which I/O threads take off the main thread; not measured here), and a Redis on cores of its own: here it"
+                + " shared 2 cores with Tomcat and wrk, so its µs per request are, if anything, higher than on a dedicated host.\n");
+    }
+
+    private static void capacity(StringBuilder md, String label, double us) {
+        md.append(String.format(Locale.ROOT, "| %s | %.2f µs | %,.0f req/s | %,.0f req/s | %,.0f req/s |\n", label, us, 1e6 / us,
+                0.5e6 / us, 3 * 0.5e6 / us));
+    }
+
+    private static void row(StringBuilder md, String k, String v) {
+        md.append("| ").append(k).append(" | ").append(v.replace("|", "\\|").replace("\n", " ")).append(" |\n");
+    }
+
+    private static double mib(double bytes) {
+        return bytes / 1048576.0;
+    }
+
+    private static double ms(long us) {
+        return us / 1000.0;
+    }
+
+}
