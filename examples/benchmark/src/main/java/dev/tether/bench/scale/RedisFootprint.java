@@ -28,7 +28,7 @@ final class RedisFootprint {
 
     static List<Kind> measure(RedisProcess redis) {
         Map<String, List<String>> byKind = new LinkedHashMap<>();
-        for (String k : List.of("session record (hash)", "tombstone of the id before login (:gone)", "expiry index bucket (zset)",
+        for (String k : List.of("session record (hash)", "tombstone of an invalidated session (:gone)", "expiry index bucket (zset)",
                 "user index (zset)", "node census (hash)", "other")) {
             byKind.put(k, new ArrayList<>());
         }
@@ -62,7 +62,7 @@ final class RedisFootprint {
 
     private static String kind(String key) {
         if (key.endsWith(":gone")) {
-            return "tombstone of the id before login (:gone)";
+            return "tombstone of an invalidated session (:gone)";
         }
         if (key.contains(":expiry:{")) {
             return "expiry index bucket (zset)";

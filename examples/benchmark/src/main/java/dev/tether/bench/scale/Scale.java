@@ -37,6 +37,7 @@ public final class Scale {
         String wrkVersion;
         String steal;
         double wallSeconds;
+        int createRetries;
     }
 
     private Scale() {
@@ -81,6 +82,7 @@ public final class Scale {
         run.steal = String.format(java.util.Locale.ROOT, "%.1f %%", 100.0 * (j1[2] - j0[2]) / Math.max(1, j1[1] - j0[1]));
         run.finished = now();
         run.wallSeconds = (System.nanoTime() - t0) / 1e9;
+        run.createRetries = SessionMaker.RETRIED.get();
         ScaleReport.write(o, run, grow, storm);
         log("done in %.0f s: %s", run.wallSeconds, o.out.resolve("scale.md"));
     }

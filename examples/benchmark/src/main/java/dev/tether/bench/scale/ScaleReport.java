@@ -48,10 +48,13 @@ final class ScaleReport {
         row(md, "Redis", "redis-server " + run.redisVersion + ", on loopback, no persistence, default settings (one I/O thread)");
         row(md, "session", "bench.war's shape: `payload`, a 1 KiB String of its own, and `counter`, an Integer; every session is"
                 + " logged in (`request.login` of its own user u<i>, which changes the session id as Tomcat does at every login),"
-                + " so each has its record, its expiry-index entry, its user-index entry and the tombstone of its id before login."
-                + " The record holds about 1.3 KB of data: the payload (1,025 bytes encoded), the counter, the principal, metadata");
+                + " so each has its record, its expiry-index entry and its user-index entry (the id change happens before the session's"
+                + " first write, so it leaves no tombstone). The record holds the payload (1,025 bytes encoded), the counter, the"
+                + " principal and roles, metadata and a version stamp per field");
         row(md, "load", "wrk " + run.wrkVersion + ": `" + WrkRun.describe(o) + "` (part 1), each request with the next session's"
                 + " cookie, round-robin over all the node's sessions; part 2: its own Java client (below)");
+        row(md, "session creations answered 503 and tried again", run.createRetries + " (Tether refuses a write that Redis did not"
+                + " confirm within commandTimeoutMillis, 1 s, with 503 and Retry-After; the creating client then tries again)");
         md.append('\n');
     }
 
@@ -114,7 +117,8 @@ final class ScaleReport {
         }
         md.append("\nRedis CPU per request: redis-server's `used_cpu_user + used_cpu_sys` (INFO cpu) over the run / requests:"
                 + " everything Redis spent, network system calls included. The µs per call in the last column are only the time"
-                + " inside the command (for `evalsha`: the Lua script and the commands it calls). Node CPU: the Tomcat JVM's"
+                + " inside the command: `evalsha` is Tether's script, and the commands it calls (hget, hset, hlen, ...) are listed"
+                + " too, their time already included in evalsha's; `hset`/`pexpire` on reads are the once-a-minute touches. Node CPU: the Tomcat JVM's"
                 + " user + system time from `/proc` / requests. wrk, Redis and Tomcat share the 2 cores, so throughput here is"
                 + " bound by the machine, not by Redis.\n\n");
     }
@@ -147,8 +151,10 @@ final class ScaleReport {
                 s.maxFailuresBeforeMove(), s.errorSamples().isEmpty() ? "" : "; e.g. " + s.errorSamples().get(0)));
         row(md, "writes lost", s.lostWrites() + " (a user whose counter went back, or a write answered 200 without raising it)");
         row(md, "**Redis CPU during the storm**", String.format(Locale.ROOT, "**%.3f s** (user + sys) over the %.2f s = %.0f %% of one core;"
-                + " in the steady state before: %.0f %% of one core", s.redisCpuStorm(), s.stormSeconds(),
-                100 * s.redisCpuStorm() / s.stormSeconds(), 100 * s.redisCpuSteadyPerSec()));
+                + " in the steady state before: %.0f %% of one core. Per answered request: %.1f µs during the storm, %.1f µs"
+                + " before", s.redisCpuStorm(), s.stormSeconds(), 100 * s.redisCpuStorm() / s.stormSeconds(),
+                100 * s.redisCpuSteadyPerSec(), 1e6 * s.redisCpuStorm() / Math.max(1, s.stormRequests()),
+                1e6 * s.redisCpuSteadyPerRequest()));
         long evals = s.stormCommands().values().stream().mapToLong(RedisCost.Command::calls).sum();
         row(md, "Redis commands during the storm", RedisCost.describe(s.stormCommands(), s.sessions()).replace("/req", " per moved user")
                 + String.format(Locale.ROOT, " (%,d commands in all)", evals));
@@ -175,18 +181,20 @@ final class ScaleReport {
         Grow.Level big = g.levels().get(g.levels().size() - 1);
         double w = big.write().redisCpuUsPerReq();
         double r = big.read().redisCpuUsPerReq();
-        double inside = big.write().commands().values().stream().mapToDouble(c -> c.usec()).sum() / Math.max(1, big.write().wrk().requests());
+        double inside = big.write().commands().entrySet().stream().filter(e -> e.getKey().startsWith("eval"))
+                .mapToDouble(e -> e.getValue().usec()).sum() / Math.max(1, big.write().wrk().requests());
         md.append("## 3. On paper: what one Redis core and a 3-master Cluster carry\n\n");
         md.append(String.format(Locale.ROOT, "From part 1 at %,d sessions (the largest size; the smaller ones are in the table above):"
-                + " a **write request costs Redis %.1f µs of CPU** (of which %.1f µs inside the commands, the rest is reading the"
-                + " request and writing the answer on the socket); a **read-only request %.2f µs** (Tether sends nothing for it;"
+                + " a **write request costs Redis %.1f µs of CPU** (of which %.1f µs inside Tether's script, the rest is reading the"
+                + " request and writing the answer on the socket, which Redis batches when many requests arrive at once); a **read-only request %.2f µs** (Tether sends nothing for it;"
                 + " what is left is the once-a-minute touch of each session and the harness's own INFO).\n\n", big.sessions(), w, inside, r));
         double mix = 0.8 * r + 0.2 * w;
         md.append("| requests | Redis CPU per request | one core, at 100 % | one core, planned at 50 % | 3-master Cluster, at 50 % |\n");
         md.append("|---|---:|---:|---:|---:|\n");
         capacity(md, "write-every-request", w);
         capacity(md, "mix 80/20", mix);
-        capacity(md, "read-only", Math.max(r, 0.01));
+        md.append(String.format(Locale.ROOT, "| read-only | %.2f µs | no Redis command per request: only each session's touch, once a"
+                + " minute, and at most one load per session after a failover or restart | | |\n", r));
         md.append("\n50 % leaves room for what the averages hide: a failover storm (below), persistence (`fork` for RDB/AOF"
                 + " rewrite), replication to replicas, and a busier second core. The Cluster column is arithmetic, not measured:"
                 + " each session's keys share one hash slot (`{<base id>}`), so its script runs on one master and the writes spread"
@@ -194,11 +202,13 @@ final class ScaleReport {
                 + " only at login and about once per TTL. A client talking to three masters pays for its redirections and for"
                 + " uneven slots, so expect somewhat less than 3×.\n\n");
         if (s != null && s.sessions() > 0) {
-            double perTakeover = 1e6 * Math.max(0, s.redisCpuStorm() - s.redisCpuSteadyPerSec() * s.stormSeconds()) / s.sessions();
+            double perTakeover = 1e6 * Math.max(0, s.redisCpuStorm() - s.redisCpuSteadyPerRequest() * s.stormRequests()) / s.sessions();
             md.append(String.format(Locale.ROOT, "A take-over (part 2) cost Redis about **%.0f µs** of CPU per moved user (the storm's Redis CPU"
-                    + " minus the steady-state rate over the same time, divided by the users moved): a node holding N sessions that"
+                    + " minus what its %,d answered requests would have cost at the steady state's %.1f µs each, divided by the users"
+                    + " moved): a node holding N sessions that"
                     + " dies costs Redis N × %.0f µs, e.g. %.1f s of one core for 100,000 sessions, spread over the time its users take"
-                    + " to come back.\n\n", perTakeover, perTakeover, 100_000 * perTakeover / 1e6));
+                    + " to come back.\n\n", perTakeover, s.stormRequests(), 1e6 * s.redisCpuSteadyPerRequest(), perTakeover,
+                    100_000 * perTakeover / 1e6));
         }
         double perSession = (double) (big.redisUsed() - g.redis0()) / big.sessions();
         md.append("### When to move to Cluster\n\n");

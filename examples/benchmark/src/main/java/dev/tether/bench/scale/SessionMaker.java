@@ -9,10 +9,15 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Creates logged-in sessions through the HTTP path ({@code /s/create}), over many kept-alive connections at once. */
+/** Creates logged-in sessions through the HTTP path ({@code /s/create}), over many kept-alive connections at
+ * once; a creation answered 503 (Retry-After) is tried again, as a user would. */
 final class SessionMaker {
 
     private static final int CONNECTIONS = 12;
+    private static final int ATTEMPTS = 20;
+
+    /** Creations answered 503 (a Redis write refused, e.g. past commandTimeout on a busy machine) and tried again. */
+    static final AtomicInteger RETRIED = new AtomicInteger();
 
     private SessionMaker() {
     }
@@ -29,6 +34,11 @@ final class SessionMaker {
                     try (Http.Connection h = Http.keepAlive("127.0.0.1", port)) {
                         for (int i = next.getAndIncrement(); i < to; i = next.getAndIncrement()) {
                             Http.Reply reply = h.get(ScaleNodes.CONTEXT + "/s/create?u=" + ScaleNodes.user(i));
+                            for (int attempt = 1; reply.status() == 503 && attempt < ATTEMPTS; attempt++) {
+                                RETRIED.incrementAndGet();
+                                Thread.sleep(100L * attempt);
+                                reply = h.get(ScaleNodes.CONTEXT + "/s/create?u=" + ScaleNodes.user(i));
+                            }
                             String id = reply.value("id");
                             if (reply.status() != 200 || id == null || !ScaleNodes.user(i).equals(reply.value("user"))) {
                                 throw new IllegalStateException("/s/create answered " + reply.status() + ": " + reply.body());

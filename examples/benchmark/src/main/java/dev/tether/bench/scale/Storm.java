@@ -28,7 +28,7 @@ final class Storm {
 
     record Result(int sessions, int others, int clients, long[] steadyUs, double steadyRps, double passSeconds, long[] takeoverUs,
             long[] movedAtMs, int maxFailuresBeforeMove, long usersWithFailures, long errorsAfterKill, long requestsAfterKill,
-            long errorsBeforeKill, long lostWrites, double stormSeconds, double redisCpuStorm, double redisCpuSteadyPerSec,
+            long errorsBeforeKill, long lostWrites, double stormSeconds, long stormRequests, double redisCpuStorm, double redisCpuSteadyPerSec, double redisCpuSteadyPerRequest,
             double node2CpuStorm, Map<String, RedisCost.Command> stormCommands, long[] okTimeline, long[] errorTimeline,
             long[] movedTimeline, List<String> errorSamples, String haproxyVersion) {
     }
@@ -99,6 +99,7 @@ final class Storm {
                 Scale.log("  node1 killed (kill -9) at %.0f req/s steady", steadyRps);
                 boolean all = Await.within(Duration.ofSeconds(STORM_TIMEOUT_SECONDS), () -> load.moved() >= n);
                 RedisCost.Snapshot after = RedisCost.snapshot(redis);
+                long stormRequests = load.requestsAfterKill.get();
                 double node2Cpu1 = NodeProbe.cpuSeconds(node2.pid());
                 double stormSeconds = (after.nanoTime() - kill) / 1e9;
                 Scale.log("  %s: %d of %d users moved in %.2f s", all ? "all served again" : "TIMED OUT", load.moved(), n, stormSeconds);
@@ -113,7 +114,8 @@ final class Storm {
                 long withFailures = users.stream().filter(u -> u.failuresBeforeMove > 0).count();
                 return new Result(n, m, o.stormClients, load.steadyLatencies(), steadyRps, (n + m) / steadyRps, takeover, movedAt,
                         maxFailures, withFailures, load.errorsAfterKill.get(), load.requestsAfterKill.get(), load.errorsBeforeKill.get(),
-                        load.lostWrites.get(), stormSeconds, after.cpu() - before.cpu(), redisSteadyPerSec, node2Cpu1 - node2Cpu0,
+                        load.lostWrites.get(), stormSeconds, stormRequests, after.cpu() - before.cpu(), redisSteadyPerSec,
+                        (before.cpu() - steady0.cpu()) / Math.max(1, req1 - req0), node2Cpu1 - node2Cpu0,
                         RedisCost.delta(before, after), toArray(load.okTimeline), toArray(load.errorTimeline),
                         toArray(load.movedTimeline), List.copyOf(load.errorSamples), haproxyVersion);
             }
