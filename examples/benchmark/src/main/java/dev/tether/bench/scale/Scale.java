@@ -65,7 +65,7 @@ public final class Scale {
         run.busiest.addAll(Machine.busiest());
         long[] j0 = Machine.jiffies();
         Grow.Result grow = null;
-        Storm.Result storm = null;
+        List<Storm.Result> storm = null;
         try (RedisProcess redis = RedisProcess.start("--loglevel", "warning")) {
             run.redisVersion = redis.info("server").get("redis_version");
             log("redis-server %s on port %d (no persistence)", run.redisVersion, redis.port());

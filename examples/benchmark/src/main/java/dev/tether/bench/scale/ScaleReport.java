@@ -2,7 +2,9 @@ package dev.tether.bench.scale;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /** scale.md: what was run, the tables of parts 1 and 2, and part 3's arithmetic from their numbers. */
 final class ScaleReport {
@@ -10,7 +12,7 @@ final class ScaleReport {
     private ScaleReport() {
     }
 
-    static void write(ScaleOptions o, Scale.Run run, Grow.Result grow, Storm.Result storm) throws IOException {
+    static void write(ScaleOptions o, Scale.Run run, Grow.Result grow, List<Storm.Result> storm) throws IOException {
         StringBuilder md = new StringBuilder();
         md.append("# Scale, measured\n\n");
         md.append("Produced by `examples/benchmark/run-scale.sh` (on demand, not part of the build's tests), ").append(run.started)
@@ -80,8 +82,8 @@ final class ScaleReport {
             before = l.sessions();
         }
         md.append("\n\"per session\" is (value at that size − value at 0 sessions) / sessions. \"created at\": the rate of"
-                + " `/s/create` (new session, 2 attributes, login with its id change: one record written, the user index, the"
-                + " old id's tombstone).\n\n");
+                + " `/s/create` (new session, 2 attributes, login with its id change; then the user index and the record written)."
+                + " The keys at 0 sessions are the warm-up sessions' tombstones and the node census.\n\n");
 
         md.append(String.format(Locale.ROOT, "### Redis keys at %,d sessions, by kind\n\n", max));
         md.append("Every key counted with `SCAN`; size from `MEMORY USAGE key SAMPLES 0` on up to 500 random keys of each kind.\n\n");
@@ -123,7 +125,8 @@ final class ScaleReport {
                 + " bound by the machine, not by Redis.\n\n");
     }
 
-    private static void storm(StringBuilder md, Storm.Result s) {
+    private static void storm(StringBuilder md, List<Storm.Result> rounds) {
+        Storm.Result s = rounds.get(0);
         md.append(String.format(Locale.ROOT, "## 2. A node holding %,d active sessions is killed under load\n\n", s.sessions()));
         md.append(String.format(Locale.ROOT, "Two nodes behind HAProxy (%s) with `examples/balancers/haproxy/haproxy.cfg` as shipped (route from"
                 + " the session id, `retries 3`, `retry-on conn-failure empty-response response-timeout`, `option redispatch 1`,"
@@ -133,51 +136,86 @@ final class ScaleReport {
                 + " `/b/write`; a user takes the new cookie when one comes. After 20 s (the last 8 s measured as the steady"
                 + " state), node1 gets `kill -9`. A user of node1 is **served again** when node2 answers it 200 with its new"
                 + " id (`<base>.node2`); that request's latency is its **take-over latency** (it includes HAProxy's"
-                + " retry of the refused connection). The storm ends when every user of node1 has been served again.\n\n",
-                s.haproxyVersion(), s.sessions(), s.others(), s.clients(), s.clients()));
-        md.append("| | |\n|---|---|\n");
-        row(md, "steady state before the kill", String.format(Locale.ROOT, "%,.0f req/s over both nodes; latency p50 %.2f ms, p99 %.2f ms,"
-                + " max %.2f ms; one pass over all %,d users took %.2f s", s.steadyRps(), ms(Storm.percentile(s.steadyUs(), 50)),
-                ms(Storm.percentile(s.steadyUs(), 99)), ms(Storm.percentile(s.steadyUs(), 100)), s.sessions() + s.others(), s.passSeconds()));
-        row(md, "**time until every user of node1 was served again**", String.format(Locale.ROOT, "**%.2f s** after the kill (half of them"
-                + " by %.2f s, 99 %% by %.2f s); %,d of %,d moved", s.movedAtMs().length == 0 ? Double.NaN
-                        : s.movedAtMs()[s.movedAtMs().length - 1] / 1000.0, Storm.percentile(s.movedAtMs(), 50) / 1000.0,
-                Storm.percentile(s.movedAtMs(), 99) / 1000.0, s.movedAtMs().length, s.sessions()));
-        row(md, "**take-over latency** (first request of each user on node2)", String.format(Locale.ROOT, "**p50 %.2f ms, p90 %.2f ms,"
-                + " p99 %.2f ms, max %.2f ms**", ms(Storm.percentile(s.takeoverUs(), 50)), ms(Storm.percentile(s.takeoverUs(), 90)),
-                ms(Storm.percentile(s.takeoverUs(), 99)), ms(Storm.percentile(s.takeoverUs(), 100))));
-        row(md, "failed requests after the kill", String.format(Locale.ROOT, "%,d of %,d (%d users had at least one; at most %d before"
-                + " their take-over)%s", s.errorsAfterKill(), s.errorsAfterKill() + s.requestsAfterKill(), s.usersWithFailures(),
-                s.maxFailuresBeforeMove(), s.errorSamples().isEmpty() ? "" : "; e.g. " + s.errorSamples().get(0)));
-        row(md, "writes lost", s.lostWrites() + " (a user whose counter went back, or a write answered 200 without raising it)");
-        row(md, "**Redis CPU during the storm**", String.format(Locale.ROOT, "**%.3f s** (user + sys) over the %.2f s = %.0f %% of one core;"
-                + " in the steady state before: %.0f %% of one core. Per answered request: %.1f µs during the storm, %.1f µs"
-                + " before", s.redisCpuStorm(), s.stormSeconds(), 100 * s.redisCpuStorm() / s.stormSeconds(),
-                100 * s.redisCpuSteadyPerSec(), 1e6 * s.redisCpuStorm() / Math.max(1, s.stormRequests()),
-                1e6 * s.redisCpuSteadyPerRequest()));
-        long evals = s.stormCommands().values().stream().mapToLong(RedisCost.Command::calls).sum();
-        row(md, "Redis commands during the storm", RedisCost.describe(s.stormCommands(), s.sessions()).replace("/req", " per moved user")
-                + String.format(Locale.ROOT, " (%,d commands in all)", evals));
-        row(md, "node2 CPU during the storm", String.format(Locale.ROOT, "%.2f s over %.2f s", s.node2CpuStorm(), s.stormSeconds()));
-        md.append("\nThe time until everyone is served is bound by how fast the users come back: here each client requests its"
-                + " users one after the other, so it is at least one pass over them (see the steady state). Timeline after the"
-                + " kill (per 0.5 s):\n\n| t after kill | answered 200 | failed | users of node1 moved (cumulative) |\n|---:|---:|---:|---:|\n");
-        long cum = 0;
+                + " retry of the refused connection). The storm ends when every user of node1 has been served again.\n\n"
+                + "Round 1 is node2's first failover: the take-over code has never run in its JVM, so the JIT compiles it during"
+                + " the storm, as on a real node's first failover. Round 2: node1 restarted, %,d new users logged in on it, the"
+                + " same load (node1's new users and node2's own), node1 killed again; node2 now also holds round 1's users, idle.\n\n",
+                s.haproxyVersion(), s.sessions(), s.others(), s.clients(), s.clients(), s.sessions()));
+        md.append("| |");
+        rounds.forEach(r -> md.append(" round ").append(r.round()).append(" |"));
+        md.append("\n|---|");
+        rounds.forEach(r -> md.append("---|"));
+        md.append('\n');
+        stormRow(md, "load average at the kill", rounds, r -> "`" + r.loadAtKill().replaceFirst("^.*load average", "load average") + "`");
+        stormRow(md, "steady state before the kill", rounds, r -> String.format(Locale.ROOT, "%,.0f req/s over both nodes; latency p50"
+                + " %.2f ms, p99 %.2f ms, max %.2f ms; one pass over all %,d users took %.2f s", r.steadyRps(),
+                ms(Storm.percentile(r.steadyUs(), 50)), ms(Storm.percentile(r.steadyUs(), 99)), ms(Storm.percentile(r.steadyUs(), 100)),
+                r.sessions() + r.others(), r.passSeconds()));
+        stormRow(md, "**time until every user of node1 was served again**", rounds, r -> String.format(Locale.ROOT, "**%.2f s** after"
+                + " the kill (half of them by %.2f s, 99 %% by %.2f s); %,d of %,d moved", r.movedAtMs().length == 0 ? Double.NaN
+                        : r.movedAtMs()[r.movedAtMs().length - 1] / 1000.0, Storm.percentile(r.movedAtMs(), 50) / 1000.0,
+                Storm.percentile(r.movedAtMs(), 99) / 1000.0, r.movedAtMs().length, r.sessions()));
+        stormRow(md, "**take-over latency** (first request of each user on node2)", rounds, r -> String.format(Locale.ROOT,
+                "**p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms**", ms(Storm.percentile(r.takeoverUs(), 50)),
+                ms(Storm.percentile(r.takeoverUs(), 90)), ms(Storm.percentile(r.takeoverUs(), 99)),
+                ms(Storm.percentile(r.takeoverUs(), 100))));
+        stormRow(md, "answered during the storm", rounds, r -> String.format(Locale.ROOT, "%,d requests in %.2f s = %,.0f req/s",
+                r.stormRequests(), r.stormSeconds(), r.stormRequests() / r.stormSeconds()));
+        stormRow(md, "failed requests after the kill", rounds, r -> String.format(Locale.ROOT, "%,d of %,d (%d users had at least one;"
+                + " at most %d before their take-over)%s", r.errorsAfterKill(), r.errorsAfterKill() + r.requestsAfterKill(),
+                r.usersWithFailures(), r.maxFailuresBeforeMove(), r.errorSamples().isEmpty() ? "" : "; e.g. " + r.errorSamples().get(0)));
+        stormRow(md, "writes lost (a counter that went back, or a write answered 200 without raising it)", rounds,
+                r -> String.valueOf(r.lostWrites()));
+        stormRow(md, "**Redis CPU during the storm**", rounds, r -> String.format(Locale.ROOT, "**%.3f s** (user + sys) over %.2f s = %.0f %%"
+                + " of one core (steady state before: %.0f %%); per answered request %.1f µs (before: %.1f µs)", r.redisCpuStorm(),
+                r.stormSeconds(), 100 * r.redisCpuStorm() / r.stormSeconds(), 100 * r.redisCpuSteadyPerSec(),
+                1e6 * r.redisCpuStorm() / Math.max(1, r.stormRequests()), 1e6 * r.redisCpuSteadyPerRequest()));
+        stormRow(md, "Redis CPU per take-over", rounds, r -> String.format(Locale.ROOT, "%.0f µs", takeoverMicros(r)));
+        stormRow(md, "Redis commands during the storm, per moved user", rounds,
+                r -> RedisCost.describe(r.stormCommands(), r.sessions()).replace("/req", ""));
+        stormRow(md, "node2 CPU during the storm", rounds, r -> String.format(Locale.ROOT, "%.2f s over %.2f s (%.0f µs per answered"
+                + " request)", r.node2CpuStorm(), r.stormSeconds(), 1e6 * r.node2CpuStorm() / Math.max(1, r.stormRequests())));
+        md.append("\nRedis CPU per take-over: the storm's Redis CPU minus what its answered requests would have cost at the steady"
+                + " state's µs per request, divided by the users moved. The time until everyone is served is bound by how fast"
+                + " the users come back: each client requests its users one after the other, so it is at least one pass over"
+                + " them (see the steady state), and on a machine this loaded every Redis round trip also waits for a core."
+                + " Timeline after the kill (per 0.5 s; answered 200 / failed / users of node1 moved so far):\n\n| t after kill |");
+        rounds.forEach(r -> md.append(" round ").append(r.round()).append(" |"));
+        md.append("\n|---:|");
+        rounds.forEach(r -> md.append("---:|"));
+        md.append('\n');
         int last = 0;
-        for (int i = 0; i < s.movedTimeline().length; i++) {
-            if (s.okTimeline()[i] + s.errorTimeline()[i] > 0) {
-                last = i;
+        for (Storm.Result r : rounds) {
+            for (int i = 0; i < r.movedTimeline().length; i++) {
+                if (r.okTimeline()[i] + r.errorTimeline()[i] > 0) {
+                    last = Math.max(last, i);
+                }
             }
         }
+        long[] cum = new long[rounds.size()];
         for (int i = 0; i <= last; i++) {
-            cum += s.movedTimeline()[i];
-            md.append(String.format(Locale.ROOT, "| %.1f–%.1f s | %,d | %,d | %,d |\n", i * StormLoad.bucketMs() / 1000.0,
-                    (i + 1) * StormLoad.bucketMs() / 1000.0, s.okTimeline()[i], s.errorTimeline()[i], cum));
+            md.append(String.format(Locale.ROOT, "| %.1f–%.1f s |", i * StormLoad.bucketMs() / 1000.0, (i + 1) * StormLoad.bucketMs() / 1000.0));
+            for (int k = 0; k < rounds.size(); k++) {
+                Storm.Result r = rounds.get(k);
+                cum[k] += r.movedTimeline()[i];
+                md.append(String.format(Locale.ROOT, " %,d / %,d / %,d |", r.okTimeline()[i], r.errorTimeline()[i], cum[k]));
+            }
+            md.append('\n');
         }
         md.append('\n');
     }
 
-    private static void paper(StringBuilder md, Grow.Result g, Storm.Result s) {
+    private static void stormRow(StringBuilder md, String label, List<Storm.Result> rounds, Function<Storm.Result, String> cell) {
+        md.append("| ").append(label).append(" |");
+        rounds.forEach(r -> md.append(' ').append(cell.apply(r).replace("|", "\\|")).append(" |"));
+        md.append('\n');
+    }
+
+    static double takeoverMicros(Storm.Result r) {
+        return 1e6 * Math.max(0, r.redisCpuStorm() - r.redisCpuSteadyPerRequest() * r.stormRequests()) / r.sessions();
+    }
+
+    private static void paper(StringBuilder md, Grow.Result g, List<Storm.Result> storm) {
         Grow.Level big = g.levels().get(g.levels().size() - 1);
         double w = big.write().redisCpuUsPerReq();
         double r = big.read().redisCpuUsPerReq();
@@ -201,14 +239,17 @@ final class ScaleReport {
                 + " over the masters with the sessions; the 16 expiry buckets spread too; a user's index is in another slot, written"
                 + " only at login and about once per TTL. A client talking to three masters pays for its redirections and for"
                 + " uneven slots, so expect somewhat less than 3×.\n\n");
-        if (s != null && s.sessions() > 0) {
-            double perTakeover = 1e6 * Math.max(0, s.redisCpuStorm() - s.redisCpuSteadyPerRequest() * s.stormRequests()) / s.sessions();
-            md.append(String.format(Locale.ROOT, "A take-over (part 2) cost Redis about **%.0f µs** of CPU per moved user (the storm's Redis CPU"
-                    + " minus what its %,d answered requests would have cost at the steady state's %.1f µs each, divided by the users"
-                    + " moved): a node holding N sessions that"
-                    + " dies costs Redis N × %.0f µs, e.g. %.1f s of one core for 100,000 sessions, spread over the time its users take"
-                    + " to come back.\n\n", perTakeover, s.stormRequests(), 1e6 * s.redisCpuSteadyPerRequest(), perTakeover,
-                    100_000 * perTakeover / 1e6));
+        if (storm != null && !storm.isEmpty()) {
+            StringBuilder each = new StringBuilder();
+            double worst = 0;
+            for (Storm.Result round : storm) {
+                each.append(each.length() > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.0f µs in round %d", takeoverMicros(round),
+                        round.round()));
+                worst = Math.max(worst, takeoverMicros(round));
+            }
+            md.append(String.format(Locale.ROOT, "A take-over (part 2) cost Redis %s of CPU per moved user: a node holding N sessions that"
+                    + " dies costs Redis up to N × %.0f µs, e.g. %.1f s of one core for 100,000 sessions, spread over the time its"
+                    + " users take to come back.\n\n", each, worst, 100_000 * worst / 1e6));
         }
         double perSession = (double) (big.redisUsed() - g.redis0()) / big.sessions();
         md.append("### When to move to Cluster\n\n");
