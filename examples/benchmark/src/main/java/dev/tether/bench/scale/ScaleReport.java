@@ -154,7 +154,9 @@ final class ScaleReport {
         stormRow(md, "**time until every user of node1 was served again**", rounds, r -> String.format(Locale.ROOT, "**%.2f s** after"
                 + " the kill (half of them by %.2f s, 99 %% by %.2f s); %,d of %,d moved", r.movedAtMs().length == 0 ? Double.NaN
                         : r.movedAtMs()[r.movedAtMs().length - 1] / 1000.0, Storm.percentile(r.movedAtMs(), 50) / 1000.0,
-                Storm.percentile(r.movedAtMs(), 99) / 1000.0, r.movedAtMs().length, r.sessions()));
+                Storm.percentile(r.movedAtMs(), 99) / 1000.0, r.movedAtMs().length, r.sessions())
+                + (r.movedEarly() > 0 ? String.format(Locale.ROOT, "; %d more had been moved by HAProxy before the kill (node1's health"
+                        + " check failed on the busy machine)", r.movedEarly()) : ""));
         stormRow(md, "**take-over latency** (first request of each user on node2)", rounds, r -> String.format(Locale.ROOT,
                 "**p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms**", ms(Storm.percentile(r.takeoverUs(), 50)),
                 ms(Storm.percentile(r.takeoverUs(), 90)), ms(Storm.percentile(r.takeoverUs(), 99)),

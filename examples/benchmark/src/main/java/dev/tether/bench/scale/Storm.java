@@ -24,13 +24,13 @@ final class Storm {
 
     private static final int WARM_SECONDS = 20;
     private static final int STEADY_SECONDS = 8;
-    private static final int STORM_TIMEOUT_SECONDS = 180;
+    private static final int STORM_TIMEOUT_SECONDS = 120;
 
     record Result(int round, int sessions, int others, int clients, long[] steadyUs, double steadyRps, double passSeconds, long[] takeoverUs,
             long[] movedAtMs, int maxFailuresBeforeMove, long usersWithFailures, long errorsAfterKill, long requestsAfterKill,
             long errorsBeforeKill, long lostWrites, double stormSeconds, long stormRequests, double redisCpuStorm, double redisCpuSteadyPerSec, double redisCpuSteadyPerRequest,
             double node2CpuStorm, Map<String, RedisCost.Command> stormCommands, long[] okTimeline, long[] errorTimeline,
-            long[] movedTimeline, List<String> errorSamples, String haproxyVersion, String loadAtKill) {
+            long[] movedTimeline, List<String> errorSamples, String haproxyVersion, String loadAtKill, int movedEarly) {
     }
 
     private Storm() {
@@ -136,12 +136,13 @@ final class Storm {
             load.killed(kill);
             node1.kill9();
             Scale.log("  round %d: node1 killed (kill -9) at %.0f req/s steady", round, steadyRps);
-            boolean all = Await.within(Duration.ofSeconds(STORM_TIMEOUT_SECONDS), () -> load.moved() >= n);
+            boolean all = Await.within(Duration.ofSeconds(STORM_TIMEOUT_SECONDS), () -> load.moved() + load.movedEarly.get() >= n);
             RedisCost.Snapshot after = RedisCost.snapshot(redis);
             long stormRequests = load.requestsAfterKill.get();
             double node2Cpu1 = NodeProbe.cpuSeconds(node2.pid());
             double stormSeconds = (after.nanoTime() - kill) / 1e9;
-            Scale.log("  %s: %d of %d users moved in %.2f s", all ? "all served again" : "TIMED OUT", load.moved(), n, stormSeconds);
+            Scale.log("  %s: %d of %d users moved in %.2f s (%d moved before the kill)", all ? "all served again" : "TIMED OUT",
+                    load.moved(), n, stormSeconds, load.movedEarly.get());
             Thread.sleep(3000);
             load.close();
 
@@ -156,7 +157,8 @@ final class Storm {
                     load.lostWrites.get(), stormSeconds, stormRequests, after.cpu() - before.cpu(), redisSteadyPerSec,
                     (before.cpu() - steady0.cpu()) / Math.max(1, req1 - req0), node2Cpu1 - node2Cpu0,
                     RedisCost.delta(before, after), toArray(load.okTimeline), toArray(load.errorTimeline),
-                    toArray(load.movedTimeline), List.copyOf(load.errorSamples), haproxyVersion, loadAtKill);
+                    toArray(load.movedTimeline), List.copyOf(load.errorSamples), haproxyVersion, loadAtKill,
+                    load.movedEarly.get());
         }
     }
 

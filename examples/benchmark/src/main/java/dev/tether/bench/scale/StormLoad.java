@@ -25,6 +25,7 @@ final class StormLoad implements AutoCloseable {
         volatile long takeoverNanos = -1;
         /** Failed requests (error status or broken connection) before the take-over. */
         volatile int failuresBeforeMove;
+        volatile boolean movedEarly;
         int lastCounter = -1;
 
         User(String id, boolean onKilledNode) {
@@ -48,6 +49,8 @@ final class StormLoad implements AutoCloseable {
     private volatile boolean recording;
     private final List<long[]> steady = new ArrayList<>();
     private final AtomicInteger moved = new AtomicInteger();
+    /** Users of the node to be killed that the balancer moved to the survivor before the kill. */
+    final AtomicInteger movedEarly = new AtomicInteger();
     final AtomicLong requestsBeforeKill = new AtomicLong();
     final AtomicLong errorsBeforeKill = new AtomicLong();
     final AtomicLong requestsAfterKill = new AtomicLong();
@@ -147,6 +150,9 @@ final class StormLoad implements AutoCloseable {
             failure = e.getMessage();
         }
         long b = System.nanoTime();
+        boolean startedBefore = kill == 0;
+        // A request in flight at the kill (HAProxy replays it on node2) counts as after the kill.
+        kill = killNanos;
         boolean afterKill = kill != 0;
         int bucket = afterKill ? (int) Math.min(BUCKETS - 1, (b - kill) / 1_000_000 / BUCKET_MS) : 0;
         if (failure != null) {
@@ -165,7 +171,7 @@ final class StormLoad implements AutoCloseable {
         (afterKill ? requestsAfterKill : requestsBeforeKill).incrementAndGet();
         if (afterKill) {
             okTimeline.incrementAndGet(bucket);
-        } else if (recording && lat[0] < lat.length - 1) {
+        } else if (recording && startedBefore && lat[0] < lat.length - 1) {
             lat[(int) ++lat[0]] = (b - a) / 1000;
         }
         String counter = reply.value("counter");
@@ -178,7 +184,11 @@ final class StormLoad implements AutoCloseable {
         }
         if (newId != null && !newId.equals(u.id)) {
             u.id = newId;
-            if (u.onKilledNode && afterKill && u.movedAtNanos < 0 && newId.endsWith("." + survivorRoute)) {
+            if (u.onKilledNode && !afterKill && newId.endsWith("." + survivorRoute) && !u.movedEarly) {
+                // the balancer sent it to node2 while node1 was alive (a failed health check on a busy machine)
+                u.movedEarly = true;
+                movedEarly.incrementAndGet();
+            } else if (u.onKilledNode && afterKill && u.movedAtNanos < 0 && !u.movedEarly && newId.endsWith("." + survivorRoute)) {
                 u.takeoverNanos = b - a;
                 u.movedAtNanos = b - kill;
                 moved.incrementAndGet();
