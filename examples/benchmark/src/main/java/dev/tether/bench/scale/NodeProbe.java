@@ -17,7 +17,18 @@ final class NodeProbe {
 
     /** Heap in use after System.gc() (lowest of 4, bench.war's /b/heap). */
     static long heapAfterGc(ServerNode node) {
-        Http.Reply reply = Http.get(node.port(), ScaleNodes.CONTEXT + "/b/heap", null);
+        Http.Reply reply = null;
+        // four full GCs of a large heap can take longer than the HTTP client's 30 s on a starved machine: asked again
+        for (int attempt = 1; reply == null; attempt++) {
+            try {
+                reply = Http.get(node.port(), ScaleNodes.CONTEXT + "/b/heap", null);
+            } catch (java.io.UncheckedIOException e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+                Scale.log("    /b/heap: %s; asking again", e.getMessage());
+            }
+        }
         if (reply.status() != 200) {
             throw new IllegalStateException("/b/heap answered " + reply.status());
         }
