@@ -120,7 +120,8 @@ final class ScaleReport {
         md.append("\nRedis CPU per request: redis-server's `used_cpu_user + used_cpu_sys` (INFO cpu) over the run / requests:"
                 + " everything Redis spent, network system calls included. The µs per call in the last column are only the time"
                 + " inside the command: `evalsha` is Tether's script, and the commands it calls (hget, hset, hlen, ...) are listed"
-                + " too, their time already included in evalsha's; `hset`/`pexpire` on reads are the once-a-minute touches. Node CPU: the Tomcat JVM's"
+                + " too, their time already included in evalsha's; a read's `evalsha` is a touch (once a minute per session); `hset` and"
+                + " `pexpire` are the node's census report on a timer, not per request. Node CPU: the Tomcat JVM's"
                 + " user + system time from `/proc` / requests. wrk, Redis and Tomcat share the 2 cores, so throughput here is"
                 + " bound by the machine, not by Redis.\n\n");
     }
