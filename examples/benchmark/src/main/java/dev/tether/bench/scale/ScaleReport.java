@@ -83,7 +83,7 @@ final class ScaleReport {
         }
         md.append("\n\"per session\" is (value at that size − value at 0 sessions) / sessions. \"created at\": the rate of"
                 + " `/s/create` (new session, 2 attributes, login with its id change; then the user index and the record written)."
-                + " The keys at 0 sessions are the warm-up sessions' tombstones and the node census.\n\n");
+                + " The keys at 0 sessions are mostly the 200 warm-up sessions' tombstones, and the node census.\n\n");
 
         md.append(String.format(Locale.ROOT, "### Redis keys at %,d sessions, by kind\n\n", max));
         md.append("Every key counted with `SCAN`; size from `MEMORY USAGE key SAMPLES 0` on up to 500 random keys of each kind.\n\n");
