@@ -100,8 +100,8 @@ public class BenchServlet extends HttpServlet {
         text(resp, 200, "heapUsed=" + used + "\n");
     }
 
-    /** 1 KiB of printable ASCII, a new String for every session. */
-    private static String payload() {
+    /** 1 KiB of printable ASCII, a new String for every session (also the scale measurement's sessions). */
+    static String payload() {
         char[] chars = new char[PAYLOAD_CHARS];
         ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int i = 0; i < chars.length; i++) {
