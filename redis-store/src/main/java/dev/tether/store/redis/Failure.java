@@ -49,8 +49,8 @@ public enum Failure {
 
     public static Failure of(Throwable error) {
         Throwable e = ScriptRunner.unwrap(error);
-        if (e instanceof RedisCommandTimeoutException) {
-            return TIMEOUT;
+        if (e instanceof RedisCommandTimeoutException || e instanceof java.util.concurrent.TimeoutException) {
+            return TIMEOUT; // Lettuce's own, or this node giving up waiting for an answer
         }
         if (e instanceof RedisCommandExecutionException) {
             String m = String.valueOf(e.getMessage());
