@@ -18,6 +18,8 @@ enum Variant {
      */
     BALANCED_MEMORY_STICKY("balanced-memory-sticky", Server.TOMCAT_PAIR, Impl.MEMORY, Balance.STICKY),
     BALANCED_TETHER_STICKY("balanced-tether-sticky", Server.TOMCAT_PAIR, Impl.TETHER, Balance.STICKY),
+    /** Shared mode where sticky mode is at home: does it cost anything there? (decides the default mode) */
+    BALANCED_TETHER_SHARED_STICKY("balanced-tether-shared-sticky", Server.TOMCAT_PAIR, Impl.TETHER_SHARED, Balance.STICKY),
     BALANCED_TETHER_SHARED_RR("balanced-tether-shared-rr", Server.TOMCAT_PAIR, Impl.TETHER_SHARED, Balance.ROUND_ROBIN),
     BALANCED_REDISSON_RR("balanced-redisson-rr", Server.TOMCAT_PAIR, Impl.REDISSON_REDIS, Balance.ROUND_ROBIN);
 
