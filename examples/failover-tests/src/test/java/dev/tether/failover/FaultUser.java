@@ -56,6 +56,8 @@ final class FaultUser {
     private boolean hasCart;
     private int items;
     final List<String> loggedOutCookies = new ArrayList<>();
+    /** Base id of each logged-out session, and when (ledger ms) its logout was acknowledged. */
+    private final Map<String, Long> loggedOutAt = new HashMap<>();
     /** Bases of ids a login replaced: none may have a record left. */
     final Set<String> replacedAtLogin = ConcurrentHashMap.newKeySet();
     int sessionsChecked;
@@ -122,11 +124,14 @@ final class FaultUser {
         Reply page = send("login page", "GET", CART, null);
         if (page.outcome == Outcome.ACK && page.userPage()) {
             // The cookie is a logged-out one (or none): this page must not know the user.
-            if (page.cookieSent != null && loggedOutCookies.stream().anyMatch(c -> Http.base(c).equals(Http.base(page.cookieSent)))) {
-                ledger.finding("resurrected", account.name() + ": the logged-out cookie " + short_(page.cookieSent)
-                        + " was let in again by " + page.node() + " during the run");
+            String base = page.cookieSent == null ? null : Http.base(page.cookieSent);
+            Long loggedOutAt = base == null ? null : loggedOutAt.get(base);
+            if (loggedOutAt != null) {
+                ledger.resurrected(account.name(), page.cookieSent, page.node(), loggedOutAt, page.startMs, page.endMs);
+                cookie = null; // never carry on with a session that was logged out: log in afresh
+                return;
             }
-            loggedIn = true; // the session is logged in: carry on with it
+            loggedIn = true; // a login that completed unseen (its answer was lost): carry on with it
             startSession();
             return;
         }
@@ -170,6 +175,9 @@ final class FaultUser {
             Reply r = send("logout", "GET", "/shop/logout", null);
             if (r.status / 100 == 3) {
                 loggedOutCookies.add(sent);
+                if (sent != null) {
+                    loggedOutAt.put(Http.base(sent), r.endMs);
+                }
                 loggedIn = false;
                 return;
             }
