@@ -72,23 +72,24 @@ final class FaultLedger {
 
     /**
      * A logged-out cookie let in again during the run. When Redis was restarted from a snapshot
-     * saved after the logout was acknowledged, the snapshot holds the record, logged in: that is
-     * the known defect the table names (Tether makes its logouts again after such a restart, but
-     * a request can load the record before that); any other resurrection is a finding.
+     * saved after the logout was acknowledged, the snapshot holds the record, logged in. The node
+     * that took the logout never loads it again; another node can, until the first one's recovery
+     * has deleted it again: that is the known defect the table names. Any other resurrection is a
+     * finding.
      */
-    void resurrected(String user, String cookie, String node, long loggedOutAtMs, long fromMs, long toMs) {
+    void resurrected(String user, String cookie, String node, String logoutNode, long loggedOutAtMs, long fromMs, long toMs) {
         String view;
         try {
             view = redisView.apply(dev.tether.testkit.Http.base(cookie));
         } catch (RuntimeException e) {
             view = "(Redis not readable: " + e.getMessage() + ")";
         }
-        Window snapshot = windows.stream().filter(w -> w.fault().equals("REDIS_KILL_WITH_DATA"))
-                .filter(w -> w.startMs() > loggedOutAtMs && w.startMs() < toMs).findFirst().orElse(null);
-        String what = user + ": the logged-out cookie " + FaultUser.short_(cookie) + " (logout acknowledged at " + loggedOutAtMs
-                + " ms) was let in again by " + node + " at " + fromMs + "-" + toMs + " ms; faults since the logout: "
-                + faultsAround(loggedOutAtMs, toMs) + "; Redis holds: " + view;
-        finding(snapshot != null ? KNOWN_SNAPSHOT_RESURRECTION : "resurrected", what);
+        boolean snapshotSinceLogout = windows.stream().filter(w -> w.fault().equals("REDIS_KILL_WITH_DATA"))
+                .anyMatch(w -> w.startMs() > loggedOutAtMs && w.startMs() < toMs);
+        String what = user + ": the logged-out cookie " + FaultUser.short_(cookie) + " (logout acknowledged by " + logoutNode
+                + " at " + loggedOutAtMs + " ms) was let in again by " + node + " at " + fromMs + "-" + toMs
+                + " ms; faults since the logout: " + faultsAround(loggedOutAtMs, toMs) + "; Redis holds: " + view;
+        finding(snapshotSinceLogout && !node.equals(logoutNode) ? KNOWN_SNAPSHOT_RESURRECTION : "resurrected", what);
     }
 
     /** The kind of finding tolerated, and named, in the table: see {@link #resurrected}. */

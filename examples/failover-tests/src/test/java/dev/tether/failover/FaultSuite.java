@@ -192,10 +192,10 @@ abstract class FaultSuite {
         t.append(String.format(Locale.ROOT, "%n===== fault suite, %s: seed %d, %d s of faults (ended at %d ms), %s =====%n", tag(), seed,
                 seconds, faultsEnd, Instant.now()));
         t.append("faults: ").append(faults).append('\n');
-        t.append("KNOWN DEFECT tolerated (counted below, not failed): after Redis restarts from a snapshot saved after a logout,\n"
-                + "  the snapshot's record (logged in) is back; Tether deletes it again once it sees Redis return, but a request\n"
-                + "  that loads the record first is let in with the logged-out cookie. The end-of-run check of every logged-out\n"
-                + "  cookie on every node still must find none.\n");
+        t.append("KNOWN DEFECT tolerated (counted, not failed): Redis restarted from a snapshot saved after a logout holds the\n"
+                + "  record again, logged in. The node that took the logout never loads it again and deletes it again when it\n"
+                + "  sees Redis return; until then ANOTHER node can load it and let the logged-out cookie in. The end-of-run\n"
+                + "  check of every logged-out cookie on every node must still find none.\n");
         row(t, "operations", ledger.ops.size());
         row(t, "acknowledged (2xx/3xx)", ledger.count(Outcome.ACK));
         row(t, "refused (503 of Tether)", ledger.count(Outcome.REFUSED));

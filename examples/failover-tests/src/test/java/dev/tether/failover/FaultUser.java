@@ -58,6 +58,8 @@ final class FaultUser {
     final List<String> loggedOutCookies = new ArrayList<>();
     /** Base id of each logged-out session, and when (ledger ms) its logout was acknowledged. */
     private final Map<String, Long> loggedOutAt = new HashMap<>();
+    /** ...and the node that took the logout (the request's target, or the route its cookie named). */
+    private final Map<String, String> loggedOutBy = new HashMap<>();
     /** Bases of ids a login replaced: none may have a record left. */
     final Set<String> replacedAtLogin = ConcurrentHashMap.newKeySet();
     int sessionsChecked;
@@ -125,9 +127,10 @@ final class FaultUser {
         if (page.outcome == Outcome.ACK && page.userPage()) {
             // The cookie is a logged-out one (or none): this page must not know the user.
             String base = page.cookieSent == null ? null : Http.base(page.cookieSent);
-            Long loggedOutAt = base == null ? null : loggedOutAt.get(base);
-            if (loggedOutAt != null) {
-                ledger.resurrected(account.name(), page.cookieSent, page.node(), loggedOutAt, page.startMs, page.endMs);
+            Long logoutMs = base == null ? null : loggedOutAt.get(base);
+            if (logoutMs != null) {
+                ledger.resurrected(account.name(), page.cookieSent, nodeName(page), loggedOutBy.get(base), logoutMs, page.startMs,
+                        page.endMs);
                 cookie = null; // never carry on with a session that was logged out: log in afresh
                 return;
             }
@@ -177,6 +180,7 @@ final class FaultUser {
                 loggedOutCookies.add(sent);
                 if (sent != null) {
                     loggedOutAt.put(Http.base(sent), r.endMs);
+                    loggedOutBy.put(Http.base(sent), r.target.equals("lb") ? String.valueOf(Http.route(sent)) : r.target);
                 }
                 loggedIn = false;
                 return;
@@ -408,6 +412,13 @@ final class FaultUser {
         String node() {
             return "port " + fields().getOrDefault("port", "?") + " (" + fields().getOrDefault("node", "?") + ")";
         }
+    }
+
+    /** The name of the node that answered, from the port the page shows. */
+    private String nodeName(Reply r) {
+        String port = r.fields().get("port");
+        return nodePorts.entrySet().stream().filter(e -> String.valueOf(e.getValue()).equals(port)).map(Map.Entry::getKey)
+                .findFirst().orElse("port " + port);
     }
 
     private static String path(String location) {
