@@ -209,6 +209,7 @@ abstract class FaultSuite {
         row(t, "RESURRECTED LOGINS (must be 0)", ledger.findings("resurrected"));
         row(t, "KNOWN DEFECT: let in after a snapshot restore", ledger.findings(FaultLedger.KNOWN_SNAPSHOT_RESURRECTION));
         row(t, "sessions logged out by a fault", ledger.findings("logged out"));
+        row(t, "cart reads listing an item twice", ledger.findings("duplicates"));
         row(t, "records of logged-out / replaced ids (must be 0)", ledger.findings("zombie record") + " / " + ledger.findings("two records"));
         row(t, "failures: other 5xx, wrong pages (must be 0)", ledger.findings("failure") + ledger.findings("wrong page"));
         row(t, "balancer errors with no node fault (must be 0)", ledger.unexplainedErrors().size());

@@ -244,7 +244,12 @@ final class FaultUser {
             return !loggedIn;
         }
         lastAckMs = r.endMs;
-        Set<String> cart = Set.of(r.fields().getOrDefault("items", "").split(","));
+        List<String> listed = List.of(r.fields().getOrDefault("items", "").split(","));
+        Set<String> cart = new java.util.HashSet<>(listed);
+        if (cart.size() < listed.size()) {
+            ledger.finding("duplicates", account.name() + ": the cart read at " + r.endMs + " ms on " + nodeName(r) + " lists "
+                    + (listed.size() - cart.size()) + " item(s) twice (a replayed POST, or a change applied twice)");
+        }
         for (Ack a : sessionAcks) {
             if (!cart.contains(a.item())) {
                 lost(a, what + " on " + r.node() + " (cookie " + short_(r.cookieSent) + ", cart of " + cart.size() + ")");
