@@ -54,10 +54,19 @@ abstract class FaultSuite {
 
     abstract String tag();
 
+    /** Why this container's suite does not run unless asked for ({@code -Dfaults.<tag>=true}), or null: it runs. */
+    String knownDefects() {
+        return null;
+    }
+
     @Test
     void acknowledgedChangesSurviveAndLogoutsAreFinal() throws Exception {
         Assumptions.assumeTrue(Balancer.HAPROXY_ROUTE.missing().isEmpty(),
                 "SKIPPED: " + Balancer.HAPROXY_ROUTE.missing().orElse("") + ": the fault suite needs HAProxy");
+        if (knownDefects() != null && !Boolean.getBoolean("faults." + tag())) {
+            System.out.println("SKIPPED (-Dfaults." + tag() + "=true runs it): " + knownDefects());
+            Assumptions.assumeTrue(false, "SKIPPED until these defects are fixed (-Dfaults." + tag() + "=true runs it): " + knownDefects());
+        }
         long seed = Long.getLong("faults.seed", CI_SEED);
         int seconds = Integer.getInteger("faults.seconds", CI_SECONDS);
         System.out.println("[faults] " + tag() + ": seed " + seed + " (-Dfaults.seed=" + seed + "), " + seconds + " s of faults");
