@@ -69,6 +69,8 @@ final class FaultLedger {
 
     /** What Redis holds for a session's base id, for the description of a finding (set by the suite). */
     volatile java.util.function.Function<String, String> redisView = base -> "?";
+    /** Whether Redis' record of a base id holds an item in its cart now (set by the suite). */
+    volatile java.util.function.BiFunction<String, String, String> redisCart = (base, item) -> "?";
 
     /**
      * A logged-out cookie let in again during the run. When Redis was restarted from a snapshot

@@ -267,7 +267,15 @@ final class FaultUser {
         }
         ledger.finding("lost", account.name() + ": item " + a.item() + " (" + a.mode() + ", acknowledged by " + a.node() + " at "
                 + a.atMs() + " ms, cookie " + short_(a.cookie()) + ") missing at " + where + "; faults near the ack: "
-                + ledger.faultsAround(a.atMs() - 5_000, a.atMs() + 5_000));
+                + ledger.faultsAround(a.atMs() - 5_000, a.atMs() + 5_000) + "; Redis now: " + redisCart(a));
+    }
+
+    private String redisCart(Ack a) {
+        try {
+            return ledger.redisCart.apply(Http.base(a.cookie()), a.item());
+        } catch (RuntimeException e) {
+            return "(not readable: " + e.getMessage() + ")";
+        }
     }
 
     /** The answer showed the login page inside a logged-in session: the session (and its items) is gone. */
