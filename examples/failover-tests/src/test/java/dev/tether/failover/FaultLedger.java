@@ -66,6 +66,14 @@ final class FaultLedger {
     final Queue<Finding> findings = new ConcurrentLinkedQueue<>();
     /** Items of sessions a fault schedule destroyed every copy of (marked, not counted as lost). */
     final Queue<Ack> excused = new ConcurrentLinkedQueue<>();
+    /** Items found lost (each also a "lost" finding, with its description). */
+    final Queue<Ack> lost = new ConcurrentLinkedQueue<>();
+
+    /** A lost item answered during, or within 5 s after, a fault between the nodes and Redis. */
+    boolean nearRedisFault(Ack a) {
+        return windows.stream().anyMatch(w -> (w.fault().startsWith("REDIS_") || w.fault().startsWith("PROXY_"))
+                && a.atMs() >= w.startMs() && a.atMs() <= w.endMs() + 5_000);
+    }
 
     /** What Redis holds for a session's base id, for the description of a finding (set by the suite). */
     volatile java.util.function.Function<String, String> redisView = base -> "?";

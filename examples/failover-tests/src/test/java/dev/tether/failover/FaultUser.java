@@ -265,6 +265,7 @@ final class FaultUser {
             ledger.excused.add(a);
             return;
         }
+        ledger.lost.add(a);
         ledger.finding("lost", account.name() + ": item " + a.item() + " (" + a.mode() + ", acknowledged by " + a.node() + " at "
                 + a.atMs() + " ms, cookie " + short_(a.cookie()) + ") missing at " + where + "; faults near the ack: "
                 + ledger.faultsAround(a.atMs() - 5_000, a.atMs() + 5_000) + "; Redis now: " + redisCart(a));
