@@ -311,6 +311,13 @@ final class FaultUser {
     /** On the user's kept-alive connection to the target. */
     private Reply send(String kind, String method, String path, String form) {
         String target = target();
+        if (!target.equals("lb")) {
+            // A connection straight to a node sits idle between flaps, and the node closes idle ones
+            // (keep-alive timeout): a fresh one per request, so that no such close counts as an error.
+            try (Http.Connection c = Http.keepAlive("127.0.0.1", port(target))) {
+                return exchange(c, target, kind, method, path, form);
+            }
+        }
         Http.Connection c = connections.computeIfAbsent(target, t -> Http.keepAlive("127.0.0.1", port(t)));
         return exchange(c, target, kind, method, path, form);
     }
