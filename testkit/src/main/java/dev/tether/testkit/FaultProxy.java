@@ -187,24 +187,27 @@ public final class FaultProxy implements AutoCloseable {
             t.start();
         }
 
+        /**
+         * Reads chunks and hands each to the writer with the time it is due: latency delays every
+         * chunk by the same amount without limiting throughput (chunks are not slept one by one).
+         */
         private void copy(Socket from, Socket to) {
+            java.util.concurrent.BlockingQueue<Object[]> due = new java.util.concurrent.LinkedBlockingQueue<>();
+            Thread writer = new Thread(() -> deliver(due, to), Thread.currentThread().getName() + "-writer");
+            writer.setDaemon(true);
+            writer.start();
             byte[] buf = new byte[16 * 1024];
             try {
                 InputStream in = from.getInputStream();
-                OutputStream out = to.getOutputStream();
                 for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
                     Mode m = mode;
-                    if (m == Mode.LATENCY) {
-                        Await.sleep(latencyMillis);
-                        m = mode;
-                    }
                     if (m == Mode.BLACKHOLE) {
                         lostBytes = true;
                         droppedBytes.addAndGet(n);
                         continue;
                     }
-                    out.write(buf, 0, n);
-                    out.flush();
+                    long at = System.nanoTime() + (m == Mode.LATENCY ? latencyMillis * 1_000_000 : 0);
+                    due.add(new Object[] {at, java.util.Arrays.copyOf(buf, n)});
                 }
             } catch (SocketException | UncheckedIOException closed) {
                 // closed by the other side, by reset() or by close()
@@ -212,6 +215,29 @@ public final class FaultProxy implements AutoCloseable {
                 // a broken connection: closed below
             }
             close();
+            writer.interrupt();
+        }
+
+        private void deliver(java.util.concurrent.BlockingQueue<Object[]> due, Socket to) {
+            try {
+                OutputStream out = to.getOutputStream();
+                while (true) {
+                    Object[] chunk = due.take();
+                    long wait = (long) chunk[0] - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                    if (mode == Mode.BLACKHOLE) {
+                        lostBytes = true;
+                        droppedBytes.addAndGet(((byte[]) chunk[1]).length);
+                        continue;
+                    }
+                    out.write((byte[]) chunk[1]);
+                    out.flush();
+                }
+            } catch (InterruptedException | IOException stopped) {
+                close();
+            }
         }
 
         void close() {

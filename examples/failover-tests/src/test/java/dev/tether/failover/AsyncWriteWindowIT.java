@@ -2,6 +2,7 @@ package dev.tether.failover;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tether.testkit.FaultProxy;
 import dev.tether.testkit.Http;
 import dev.tether.testkit.RedisProcess;
 import dev.tether.testkit.ServerNode;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Test;
  * answers come; node1 is killed with {@code kill -9} at a random moment (seeded); then every user's
  * cart is read on node2 (which takes the sessions over from Redis). For every acknowledged item
  * missing there, how many milliseconds before the kill its answer had arrived. Several rounds;
- * prints the counts and the largest window. Nothing is asserted about the window's size (that is a
+ * prints the counts and the largest window. {@code -Dfaults.asyncLatencyMs=N}: the nodes reach Redis
+ * through the fault proxy adding N ms each way (Redis across a network). Nothing is asserted about the window's size (that is a
  * measurement); the run fails only if it measured nothing.
  */
 class AsyncWriteWindowIT {
@@ -41,8 +43,12 @@ class AsyncWriteWindowIT {
         long acked = 0;
         long lostBeyond = 0;
         StringBuilder perRound = new StringBuilder();
-        try (RedisProcess redis = RedisProcess.start();
-                TomcatBackend backend = TomcatBackend.tomcat10(work, redis.uri(), accounts, "asyncWrites=\"true\"")) {
+        long latencyMs = Long.getLong("faults.asyncLatencyMs", 0);
+        try (RedisProcess redis = RedisProcess.start(); FaultProxy proxy = FaultProxy.start(redis.port());
+                TomcatBackend backend = TomcatBackend.tomcat10(work, proxy.redisUri(), accounts, "asyncWrites=\"true\"")) {
+            if (latencyMs > 0) {
+                proxy.latency(latencyMs); // Redis across a network: each way, per chunk
+            }
             ServerNode node1 = backend.nodes().get(0);
             ServerNode node2 = backend.nodes().get(1);
             for (int round = 1; round <= rounds; round++) {
@@ -109,14 +115,14 @@ class AsyncWriteWindowIT {
         }
         List<Long> sorted = lostWindows.stream().sorted().toList();
         String table = String.format(Locale.ROOT, """
-                ===== asyncWrites=true loss window: seed %d, %d rounds of kill -9 under write load, 24 users, %s =====
+                ===== asyncWrites=true loss window: seed %d, %d rounds of kill -9 under write load, 24 users, Redis latency %d ms each way, %s =====
                 | round | acknowledged adds | lost |
                 |---|---|---|
                 %s
                 acknowledged: %d, lost: %d, largest window: %d ms (answer arrived that long before the kill), \
                 lost items answered more than 100 ms before the kill: %d
                 windows (ms, sorted): %s
-                """, seed, rounds, Instant.now(), perRound.toString().trim(), acked, lostWindows.size(), max, lostBeyond,
+                """, seed, rounds, latencyMs, Instant.now(), perRound.toString().trim(), acked, lostWindows.size(), max, lostBeyond,
                 sorted.size() > 60 ? sorted.subList(0, 30) + " ... " + sorted.subList(sorted.size() - 30, sorted.size()) : sorted);
         System.out.println(table);
         Files.createDirectories(work);
