@@ -115,6 +115,14 @@ final class Core {
         }
     }
 
+    /** Whether this node invalidated the session within the last hour (a record of it in Redis is an older state). */
+    boolean invalidatedLately(String baseId) {
+        synchronized (invalidatedLately) {
+            Long at = invalidatedLately.get(baseId);
+            return at != null && at >= System.currentTimeMillis() - INVALIDATIONS_KEPT_MILLIS;
+        }
+    }
+
     /** The invalidations of the last hour, oldest first. */
     java.util.List<String> invalidatedLately() {
         long since = System.currentTimeMillis() - INVALIDATIONS_KEPT_MILLIS;

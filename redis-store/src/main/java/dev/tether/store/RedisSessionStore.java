@@ -239,6 +239,17 @@ public final class RedisSessionStore implements AutoCloseable {
      *     with a new, empty session
      */
     public SessionRecord load(String baseId, String requestedRoute, ClassLoader loader) throws UnavailableException {
+        if (core.invalidatedLately(baseId)) {
+            // This node logged the session out: a record in Redis is an older state (a restart from a
+            // snapshot, a promoted replica) that the recovery has not deleted yet. The logout stands.
+            if (core.once("invalidated-found")) {
+                LOG.warning("Tether: a session this node invalidated was asked for again; Redis may have returned with an"
+                        + " older state (a restart from a snapshot, a promoted replica): it stays invalidated and its record"
+                        + " is deleted again (logged once)");
+            }
+            writes.deleteRecord(new PendingWrites.Delete(baseId, Math.max(60, core.planner.ttlSeconds(86_400))));
+            return null;
+        }
         return reads.load(baseId, requestedRoute, loader);
     }
 

@@ -190,6 +190,31 @@ class OutageTest {
         });
     }
 
+    /**
+     * The same older state met by a request before the recovery deleted it again, or with no outage
+     * seen at all (Redis restarted faster than the node noticed, a replica promoted): the node that
+     * made the logout does not let the session back in, and deletes the record again. The fault
+     * suite (examples/failover-tests) found a logged-out cookie let in during that window.
+     */
+    @Test
+    void aSessionThisNodeLoggedOutIsNotLoadedFromAnOlderState() throws Exception {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        TrackedSession s = created(live);
+        String key = store.recordKey(s.baseId());
+        byte[] older = (byte[]) redis.reply("DUMP", key);
+        assertEquals(WriteOutcome.SAVED, outcome(store.invalidate(s)));
+
+        // Redis holds the older state again: the record, logged in, and no tombstone.
+        redis.command("DEL", key + ":gone");
+        redis.reply("RESTORE".getBytes(), key.getBytes(), "0".getBytes(), older);
+        assertTrue(exists(redis, key));
+
+        assertNull(store.load(s.baseId(), null, getClass().getClassLoader()), "a logged-out session was loaded again");
+        await("the record is deleted again", RECOVERY, () -> !exists(redis, key) && exists(redis, key + ":gone"));
+    }
+
     @Test
     void deleteDuringAnOutageIsReplayed() {
         redis = RedisProcess.start();

@@ -268,6 +268,23 @@ public abstract class ServerNode implements AutoCloseable {
         appendToLog("\n===== testkit " + LocalTime.now() + ": kill -9 " + name + " (pid " + p.pid() + ") =====\n");
     }
 
+    /** SIGSTOP of the JVM: it freezes with its connections open (a long stop-the-world pause). */
+    public synchronized void pause() {
+        Processes.signal(runningProcess(), "STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}. */
+    public synchronized void resume() {
+        Processes.signal(runningProcess(), "CONT");
+    }
+
+    private Process runningProcess() {
+        if (process == null) {
+            throw new IllegalStateException(name + " is not running");
+        }
+        return process;
+    }
+
     /** A graceful stop (SIGTERM, as a service manager stops it), kill -9 after 30 s. */
     public synchronized void stop() {
         Process p = process;

@@ -52,6 +52,8 @@ final class ShopUser {
 
     // Written by the user's own thread only; read by the driver after it joined that thread.
     final List<String> acked = new ArrayList<>();
+    /** When (System.nanoTime()) each item of {@link #acked} was acknowledged: the answer had arrived. */
+    final List<Long> ackedAtNanos = new ArrayList<>();
     private final Set<String> ackedSet = new LinkedHashSet<>();
     final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
     final List<String> problems = Collections.synchronizedList(new ArrayList<>());
@@ -224,6 +226,7 @@ final class ShopUser {
         }
         if (addedItem != null) {
             acked.add(addedItem);
+            ackedAtNanos.add(t1);
             ackedSet.add(addedItem);
         }
         lastNode = node;

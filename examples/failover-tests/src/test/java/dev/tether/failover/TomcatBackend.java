@@ -26,6 +26,12 @@ final class TomcatBackend implements Backend {
                 Dirs.fromProperty("tether.tomcat.jar"), Dirs.fromProperty("tether.shop.war"));
     }
 
+    /** Tomcat 10.1 with more attributes on the shop's {@code <Manager>} (such as {@code asyncWrites="true"}). */
+    static TomcatBackend tomcat10(Path work, String redisUri, List<ShopUser.Account> accounts, String managerAttributes) {
+        return new TomcatBackend("10.1", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat.home"),
+                Dirs.fromProperty("tether.tomcat.jar"), Dirs.fromProperty("tether.shop.war"), managerAttributes);
+    }
+
     /** Tomcat 9 (javax.servlet): the jar and the WAR generated for it. */
     static TomcatBackend tomcat9(Path work, String redisUri, List<ShopUser.Account> accounts) {
         return new TomcatBackend("9.0", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat9.home"),
@@ -33,6 +39,11 @@ final class TomcatBackend implements Backend {
     }
 
     private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war) {
+        this(version, work, redisUri, accounts, home, jar, war, "");
+    }
+
+    private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war,
+            String managerAttributes) {
         this.label = "Tomcat " + version;
         StringBuilder users = new StringBuilder("""
                 <?xml version="1.0" encoding="UTF-8"?>
@@ -51,7 +62,11 @@ final class TomcatBackend implements Backend {
             node.users(users.toString());
             node.addLib(jar);
             node.deploy("shop", war);
-            node.contextXml("shop", Templates.render("tomcat/shop.xml", Map.of("REDIS_URI", redisUri)));
+            String shopXml = Templates.render("tomcat/shop.xml", Map.of("REDIS_URI", redisUri));
+            if (!managerAttributes.isBlank()) {
+                shopXml = shopXml.replace("redisUri=\"" + redisUri + "\"", "redisUri=\"" + redisUri + "\" " + managerAttributes.trim());
+            }
+            node.contextXml("shop", shopXml);
             node.readyWhen("/shop/login.html", "j_security_check");
             nodes.add(node);
         }

@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
  * Then redirects to the cart page, or with {@code format=text} answers with the cart as text.
  *
  * <p>The cart is changed the legacy way: read once with {@code getAttribute}, mutated in place, and
- * never put back with {@code setAttribute}.
+ * never put back with {@code setAttribute}. With {@code mode=set} the modern way instead: a new cart
+ * with the item is put with {@code setAttribute} (the fault suite uses both).
  */
 public class AddItemServlet extends HttpServlet {
 
@@ -41,11 +42,22 @@ public class AddItemServlet extends HttpServlet {
         }
         HttpSession session = request.getSession();
         Cart cart = (Cart) session.getAttribute(Cart.ATTRIBUTE);
-        if (cart == null) {
-            cart = new Cart();
-            session.setAttribute(Cart.ATTRIBUTE, cart); // the only setAttribute, ever
+        Item item = new Item(name, Node.name(session), System.currentTimeMillis());
+        if ("set".equals(request.getParameter("mode"))) {
+            Cart copy = new Cart();
+            if (cart != null) {
+                cart.getItems().forEach(copy::add);
+            }
+            copy.add(item);
+            session.setAttribute(Cart.ATTRIBUTE, copy); // a new value, put back
+            cart = copy;
+        } else {
+            if (cart == null) {
+                cart = new Cart();
+                session.setAttribute(Cart.ATTRIBUTE, cart); // the only setAttribute of the legacy way
+            }
+            cart.add(item); // mutated in place
         }
-        cart.add(new Item(name, Node.name(session), System.currentTimeMillis())); // mutated in place
         if ("text".equals(request.getParameter("format"))) {
             CartServlet.render(request, response, session, cart, name);
         } else {
