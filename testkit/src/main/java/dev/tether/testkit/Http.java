@@ -195,7 +195,7 @@ public final class Http {
         }
 
         /** Whether the server deletes the cookie with it (an empty value, Max-Age=0 or an expiry in 1970). */
-        boolean deletes() {
+        public boolean deletes() {
             String expires = attributes.getOrDefault("expires", "").toLowerCase(Locale.ROOT);
             return value.isEmpty() || "0".equals(attributes.get("max-age")) || expires.startsWith("thu, 01 jan 1970")
                     || expires.startsWith("thu, 01-jan-1970");

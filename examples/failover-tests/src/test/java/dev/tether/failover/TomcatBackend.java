@@ -22,17 +22,23 @@ final class TomcatBackend implements Backend {
 
     /** Tomcat 10.1 (jakarta.servlet). */
     static TomcatBackend tomcat10(Path work, String redisUri, List<ShopUser.Account> accounts) {
+        return tomcat10(work, redisUri, accounts, null);
+    }
+
+    /** Tomcat 10.1 with the Manager's {@code mode} set ({@code sticky} or {@code shared}; null: the default). */
+    static TomcatBackend tomcat10(Path work, String redisUri, List<ShopUser.Account> accounts, String mode) {
         return new TomcatBackend("10.1", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat.home"),
-                Dirs.fromProperty("tether.tomcat.jar"), Dirs.fromProperty("tether.shop.war"));
+                Dirs.fromProperty("tether.tomcat.jar"), Dirs.fromProperty("tether.shop.war"), mode);
     }
 
     /** Tomcat 9 (javax.servlet): the jar and the WAR generated for it. */
     static TomcatBackend tomcat9(Path work, String redisUri, List<ShopUser.Account> accounts) {
         return new TomcatBackend("9.0", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat9.home"),
-                Dirs.fromProperty("tether.tomcat9.jar"), Dirs.fromProperty("tether.shop.javax.war"));
+                Dirs.fromProperty("tether.tomcat9.jar"), Dirs.fromProperty("tether.shop.javax.war"), null);
     }
 
-    private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war) {
+    private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war,
+            String mode) {
         this.label = "Tomcat " + version;
         StringBuilder users = new StringBuilder("""
                 <?xml version="1.0" encoding="UTF-8"?>
@@ -51,7 +57,12 @@ final class TomcatBackend implements Backend {
             node.users(users.toString());
             node.addLib(jar);
             node.deploy("shop", war);
-            node.contextXml("shop", Templates.render("tomcat/shop.xml", Map.of("REDIS_URI", redisUri)));
+            String context = Templates.render("tomcat/shop.xml", Map.of("REDIS_URI", redisUri));
+            if (mode != null) {
+                // one more Manager attribute, the way an administrator adds it to the example
+                context = context.replace("<Manager ", "<Manager mode=\"" + mode + "\" ");
+            }
+            node.contextXml("shop", context);
             node.readyWhen("/shop/login.html", "j_security_check");
             nodes.add(node);
         }
