@@ -145,6 +145,9 @@ abstract class NoAffinityScenarios {
 
     private void scenario(Balancer balancer, String mode) throws Exception {
         run++;
+        String only = System.getProperty("noaffinity.balancers", "");
+        Assumptions.assumeTrue(only.isEmpty() || List.of(only.split(",")).contains(balancer.name()),
+                () -> balancer.name() + " not in -Dnoaffinity.balancers=" + only);
         Optional<String> missing = balancer.missing();
         if (missing.isPresent()) {
             String line = balancer.label + " (" + mode + " mode) behind " + tag() + ": " + missing.get();

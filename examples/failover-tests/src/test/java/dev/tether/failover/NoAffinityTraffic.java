@@ -124,6 +124,16 @@ final class NoAffinityTraffic {
                 }
             }
         }
+        for (PairedUser u : users) {
+            if (u.missingSeen > 0 && u.cookieAtLogin != null) {
+                // the diagnosis: what the user saw, and every command on its session's record
+                String id = dev.tether.testkit.Http.base(u.cookieAtLogin);
+                List<String> lines = new ArrayList<>(u.trace);
+                lines.add("---- MONITOR lines naming " + id.substring(0, 8) + "...");
+                monitor.lines().stream().filter(l -> l.contains(id)).forEach(lines::add);
+                java.nio.file.Files.write(lb.runDir.resolve("diagnosis-" + u.account.name() + ".txt"), lines);
+            }
+        }
         Map<String, Long> statsAfter = redis.commandCallsByName();
         long census = monitor.lines().stream().filter(NoAffinityTraffic::censusReport).count();
         long all = 0;

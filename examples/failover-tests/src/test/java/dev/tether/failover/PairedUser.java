@@ -51,6 +51,8 @@ final class PairedUser {
     volatile int loggedOut;
     volatile int cookieRewrites;
     volatile int missingSeen;
+    /** Every answer after the login, in order, for the diagnosis of a lost item: time, request, status, node, cart size. */
+    final List<String> trace = Collections.synchronizedList(new ArrayList<>());
     /** Login attempts refused (then tried again). */
     volatile int loginRetries;
     volatile boolean loggedIn;
@@ -210,6 +212,11 @@ final class PairedUser {
             return null;
         }
         long at = System.nanoTime();
+        if (loggedIn) {
+            Map<String, String> tf = ShopUser.fields(r.body());
+            trace.add(String.format(Locale.ROOT, "%d %s %s -> %d node=%s count=%s", at / 1_000_000, c == first ? "A" : "B", what,
+                    r.status(), tf.get("node"), tf.get("count")));
+        }
         String location = String.valueOf(r.location());
         if (r.body().contains("j_security_check") || (r.status() / 100 == 3 && location.contains("login"))) {
             loggedOut++;
