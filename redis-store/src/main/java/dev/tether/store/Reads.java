@@ -245,7 +245,11 @@ final class Reads {
         }
         into[0] = loaded.record(s, loaded.stored.previousOwner());
         stats.reloaded.increment();
-        return loaded.stored.version() == before ? RedisSessionStore.Refresh.CURRENT : RedisSessionStore.Refresh.RELOADED;
+        // Always RELOADED, even when Redis holds the version the copy names: after a merged write that
+        // number is the merged version, while the copy's objects lack the other node's change. What the
+        // copy is compared with at its next write (saved, changes) is the record just read, so the
+        // copy's objects must be the record's too; else a value read in place is written back old.
+        return RedisSessionStore.Refresh.RELOADED;
     }
 
     private boolean tombstoned(String baseId) throws RedisSessionStore.UnavailableException {
