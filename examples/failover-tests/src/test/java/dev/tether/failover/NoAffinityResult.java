@@ -28,6 +28,8 @@ final class NoAffinityResult {
     long failures;
     long failuresBeforeKill;
     long lost;
+    /** Users whose final cart read failed every time: their items are neither counted lost nor verified. */
+    long unverified;
     long missingSeen;
     long loggedOut;
     long duplicates;

@@ -180,12 +180,13 @@ abstract class NoAffinityScenarios {
             results.add(r);
             System.out.println(NoAffinityResult.header());
             System.out.println(r.row());
-            System.out.printf(Locale.ROOT, "     %.1f s; failures before the kill %d, duplicates (replayed adds) %d, missing in answers %d%n",
-                    r.seconds, r.failuresBeforeKill, r.duplicates, r.missingSeen);
+            System.out.printf(Locale.ROOT, "     %.1f s; failures before the kill %d, duplicates (replayed adds) %d, missing in answers %d,"
+                    + " final cart unreadable %d%n", r.seconds, r.failuresBeforeKill, r.duplicates, r.missingSeen, r.unverified);
             r.samples.forEach(s -> System.out.println("     " + s));
 
             List<Executable> checks = new ArrayList<>();
             checks.add(() -> assertEquals(r.users, r.loggedIn, "every user logged in through the balancer"));
+            checks.add(() -> assertEquals(0, r.unverified, "users whose final cart could not be read"));
             if (STRICT) {
                 checks.add(() -> assertEquals(0, r.lost, "acknowledged items lost"));
                 checks.add(() -> assertEquals(0, r.missingSeen, "acknowledged items missing from a cart answer during the traffic"));

@@ -93,11 +93,18 @@ final class NoAffinityTraffic {
                     continue;
                 }
                 result.loggedIn++;
-                List<String> cart = u.finalCart();
+                List<String> cart = null;
+                for (int attempt = 1; cart == null && attempt <= 10 && u.loggedOut == 0; attempt++) {
+                    cart = u.finalCart(); // a 503 or a balancer's 502 is tried again, a bounded number of times
+                    if (cart == null) {
+                        Thread.sleep(200);
+                    }
+                }
                 List<String> acked = List.copyOf(u.ackedSoFar());
                 if (cart == null) {
-                    result.lost += acked.size();
-                    result.samples.add(u.account.name() + ": the final cart read failed; its " + acked.size() + " items count as lost");
+                    result.unverified++;
+                    result.samples.add(u.account.name() + ": the final cart read failed 10 times; its " + acked.size()
+                            + " acknowledged items are not verified");
                     continue;
                 }
                 List<String> lost = new ArrayList<>(acked);
