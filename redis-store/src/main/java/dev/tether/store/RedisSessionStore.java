@@ -253,7 +253,7 @@ public final class RedisSessionStore implements AutoCloseable {
 
     /** What a refreshed copy is to do. */
     public enum Refresh {
-        /** The copy stays as it is (other requests are using it): use the session. */
+        /** The copy stays as it is (the record is as it reflects, or other requests are using it): use the session. */
         CURRENT,
         /** The record was read again and replaces this node's copy: apply {@link #reload}'s record. */
         RELOADED,
