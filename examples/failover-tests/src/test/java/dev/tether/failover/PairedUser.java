@@ -101,6 +101,9 @@ final class PairedUser {
     private String loginOnce() {
         try {
             Http.Reply r = followRedirects(send(first, "GET", "/shop/shop/cart?format=text", null), "/shop/shop/cart?format=text");
+            if (r.status() == 200 && account.name().equals(ShopUser.fields(r.body()).get("user"))) {
+                return loggedIn(); // an earlier attempt's POST went through, only its answer failed (a 502)
+            }
             if (r.status() != 200 || !r.body().contains("j_security_check")) {
                 return "the protected page did not lead to the login form: HTTP " + r.status();
             }
@@ -113,12 +116,16 @@ final class PairedUser {
             if (r.status() != 200 || !account.name().equals(ShopUser.fields(r.body()).get("user"))) {
                 return "after the login the cart page answered HTTP " + r.status() + ": " + ShopUser.abbreviate(r.body());
             }
-            cookieAtLogin = sessionCookie();
-            loggedIn = cookieAtLogin != null;
-            return loggedIn ? null : "no session cookie after the login";
+            return loggedIn();
         } catch (UncheckedIOException e) {
             return e.getCause().toString();
         }
+    }
+
+    private String loggedIn() {
+        cookieAtLogin = sessionCookie();
+        loggedIn = cookieAtLogin != null;
+        return loggedIn ? null : "no session cookie after the login";
     }
 
     private static String title(String html) {
