@@ -44,8 +44,8 @@ abstract class NoAffinityScenarios {
      * item first, always fails it.
      */
     static final boolean STRICT = Boolean.getBoolean("noaffinity.strict");
-    static final String STALE_READ = "a node serves a request from its copy before it has read Redis's invalidation of"
-            + " another node's write (read-your-writes across nodes does not hold under load)";
+    static final String STALE_READ = "acknowledged item missing from a later answer of another node, back afterwards (cause not"
+            + " established: the invalidation race, or a refused change left in the copy)";
     static final String FAILURE_STORM = "failures without a node down (seen with Jetty behind nginx: refused writes close the"
             + " connection, nginx marks both nodes failed and answers 502 for seconds)";
     static final String COOKIE_REWRITE = "Jetty re-suffixes the id with its workerName on every hop in shared mode";
