@@ -222,6 +222,7 @@ final class Reads {
             return RedisSessionStore.Refresh.CURRENT;
         }
         long before = s.version;
+        boolean behind = s.mergedSinceRead;
         Loaded loaded = read(s, loader);
         if (loaded == null) {
             if (tombstoned(s.baseId)) {
@@ -243,10 +244,15 @@ final class Reads {
             s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
                     loaded.stored.extras(), loaded.stored.user(), System.currentTimeMillis());
             s.changes.clear(true);
+            s.mergedSinceRead = false;
         }
         into[0] = loaded.record(s, loaded.stored.previousOwner());
         stats.reloaded.increment();
-        return loaded.stored.version() == before ? RedisSessionStore.Refresh.CURRENT : RedisSessionStore.Refresh.RELOADED;
+        // The same version is not the same contents after a merged write: the copy names the merged
+        // version but its objects lack the other node's change. What the next write compares with
+        // (saved, changes) is now the record just read, so the copy's objects must be replaced too;
+        // else a value read in place is written back old under the new version.
+        return loaded.stored.version() == before && !behind ? RedisSessionStore.Refresh.CURRENT : RedisSessionStore.Refresh.RELOADED;
     }
 
     private boolean tombstoned(String baseId) throws RedisSessionStore.UnavailableException {

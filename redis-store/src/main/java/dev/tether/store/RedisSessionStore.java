@@ -264,9 +264,9 @@ public final class RedisSessionStore implements AutoCloseable {
 
     /** What a refreshed copy is to do. */
     public enum Refresh {
-        /** The record is as this node last saw it, or it was read again: use the session. */
+        /** The copy stays as it is (the record is as it reflects, or other requests are using it): use the session. */
         CURRENT,
-        /** Another node's version replaced this node's copy: apply {@link #reload}'s record. */
+        /** The record was read again and replaces this node's copy: apply {@link #reload}'s record. */
         RELOADED,
         /** Invalidated or expired elsewhere: drop the copy, the request has no session. */
         GONE,

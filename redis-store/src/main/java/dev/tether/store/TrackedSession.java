@@ -32,6 +32,8 @@ public final class TrackedSession {
     volatile long trackedEpoch = -1;
     /** Another node changed the record since this copy was read or written. */
     volatile boolean invalidated;
+    /** A write of this copy was merged with another node's change: its version is ahead of its objects. */
+    volatile boolean mergedSinceRead;
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
     volatile boolean persisted;
     /** The next write must carry the full state (Redis lost the record, or holds an older one). */

@@ -388,6 +388,7 @@ final class Writes {
                 s.persisted = true;
                 s.trackedEpoch = redis.trackingEpoch();
                 if (merged) {
+                    s.mergedSinceRead = true; // the copy names the merged version without having its contents
                     s.invalidated = true; // another node's change is in Redis, not in this copy
                     stats.merged.increment();
                 }

@@ -219,6 +219,43 @@ class NodesTest {
         }
     }
 
+    /**
+     * A's copy wrote while B's change was in Redis (a merge): the copy's version number is now the
+     * merged one, but its objects still lack B's change. Reading it again must replace them
+     * (RELOADED), or the next request that reads the cart in place writes A's old cart under the
+     * new version and B's acknowledged item is gone. Seen end to end behind round-robin balancers
+     * (examples/failover-tests, NoAffinity*IT).
+     */
+    @Test
+    void aCopyReadAgainAfterAMergedWriteTakesTheOtherNodesChange() throws Exception {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        a.invalidationsMuted = true; // A's request was running when B wrote
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> {
+            @SuppressWarnings("unchecked")
+            List<Integer> cart = (List<Integer>) liveB.get(stateB, "cart");
+            cart.add(3); // B's item, acknowledged
+        }));
+        assertEquals(WriteOutcome.MERGED, request(a, stateA, () -> liveA.set(stateA, "n", 9)), "A's request changed n only");
+        assertFalse(a.isCurrent(stateA), "A's copy lacks B's change");
+
+        // A's next request: the adapter reads the copy again and applies what it gets only on RELOADED.
+        SessionRecord[] fresh = new SessionRecord[1];
+        RedisSessionStore.Refresh refresh = a.reload(stateA, loader, fresh);
+        if (refresh == RedisSessionStore.Refresh.RELOADED) {
+            liveA.attributes.clear();
+            liveA.attributes.putAll(fresh[0].attributes());
+        }
+        assertEquals(WriteOutcome.UNCHANGED, request(a, stateA, () -> liveA.get(stateA, "cart")),
+                "the cart was only read (" + refresh + ")");
+        assertEquals(List.of(1, 2, 3), load(b, stateA.baseId()).attributes().get("cart"), "B's acknowledged item is still there");
+        assertEquals(RedisSessionStore.Refresh.RELOADED, refresh);
+    }
+
     @Test
     void aCopyIsReadAgainAfterAnotherNodeWrote() throws Exception {
         TestSession liveA = new TestSession();

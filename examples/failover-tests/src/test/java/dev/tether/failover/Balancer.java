@@ -7,10 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The balancer configurations in {@code examples/balancers/} that the failover tests run, and how
@@ -28,7 +30,19 @@ enum Balancer {
     NGINX_IP_HASH("nginx ip_hash", "nginx/nginx-ip-hash.conf", Affinity.CLIENT_IP, true,
             List.of("nginx"), "apt-get install nginx-light"),
     HAPROXY_COOKIE("HAProxy SERVERID insert", "haproxy/haproxy-cookie-insert.cfg", Affinity.SERVERID_COOKIE, true,
-            List.of("haproxy"), "apt-get install haproxy");
+            List.of("haproxy"), "apt-get install haproxy"),
+    // Without affinity to the session (NoAffinityScenarios): nodes run in shared mode behind them.
+    NGINX_ROUND_ROBIN("nginx round robin", "nginx/nginx-round-robin.conf", Affinity.NONE, true,
+            List.of("nginx"), "apt-get install nginx-light"),
+    HAPROXY_ROUND_ROBIN("HAProxy roundrobin", "haproxy/haproxy-round-robin.cfg", Affinity.NONE, true,
+            List.of("haproxy"), "apt-get install haproxy"),
+    NODE_STICKY_SERVER("Node.js sticky_server", "node/sticky-server.js", Affinity.SERVER_INDEX_COOKIE, false,
+            List.of("node", "nodejs"), "apt-get install nodejs");
+
+    /** The configurations with an affinity that follows the session or the client (BalancerFailoverScenarios). */
+    static final Set<Balancer> WITH_AFFINITY = EnumSet.range(HTTPD, HAPROXY_COOKIE);
+    /** The ones that send one session's requests to several nodes, or pin a client to a server index (NoAffinityScenarios). */
+    static final Set<Balancer> WITHOUT_AFFINITY = EnumSet.range(NGINX_ROUND_ROBIN, NODE_STICKY_SERVER);
 
     /** What the balancer's affinity follows. */
     enum Affinity {
@@ -37,7 +51,11 @@ enum Balancer {
         /** A cookie the balancer inserts (HAProxy SERVERID): names the node, not the session id. */
         SERVERID_COOKIE,
         /** The client address: every test user comes from 127.0.0.1, so all share one node. */
-        CLIENT_IP
+        CLIENT_IP,
+        /** None: every request may go to another node (round robin). */
+        NONE,
+        /** A cookie the balancer sets to a server index (sticky_server=0): names a node, not the session. */
+        SERVER_INDEX_COOKIE
     }
 
     private static final List<String> SBIN = List.of("/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin", "/usr/local/bin");
@@ -120,13 +138,17 @@ enum Balancer {
     }
 
     /** The command that runs the daemon in the foreground (as a child of the test JVM). */
-    List<String> command(Path config, Path runDir) {
+    List<String> command(Path config, Path runDir, int listenPort, int node1Port, int node2Port) {
         String bin = binary().orElseThrow().toString();
         return switch (this) {
             case HTTPD -> List.of(bin, "-f", config.toString(), "-DFOREGROUND");
             case HAPROXY_ROUTE, HAPROXY_COOKIE -> List.of(bin, "-db", "-f", config.toString());
-            case NGINX_MAP, NGINX_IP_HASH -> List.of(bin, "-p", runDir.toString() + "/", "-c", config.toString(),
-                    "-g", "daemon off;");
+            case NGINX_MAP, NGINX_IP_HASH, NGINX_ROUND_ROBIN -> List.of(bin, "-p", runDir.toString() + "/", "-c",
+                    config.toString(), "-g", "daemon off;");
+            case HAPROXY_ROUND_ROBIN -> List.of(bin, "-db", "-f", config.toString());
+            // the script takes its settings as arguments: listen port, then host:port of each server
+            case NODE_STICKY_SERVER -> List.of(bin, config.toString(), Integer.toString(listenPort),
+                    "127.0.0.1:" + node1Port, "127.0.0.1:" + node2Port);
         };
     }
 

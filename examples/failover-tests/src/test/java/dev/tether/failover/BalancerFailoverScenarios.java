@@ -8,7 +8,6 @@ import dev.tether.testkit.RedisProcess;
 import dev.tether.testkit.ServerNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -51,7 +50,7 @@ abstract class BalancerFailoverScenarios {
 
     /** The balancer configurations this back end runs behind; the others are skipped. */
     Set<Balancer> balancers() {
-        return EnumSet.allOf(Balancer.class);
+        return Balancer.WITH_AFFINITY;
     }
 
     @BeforeAll

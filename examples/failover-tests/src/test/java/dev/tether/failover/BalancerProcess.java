@@ -29,7 +29,12 @@ final class BalancerProcess implements AutoCloseable {
     private final Path log;
     private Process process;
 
-    private BalancerProcess(Balancer balancer, Path runDir, Path config, int port, Path log) {
+    private final int node1Port;
+    private final int node2Port;
+
+    private BalancerProcess(Balancer balancer, Path runDir, Path config, int port, Path log, int node1Port, int node2Port) {
+        this.node1Port = node1Port;
+        this.node2Port = node2Port;
         this.balancer = balancer;
         this.runDir = runDir;
         this.config = config;
@@ -48,7 +53,8 @@ final class BalancerProcess implements AutoCloseable {
             Map<String, String> values = balancer.values(port, node1Port, node2Port, runDir);
             String name = Path.of(balancer.template).getFileName().toString();
             Path config = Templates.renderTo(balancer.template, values, runDir.resolve(name));
-            BalancerProcess p = new BalancerProcess(balancer, runDir, config, port, runDir.resolve("console.log"));
+            BalancerProcess p = new BalancerProcess(balancer, runDir, config, port, runDir.resolve("console.log"), node1Port,
+                    node2Port);
             try {
                 p.launch();
                 return p;
@@ -65,7 +71,7 @@ final class BalancerProcess implements AutoCloseable {
     }
 
     private void launch() throws IOException {
-        List<String> command = balancer.command(config, runDir);
+        List<String> command = balancer.command(config, runDir, port, node1Port, node2Port);
         Files.writeString(log, "$ " + String.join(" ", command) + "\n");
         process = Processes.start(new ProcessBuilder(command).directory(runDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())));

@@ -27,6 +27,11 @@ final class JettyBackend implements Backend {
     private final List<ServerNode> nodes = new ArrayList<>();
 
     JettyBackend(Path work, String redisUri, List<ShopUser.Account> accounts) throws IOException {
+        this(work, redisUri, accounts, null);
+    }
+
+    /** With {@code jetty.session.redis.mode} set ({@code sticky} or {@code shared}; null: the default). */
+    JettyBackend(Path work, String redisUri, List<ShopUser.Account> accounts, String mode) throws IOException {
         Path home = Dirs.fromProperty("tether.jetty.home");
         Path archive = Dirs.fromProperty("tether.jetty.module.archive");
         Path war = Dirs.fromProperty("tether.shop.war");
@@ -42,6 +47,9 @@ final class JettyBackend implements Backend {
             node.addModules("http", "ee10-deploy", "session-store-redis", "shop-realm");
             node.useRedis(redisUri);
             copyTemplates(node, values, true);
+            if (mode != null) {
+                node.setIni("session-store-redis.ini", "jetty.session.redis.mode", mode);
+            }
             Files.writeString(node.base().resolve("etc/shop-realm.properties"), realm.toString(), StandardOpenOption.APPEND);
             Files.createDirectories(node.base().resolve("webapps"));
             Files.copy(war, node.base().resolve("webapps/shop.war"), StandardCopyOption.REPLACE_EXISTING);

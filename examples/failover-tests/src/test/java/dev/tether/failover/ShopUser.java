@@ -171,7 +171,7 @@ final class ShopUser {
         String expectedNode = switch (affinity) {
             case ROUTE_SUFFIX -> Http.route(sessionCookie());
             case SERVERID_COOKIE -> cookie("SERVERID");
-            case CLIENT_IP -> null;
+            case CLIENT_IP, NONE, SERVER_INDEX_COOKIE -> null;
         };
         long t0 = System.nanoTime();
         Reply r;

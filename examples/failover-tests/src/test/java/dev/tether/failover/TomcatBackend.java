@@ -22,8 +22,7 @@ final class TomcatBackend implements Backend {
 
     /** Tomcat 10.1 (jakarta.servlet). */
     static TomcatBackend tomcat10(Path work, String redisUri, List<ShopUser.Account> accounts) {
-        return new TomcatBackend("10.1", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat.home"),
-                Dirs.fromProperty("tether.tomcat.jar"), Dirs.fromProperty("tether.shop.war"));
+        return tomcat10(work, redisUri, accounts, "");
     }
 
     /** Tomcat 10.1 with more attributes on the shop's {@code <Manager>} (such as {@code asyncWrites="true"}). */
@@ -35,11 +34,7 @@ final class TomcatBackend implements Backend {
     /** Tomcat 9 (javax.servlet): the jar and the WAR generated for it. */
     static TomcatBackend tomcat9(Path work, String redisUri, List<ShopUser.Account> accounts) {
         return new TomcatBackend("9.0", work, redisUri, accounts, Dirs.fromProperty("tether.tomcat9.home"),
-                Dirs.fromProperty("tether.tomcat9.jar"), Dirs.fromProperty("tether.shop.javax.war"));
-    }
-
-    private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war) {
-        this(version, work, redisUri, accounts, home, jar, war, "");
+                Dirs.fromProperty("tether.tomcat9.jar"), Dirs.fromProperty("tether.shop.javax.war"), "");
     }
 
     private TomcatBackend(String version, Path work, String redisUri, List<ShopUser.Account> accounts, Path home, Path jar, Path war,

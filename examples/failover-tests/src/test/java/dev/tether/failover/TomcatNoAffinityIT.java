@@ -1,0 +1,19 @@
+package dev.tether.failover;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+
+@DisplayName("Balancers without affinity: two Tomcat 10.1 nodes in shared mode with the shop WAR")
+class TomcatNoAffinityIT extends NoAffinityScenarios {
+
+    @Override
+    Backend startBackend(Path work, String redisUri, List<ShopUser.Account> accounts, String mode) {
+        return TomcatBackend.tomcat10(work, redisUri, accounts, mode == null ? "" : "mode=\"" + mode + "\"");
+    }
+
+    @Override
+    String tag() {
+        return "tomcat";
+    }
+}
