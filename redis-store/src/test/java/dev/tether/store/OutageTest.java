@@ -239,6 +239,25 @@ class OutageTest {
     }
 
     @Test
+    void aLogoutQueuedDuringAnOutageIsNotUndoneByALoadBeforeItsReplay() throws Exception {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession live = new TestSession();
+        TrackedSession s = created(live);
+        redis.command("SAVE"); // the logged-in record is in the snapshot Redis returns with
+
+        redis.kill();
+        queuedCommit(s, () -> live.set(s, "v", 1)); // the store notices the outage
+        assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(s)), "the logout waits for Redis");
+        redis.relaunch();
+        await("Redis is back", RECOVERY, store::isRedisAvailable);
+        // The user's next request, at once: the record Redis holds still says logged in.
+        assertNull(Stores.load(store, s.baseId(), getClass().getClassLoader()), "a queued logout is final on this node");
+        String key = store.recordKey(s.baseId());
+        await("the delete is replayed", RECOVERY, () -> !exists(redis, key) && exists(redis, key + ":gone"));
+    }
+
+    @Test
     void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
         int port = Ports.free();
         long started = System.nanoTime();
