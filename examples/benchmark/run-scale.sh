@@ -48,8 +48,8 @@ for tool in "$JAVA" mvn redis-server wrk haproxy tar; do
 done
 pom_prop() { sed -n "s:.*<$2>\([^<]*\)</$2>.*:\1:p" "$1" | head -n 1; }
 TOMCAT_VERSION=${TOMCAT_VERSION:-$(pom_prop "$ROOT/pom.xml" tomcat10.version)}
-TETHER_JAR=$ROOT/tomcat-valve/target/tether-tomcat-0.1.0-SNAPSHOT.jar
-TESTKIT_JAR=$ROOT/testkit/target/tether-testkit-0.1.0-SNAPSHOT.jar
+TETHER_JAR=$ROOT/tomcat-valve/target/tether-tomcat-1.0.0.jar
+TESTKIT_JAR=$ROOT/testkit/target/tether-testkit-1.0.0.jar
 WAR=$BENCH/target/bench.war
 CLASSES=$BENCH/target/classes
 

@@ -76,12 +76,12 @@ JETTY_VERSION=${JETTY_VERSION:-$(pom_prop "$ROOT/pom.xml" jetty121.version)}
 REDISSON_VERSION=${REDISSON_VERSION:-$(pom_prop "$BENCH/pom.xml" redisson.version)}
 [[ -n $TOMCAT_VERSION && -n $JETTY_VERSION && -n $REDISSON_VERSION ]] || die "could not read the versions from the poms"
 
-TETHER_JAR=$ROOT/tomcat-valve/target/tether-tomcat-0.1.0-SNAPSHOT.jar
-JETTY_ARCHIVE=$ROOT/jetty-module/target/tether-jetty-module-0.1.0-SNAPSHOT.tar.gz
+TETHER_JAR=$ROOT/tomcat-valve/target/tether-tomcat-1.0.0.jar
+JETTY_ARCHIVE=$ROOT/jetty-module/target/tether-jetty-module-1.0.0.tar.gz
 WAR=$BENCH/target/bench.war
 CLASSES=$BENCH/target/classes
 # The harness's Redis, HTTP client and server nodes.
-TESTKIT_JAR=$ROOT/testkit/target/tether-testkit-0.1.0-SNAPSHOT.jar
+TESTKIT_JAR=$ROOT/testkit/target/tether-testkit-1.0.0.jar
 
 # ---------------------------------------------------------------------------------- build
 if [[ $SKIP_BUILD == 0 ]]; then

@@ -40,9 +40,9 @@ class BenchmarkSmokeIT {
         }
         List<String> cmd = new ArrayList<>(List.of("bash", bench.resolve("run.sh").toString(), "--smoke", "--out", out.toString(),
                 "--work", work.toString()));
-        boolean tetherBuilt = Files.isRegularFile(root.resolve("tomcat-valve/target/tether-tomcat-0.1.0-SNAPSHOT.jar"))
-                && Files.isRegularFile(root.resolve("jetty-module/target/tether-jetty-module-0.1.0-SNAPSHOT.tar.gz"))
-                && Files.isRegularFile(root.resolve("testkit/target/tether-testkit-0.1.0-SNAPSHOT.jar"));
+        boolean tetherBuilt = Files.isRegularFile(root.resolve("tomcat-valve/target/tether-tomcat-1.0.0.jar"))
+                && Files.isRegularFile(root.resolve("jetty-module/target/tether-jetty-module-1.0.0.tar.gz"))
+                && Files.isRegularFile(root.resolve("testkit/target/tether-testkit-1.0.0.jar"));
         if (tetherBuilt) {
             cmd.add("--skip-build"); // built by this reactor; bench.war and the harness by this module's package phase
         }
