@@ -375,6 +375,7 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     private CompletionStage<WriteOutcome> changeIdNow(TrackedSession s, String newBaseId) {
+        writes.awaitInFlight(s);
         String oldBase;
         boolean wasPersisted;
         long oldVersion;

@@ -166,6 +166,17 @@ final class Writes {
     private record Sent(CompletableFuture<WriteOutcome> outcome, boolean waited) {
     }
 
+    /**
+     * Waits until the session's write in flight (if any) has landed, bounded by the command timeout:
+     * an id change must build on the version that write leaves, since the response of its request
+     * may have gone out before it (a forward commits the response).
+     */
+    void awaitInFlight(TrackedSession s) {
+        if (acquire(s)) {
+            s.writing.release();
+        }
+    }
+
     /** Waits for this session's write in flight, bounded by the command timeout. */
     private boolean acquire(TrackedSession s) {
         try {

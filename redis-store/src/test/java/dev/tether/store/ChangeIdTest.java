@@ -71,6 +71,37 @@ class ChangeIdTest {
         throw new AssertionError("no base in another slot");
     }
 
+    /**
+     * A response can go out before its write lands (Tomcat's FORM login forwards to the login page,
+     * which commits the response; the session's write follows). The next request's id change must
+     * build on that write, not race it: else the old record is one version ahead and the login is
+     * refused.
+     */
+    @Test
+    void anIdChangeWaitsForTheWriteStillOnItsWay() throws Exception {
+        TestSession live = new TestSession();
+        live.attributes.put("n", 1);
+        TrackedSession s = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        String oldBase = s.baseId();
+
+        redis.pause(); // the write of the previous request is on its way
+        java.util.concurrent.CompletableFuture<WriteOutcome> previous = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> request(store, s, () -> live.set(s, "n", 2)));
+        dev.tether.testkit.Await.await("the write is in flight", java.time.Duration.ofSeconds(2),
+                () -> s.writing.availablePermits() == 0);
+        String newBase = Stores.newBase();
+        java.util.concurrent.CompletableFuture<WriteOutcome> login = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> outcome(store.changeId(s, newBase)));
+        Thread.sleep(100);
+        redis.resume();
+
+        assertEquals(WriteOutcome.SAVED, previous.get(5, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(WriteOutcome.SAVED, login.get(5, java.util.concurrent.TimeUnit.SECONDS), "the login builds on the write before it");
+        assertFalse(exists(redis, store.recordKey(oldBase)), "the old record is gone");
+        assertEquals("I2", field(redis, store.recordKey(s.baseId()), "a:n"));
+    }
+
     @Test
     void changeIdMovesEverythingToTheNewKeyAndTombstonesTheOld() {
         TestSession live = new TestSession();
