@@ -84,7 +84,9 @@ class AsyncWritesTest {
         Thread.sleep(300);
         assertFalse(second.isDone(), "the second write must not overtake the first");
         redis.resume();
-        assertEquals(WriteOutcome.SENT, second.get(5, TimeUnit.SECONDS));
+        WriteOutcome secondOutcome = second.get(5, TimeUnit.SECONDS);
+        // SENT, or SAVED when Redis, running again, answered before the request looked.
+        assertTrue(secondOutcome == WriteOutcome.SENT || secondOutcome == WriteOutcome.SAVED, secondOutcome::toString);
         await("both land, the second last", Duration.ofSeconds(5), () -> "I2".equals(field(redis, store.recordKey(s.baseId()), "a:n")));
         assertEquals("3", field(redis, store.recordKey(s.baseId()), "ver"), "three writes, each applied once");
     }
