@@ -40,8 +40,11 @@ final class JettyBackend implements Backend {
             realm.append(a.name()).append(": ").append(a.password()).append(",shopper\n");
         }
         for (String name : List.of("node1", "node2")) {
-            JettyNode node = JettyNode.create(name, home, work.resolve(name), name);
-            Map<String, String> values = Map.of("WORKER_NAME", name, "REDIS_URI", redisUri, "HTTP_PORT", Integer.toString(node.port()));
+            // Shared mode: every node the same workerName, so that Jetty's ids carry one suffix whichever node
+            // serves them and Jetty never re-suffixes a cookie (it does when the suffix names another node).
+            String worker = "shared".equals(mode) ? "shared" : name;
+            JettyNode node = JettyNode.create(name, home, work.resolve(name), worker);
+            Map<String, String> values = Map.of("WORKER_NAME", worker, "REDIS_URI", redisUri, "HTTP_PORT", Integer.toString(node.port()));
             node.unpack(archive);
             copyTemplates(node, values, false); // the shop-realm module must exist before --add-modules
             node.addModules("http", "ee10-deploy", "session-store-redis", "shop-realm");

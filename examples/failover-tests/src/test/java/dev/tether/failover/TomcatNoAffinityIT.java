@@ -9,7 +9,10 @@ class TomcatNoAffinityIT extends NoAffinityScenarios {
 
     @Override
     Backend startBackend(Path work, String redisUri, List<ShopUser.Account> accounts, String mode) {
-        return TomcatBackend.tomcat10(work, redisUri, accounts, mode == null ? "" : "mode=\"" + mode + "\"");
+        // -Dnoaffinity.checkVersion=true: every request asks Redis for its session's version (the
+        // alternative to trusting client-side caching, measured side by side in no-affinity.md).
+        String check = Boolean.getBoolean("noaffinity.checkVersion") ? " checkVersion=\"true\"" : "";
+        return TomcatBackend.tomcat10(work, redisUri, accounts, (mode == null ? "" : "mode=\"" + mode + "\"") + check);
     }
 
     @Override

@@ -41,22 +41,28 @@ public class AddItemServlet extends HttpServlet {
             return;
         }
         HttpSession session = request.getSession();
-        Cart cart = (Cart) session.getAttribute(Cart.ATTRIBUTE);
         Item item = new Item(name, Node.name(session), System.currentTimeMillis());
-        if ("set".equals(request.getParameter("mode"))) {
-            Cart copy = new Cart();
-            if (cart != null) {
-                cart.getItems().forEach(copy::add);
+        Cart cart;
+        // Two requests of one user at once (two tabs, a double click) would otherwise both find no
+        // cart and both put a new one, and one item would be gone with any session store: the
+        // usual idiom locks the session object the container hands out (one per session and node).
+        synchronized (session) {
+            cart = (Cart) session.getAttribute(Cart.ATTRIBUTE);
+            if ("set".equals(request.getParameter("mode"))) {
+                Cart copy = new Cart();
+                if (cart != null) {
+                    cart.getItems().forEach(copy::add);
+                }
+                copy.add(item);
+                session.setAttribute(Cart.ATTRIBUTE, copy); // a new value, put back
+                cart = copy;
+            } else {
+                if (cart == null) {
+                    cart = new Cart();
+                    session.setAttribute(Cart.ATTRIBUTE, cart); // the only setAttribute of the legacy way
+                }
+                cart.add(item); // mutated in place
             }
-            copy.add(item);
-            session.setAttribute(Cart.ATTRIBUTE, copy); // a new value, put back
-            cart = copy;
-        } else {
-            if (cart == null) {
-                cart = new Cart();
-                session.setAttribute(Cart.ATTRIBUTE, cart); // the only setAttribute of the legacy way
-            }
-            cart.add(item); // mutated in place
         }
         if ("text".equals(request.getParameter("format"))) {
             CartServlet.render(request, response, session, cart, name);
