@@ -87,22 +87,8 @@ final class FailoverTraffic {
         ExecutorService pool = Executors.newFixedThreadPool(users.size());
         List<Future<?>> running = new ArrayList<>();
         try {
-            for (ShopUser u : users) {
-                running.add(pool.submit(() -> {
-                    boolean ok;
-                    try {
-                        ok = u.login();
-                    } finally {
-                        loggedIn.countDown();
-                    }
-                    if (ok) {
-                        u.shop(stop::get, deadline, MAX_ITERATIONS, THINK_MS);
-                    }
-                }));
-            }
-            if (!loggedIn.await(60, TimeUnit.SECONDS)) {
-                throw new AssertionError("the users did not get through the login within 60 s");
-            }
+            running.addAll(loginThenShop(pool, users, loggedIn, ShopUser::login,
+                    u -> u.shop(stop::get, deadline, MAX_ITERATIONS, THINK_MS)));
             result.loggedIn = (int) users.stream().filter(u -> u.baseIdAtLogin != null).count();
             Thread.sleep(BEFORE_KILL_MS);
 
@@ -242,5 +228,31 @@ final class FailoverTraffic {
             return "before the kill";
         }
         return String.format("%.2f s after the kill", (at - t.killedAt) / 1e9);
+    }
+
+    /**
+     * Starts one thread per user that logs in and, if that worked, shops; returns once every user's
+     * login is through (or fails after 60 s).
+     */
+    static <U> List<Future<?>> loginThenShop(ExecutorService pool, List<U> users, CountDownLatch loggedIn,
+            java.util.function.Predicate<U> login, java.util.function.Consumer<U> shop) throws InterruptedException {
+        List<Future<?>> running = new ArrayList<>();
+        for (U u : users) {
+            running.add(pool.submit(() -> {
+                boolean ok;
+                try {
+                    ok = login.test(u);
+                } finally {
+                    loggedIn.countDown();
+                }
+                if (ok) {
+                    shop.accept(u);
+                }
+            }));
+        }
+        if (!loggedIn.await(60, TimeUnit.SECONDS)) {
+            throw new AssertionError("the users did not get through the login within 60 s");
+        }
+        return running;
     }
 }

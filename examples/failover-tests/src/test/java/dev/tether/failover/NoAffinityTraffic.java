@@ -56,22 +56,8 @@ final class NoAffinityTraffic {
         ExecutorService partners = Executors.newFixedThreadPool(users.size());
         List<Future<?>> running = new ArrayList<>();
         try {
-            for (PairedUser u : users) {
-                running.add(pool.submit(() -> {
-                    boolean ok;
-                    try {
-                        ok = u.login();
-                    } finally {
-                        loggedIn.countDown();
-                    }
-                    if (ok) {
-                        u.shop(stop::get, deadline, THINK_MS, partners);
-                    }
-                }));
-            }
-            if (!loggedIn.await(60, TimeUnit.SECONDS)) {
-                throw new AssertionError("the users did not get through the login within 60 s");
-            }
+            running.addAll(FailoverTraffic.loginThenShop(pool, users, loggedIn, PairedUser::login,
+                    u -> u.shop(stop::get, deadline, THINK_MS, partners)));
             Thread.sleep(BEFORE_KILL_MS);
             killedAt = System.nanoTime();
             victim.kill9();
