@@ -406,6 +406,7 @@ public final class RedisSessionStore implements AutoCloseable {
                 return CompletableFuture.completedFuture(outcome);
             }
             if (outcome == WriteOutcome.QUEUED) {
+                core.invalidated(oldBase);
                 core.pending.delete(new PendingWrites.Delete(oldBase, tombstone));
                 return CompletableFuture.completedFuture(outcome);
             }
@@ -420,6 +421,9 @@ public final class RedisSessionStore implements AutoCloseable {
                                     default -> WriteOutcome.CONFLICT;
                                 };
                         if (moved.stored()) {
+                            // The old id is over: a Redis rolled back to before this moment brings its
+                            // record back, which the recovery deletes again like a logout's.
+                            core.invalidated(oldBase);
                             core.users.unindex(user, oldBase); // the new id went into the index with its record
                         }
                         if (!moved.stored()) {

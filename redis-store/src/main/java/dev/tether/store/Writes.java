@@ -505,6 +505,9 @@ final class Writes {
     }
 
     CompletableFuture<WriteOutcome> deleteRecord(PendingWrites.Delete d) {
+        // Final on this node from now on, before Redis has it: a queued delete is replayed paced,
+        // and a request in between must not load the record, still logged in, and be let in.
+        core.invalidated(d.baseId());
         if (!redis.isUp()) {
             return CompletableFuture.completedFuture(queueDelete(d));
         }
@@ -521,7 +524,6 @@ final class Writes {
                 return core.failed(error).isOutage() ? queueDelete(d) : WriteOutcome.FAILED;
             }
             stats.deletes.increment();
-            core.invalidated(d.baseId());
             if (reply instanceof byte[] user && user.length > 0) {
                 users.unindex(RecordFormat.string(user), d.baseId());
             }
@@ -530,6 +532,7 @@ final class Writes {
     }
 
     WriteOutcome queueDelete(PendingWrites.Delete d) {
+        core.invalidated(d.baseId());
         if (pending.delete(d)) {
             return WriteOutcome.QUEUED;
         }
