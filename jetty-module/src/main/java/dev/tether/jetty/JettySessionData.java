@@ -40,7 +40,7 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
     /** What the store does for this data when Jetty calls it. */
     interface Events {
-        /** A request begins with this session: check the copy is current, refresh it if not. */
+        /** A request begins with this session: make the copy current (refreshed if not), then count the request. */
         void accessed(JettySessionData data);
 
         /** Another node invalidated the session, or it expired there: take it out of Jetty's cache. */
@@ -118,10 +118,8 @@ final class JettySessionData extends SessionData implements ContainerSession {
         super.setAccessed(accessed);
         entering = true;
         lastLeft = false;
-        TrackedSession s = state;
-        if (s != null) {
-            s.requestStarted();
-            events.accessed(this);
+        if (state != null) {
+            events.accessed(this); // the copy made current, then the request counted
         }
         if (saveMode == SaveMode.ALWAYS) {
             setDirty(true);

@@ -450,18 +450,16 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         public void accessed(JettySessionData data) {
             RedisSessionStore s = store;
             TrackedSession tracked = data.tracked();
-            if (s == null || tracked == null || s.isCurrent(tracked)) {
+            if (s == null) {
+                tracked.requestStarted();
                 return;
             }
+            // Under the session's lock (Jetty's access): requests arriving together resolve in turn.
             SessionRecord[] fresh = new SessionRecord[1];
-            try {
-                switch (s.reload(tracked, Thread.currentThread().getContextClassLoader(), fresh)) {
-                    case RELOADED -> data.refresh(fresh[0]);
-                    case GONE -> data.emptied();
-                    default -> { }
-                }
-            } catch (RedisSessionStore.UnavailableException e) {
-                // Redis cannot say: the copy is all there is
+            switch (s.enter(tracked, Thread.currentThread().getContextClassLoader(), fresh)) {
+                case RELOADED -> data.refresh(fresh[0]);
+                case GONE -> data.emptied();
+                default -> { }
             }
         }
 

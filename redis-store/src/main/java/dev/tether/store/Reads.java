@@ -215,10 +215,17 @@ final class Reads {
      * @throws UnavailableException when Redis cannot be asked
      */
     RedisSessionStore.Refresh reload(TrackedSession s, ClassLoader loader, SessionRecord[] into) throws RedisSessionStore.UnavailableException {
-        if (s.activeRequests.get() > 1) {
-            // Another request is working on this copy: replacing it would lose what that request
-            // changed (or is about to change) in the objects it holds. It stays; the writes made on
-            // it name their base version and are merged or refused in Redis.
+        if (s.activeRequests.get() > 0) {
+            // A request is running the application on this copy (the caller is not counted yet):
+            // replacing it would lose what that request changed (or is about to change) in the
+            // objects it holds. It stays; the writes made on it name their base version and are
+            // merged or refused in Redis.
+            return RedisSessionStore.Refresh.CURRENT;
+        }
+        if (s.holdsUnsent && !writes.flushUnsent(s)) {
+            // Changes acknowledged while Redis was away are in this copy only (their replay may be
+            // paced behind others'): written first, merged with what Redis holds now, else the
+            // copy stays as it is. Replaced by the record, they would be gone.
             return RedisSessionStore.Refresh.CURRENT;
         }
         long before = s.version;

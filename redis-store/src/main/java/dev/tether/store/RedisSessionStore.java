@@ -275,11 +275,33 @@ public final class RedisSessionStore implements AutoCloseable {
     }
 
     /**
+     * A request enters a copy this node holds: the copy is made current (nothing sent while Redis
+     * has not told of another node's change; else read again), then the request is counted. The
+     * adapter calls this under the session's lock, so that requests arriving together resolve one
+     * after the other: the first reads the copy again, the next ones find it current. Counting
+     * after resolving is what lets the first one replace the copy: only requests already running
+     * the application hold its old objects. A request that found it {@link Refresh#GONE} is not
+     * counted. While Redis cannot be asked, the copy is all there is ({@link Refresh#CURRENT}).
+     * The record's contents, when they replace the copy, are in {@code into[0]}.
+     */
+    public Refresh enter(TrackedSession s, ClassLoader loader, SessionRecord[] into) {
+        Refresh r;
+        try {
+            r = reads.isCurrent(s) ? Refresh.CURRENT : reads.reload(s, loader, into);
+        } catch (UnavailableException e) {
+            r = Refresh.CURRENT;
+        }
+        if (r != Refresh.GONE) {
+            s.requestStarted();
+        }
+        return r;
+    }
+
+    /**
      * Reads a session again after {@link #isCurrent} said no. The record's contents, when they
-     * replace the copy, are in {@code into[0]}. Only the one request using the copy may have it
-     * replaced: while other requests use it ({@link TrackedSession#requestStarted} counted more
-     * than one), the copy stays and this answers {@link Refresh#CURRENT}. An adapter counts the
-     * request first and keeps requests off the copy while it is replaced.
+     * replace the copy, are in {@code into[0]}. The copy is replaced only while no request is
+     * running the application on it (none counted by {@link TrackedSession#requestStarted}): else
+     * it stays and this answers {@link Refresh#CURRENT}. {@link #enter} is the adapters' way in.
      *
      * @throws UnavailableException when Redis cannot be asked
      */

@@ -40,6 +40,8 @@ public final class TrackedSession {
     volatile boolean needsFull;
     /** This node dropped the session: invalidated or expired elsewhere, or left on purpose. */
     volatile boolean dropped;
+    /** The copy holds changes acknowledged as queued (Redis was away) that no write has stored yet. */
+    volatile boolean holdsUnsent;
     /** What the last write came to: a commit that found its changes already sent reports this. */
     volatile WriteOutcome lastOutcome = WriteOutcome.UNCHANGED;
     /**

@@ -394,6 +394,9 @@ final class Writes {
         Reply r = Reply.of(reply);
         switch (r.kind()) {
             case OK -> {
+                if (s.holdsUnsent && s.changes.isEmpty(false) && !s.needsFull) {
+                    s.holdsUnsent = false; // this write carried what was queued (requeued into changes)
+                }
                 boolean merged = r.version() != base + 1;
                 s.version = r.version();
                 s.persisted = true;
@@ -449,6 +452,17 @@ final class Writes {
         if (failure.isOutage()) {
             return keep(s, plan);
         }
+        if (s.holdsUnsent) {
+            // Among what this write carried are changes acknowledged earlier as queued: they stay
+            // to be written (this request is refused all the same).
+            synchronized (s) {
+                s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
+                s.saved.unsent(plan.hashesSet().keySet());
+                if (plan.full()) {
+                    s.needsFull = true;
+                }
+            }
+        }
         s.invalidated = true;
         refusedWhileShared(s, WriteOutcome.FAILED);
         return WriteOutcome.FAILED;
@@ -456,6 +470,7 @@ final class Writes {
 
     /** Keeps a write that could not be sent for replay; the request may be acknowledged. */
     private WriteOutcome keep(TrackedSession s, WritePlan plan) {
+        s.holdsUnsent = true;
         synchronized (s) {
             s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
             s.saved.unsent(plan.hashesSet().keySet());
@@ -494,6 +509,21 @@ final class Writes {
                     }
                     return null;
                 });
+    }
+
+    /**
+     * Writes what the copy holds that Redis may not (changes acknowledged as queued), before the
+     * copy is read again; bounded by the command timeout.
+     *
+     * @return whether Redis now has them (else the copy must not be replaced)
+     */
+    boolean flushUnsent(TrackedSession s) {
+        ContainerSession c = s.container;
+        if (c == null) {
+            return false;
+        }
+        WriteOutcome o = core.await(write(s, c.snapshot(), false, true), WriteOutcome.FAILED);
+        return o.stored() && o != WriteOutcome.QUEUED && !s.holdsUnsent;
     }
 
     /** Writes a copy back in full, in the background (the request goes on with it). */

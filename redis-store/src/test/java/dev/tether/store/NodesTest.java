@@ -208,15 +208,40 @@ class NodesTest {
         liveA.set(stateA, "user", "bob");
         assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 8)));
         dev.tether.testkit.Await.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
-        stateA.requestStarted(); // R2 on A, counted first as an adapter does
         SessionRecord[] fresh = new SessionRecord[1];
-        assertEquals(RedisSessionStore.Refresh.CURRENT, a.reload(stateA, loader, fresh),
-                "R1 still works on the copy: it is not replaced under it");
+        assertEquals(RedisSessionStore.Refresh.CURRENT, a.enter(stateA, loader, fresh),
+                "R1 still works on the copy: it is not replaced under R1 (R2 enters it as it is)");
 
         WriteOutcome r1 = outcome(a.commit(stateA));
         if (r1.stored()) {
             assertEquals("Sbob", field(redis, key, "a:user"), "R1 was answered as stored (" + r1 + "): its change must be in Redis");
         }
+    }
+
+    /**
+     * B wrote; two requests then reach A together (a browser's parallel requests behind a round-robin
+     * balancer) before either runs the application. The adapter lets them enter one after the other
+     * under the session's lock: the first reads the copy again, the second finds it current, and
+     * both see B's change. Counted before they were resolved, both had kept the stale copy (the
+     * no-affinity suite saw acknowledged items missing from the next answer).
+     */
+    @Test
+    void requestsEnteringAStaleCopyTogetherBothSeeTheOtherNodesChange() throws Exception {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 8)));
+        dev.tether.testkit.Await.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+
+        SessionRecord[] fresh = new SessionRecord[1];
+        assertEquals(RedisSessionStore.Refresh.RELOADED, a.enter(stateA, loader, fresh), "R1 reads the copy again");
+        liveA.attributes.clear();
+        liveA.attributes.putAll(fresh[0].attributes());
+        assertEquals(RedisSessionStore.Refresh.CURRENT, a.enter(stateA, loader, new SessionRecord[1]), "R2 finds it current");
+        assertEquals(8, liveA.get(stateA, "n"), "both requests see B's change");
+        assertEquals(WriteOutcome.UNCHANGED, outcome(a.commit(stateA)));
+        assertEquals(WriteOutcome.UNCHANGED, outcome(a.commit(stateA)));
     }
 
     /**

@@ -318,28 +318,18 @@ public class RedisSessionManager extends ManagerBase {
     }
 
     /**
-     * Checks a held copy against Redis (free while Redis has not told of a change) and refreshes it.
-     * The request is counted first: the copy is replaced only for a request that has it alone (the
-     * store decides), and a request arriving meanwhile waits on the session's lock until it is.
+     * Checks a held copy against Redis (free while Redis has not told of a change) and refreshes it;
+     * the store counts the request once it is resolved. Under the session's lock: requests arriving
+     * together resolve one after the other, so the first reads a stale copy again and the others
+     * find it current (counted first, they would all have kept the stale copy).
      */
     private TomcatSession current(RedisSessionStore s, TomcatSession held) {
         TrackedSession tracked = held.tracked();
-        tracked.requestStarted();
         synchronized (held) {
-            if (s.isCurrent(tracked)) {
-                return held;
-            }
             SessionRecord[] fresh = new SessionRecord[1];
-            RedisSessionStore.Refresh r;
-            try {
-                r = s.reload(tracked, classLoader(), fresh);
-            } catch (RedisSessionStore.UnavailableException e) {
-                return held; // Redis cannot say: the copy is all there is
-            }
-            switch (r) {
+            switch (s.enter(tracked, classLoader(), fresh)) {
                 case GONE:
-                    s.commit(tracked); // ends this request's count; the copy is dropped
-                    return null; // invalidated or expired elsewhere
+                    return null; // invalidated or expired elsewhere: the copy is dropped
                 case RELOADED:
                     held.refresh(fresh[0], getPersistAuthentication());
                     return held;
