@@ -480,6 +480,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     }
 
     private void dropWhenIdle(ScheduledExecutorService e, String id, int attempt) {
+        boolean later = false;
         try {
             SessionManager manager = _context.getSessionManager();
             SessionCache cache = manager == null ? null : manager.getSessionCache();
@@ -503,13 +504,16 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                 // A request is still using the copy; pulling the session from under it would fail
                 // that request's completion. Try again shortly.
                 e.schedule(() -> dropWhenIdle(e, id, attempt + 1), 50, TimeUnit.MILLISECONDS);
-                return; // stays in "dropping" until then
+                later = true; // stays in "dropping" until then: Jetty's delete must not become an invalidation
+                return;
             }
             cache.delete(id);
         } catch (Exception ex) {
             LOG.debug("Tether: dropping a stale session failed", ex);
         } finally {
-            dropping.remove(id);
+            if (!later) {
+                dropping.remove(id);
+            }
         }
     }
 

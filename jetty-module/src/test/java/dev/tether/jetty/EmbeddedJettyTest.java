@@ -72,6 +72,13 @@ class EmbeddedJettyTest {
             if (req.getParameter("name") != null) {
                 session.setAttribute(req.getParameter("name"), req.getParameter("value"));
             }
+            if (req.getParameter("sleep") != null) {
+                try {
+                    Thread.sleep(Long.parseLong(req.getParameter("sleep"))); // a slow page
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (req.getParameter("rotate") != null) {
                 req.changeSessionId(); // what FORM login does for fixation protection
                 session = req.getSession(false);
@@ -192,6 +199,43 @@ class EmbeddedJettyTest {
         Http.Reply later = Http.get(port(b), "/shop/s?name=user&value=bob", atB.sessionId());
         assertEquals("bob", later.attribute("user"));
         assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:user"));
+    }
+
+    /**
+     * B took the session over; A still holds a copy, in use by a slow request, when A's scavenger
+     * finds that copy idle: the session lives on B, so A only takes its copy out of Jetty's cache,
+     * after the slow request. That must never delete the record: the fault suite saw users logged
+     * out and an acknowledged item lost when A's delayed drop went through Jetty's delete as an
+     * invalidation.
+     */
+    @Test
+    void aCopyDroppedAfterASlowRequestLeavesTheRecordAlone() throws Exception {
+        Server a = server("nodeA", "/shop");
+        Server b = server("nodeB", "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        String base = first.sessionId().substring(0, first.sessionId().indexOf('.'));
+        String key = "tether:jetty:0.0.0.0/shop:{" + base + "}";
+        java.util.concurrent.CompletableFuture<Http.Reply> slow = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Http.get(port(a), "/shop/s?sleep=1500", first.sessionId());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(300);
+        Http.Reply atB = Http.get(port(b), "/shop/s?name=cart&value=pear", first.sessionId());
+        assertEquals(200, atB.status(), atB.toString());
+        assertEquals("nodeB", redis.command("HGET", key, "owner"));
+
+        ServletContextHandler context = a.getDescendants(ServletContextHandler.class).get(0);
+        RedisSessionDataStore storeA = (RedisSessionDataStore) context.getSessionHandler().getSessionCache().getSessionDataStore();
+        // A's scavenger: the copy looks idle to A's Jetty, the record says B served it just now.
+        assertTrue(storeA.doCheckExpired(java.util.Set.of(base), System.currentTimeMillis() + 3_600_000).isEmpty(),
+                "a session B serves is not expired");
+        assertEquals(200, slow.get(10, java.util.concurrent.TimeUnit.SECONDS).status());
+        Thread.sleep(1000); // A drops its copy once the slow request is done (it retries every 50 ms)
+        assertEquals("Spear", redis.command("HGET", key, "a:cart"), "the record B serves was deleted by A's drop");
+        assertEquals("pear", Http.get(port(b), "/shop/s", atB.sessionId()).attribute("cart"));
     }
 
     /** With the README's {@code insertHandler(new RefusalHandler())}: a write Redis refuses is answered 503 with Retry-After. */
