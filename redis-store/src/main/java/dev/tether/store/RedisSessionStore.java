@@ -242,10 +242,11 @@ public final class RedisSessionStore implements AutoCloseable {
         if (core.invalidatedLately(baseId)) {
             // This node logged the session out: a record in Redis is an older state (a restart from a
             // snapshot, a promoted replica) that the recovery has not deleted yet. The logout stands.
-            if (core.once("invalidated-found")) {
-                LOG.warning("Tether: a session this node invalidated was asked for again; Redis may have returned with an"
-                        + " older state (a restart from a snapshot, a promoted replica): it stays invalidated and its record"
-                        + " is deleted again (logged once)");
+            // Routine after a login (a parallel request with the old id) or a logout; the recovery
+            // line tells of a Redis that came back older.
+            if (LOG.isLoggable(java.util.logging.Level.FINE)) {
+                LOG.fine("Tether: session " + SessionId.redact(baseId) + " was ended on this node (a logout, or the id before a"
+                        + " login); it stays ended and any record of it is deleted again");
             }
             writes.deleteRecord(new PendingWrites.Delete(baseId, Math.max(60, core.planner.ttlSeconds(86_400))));
             return null;

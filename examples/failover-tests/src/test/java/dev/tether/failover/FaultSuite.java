@@ -59,6 +59,14 @@ abstract class FaultSuite {
         return null;
     }
 
+    /**
+     * Whether the short fixed-seed schedule runs in every build (CI); the others run with
+     * {@code -Dfaults=true} or {@code -Dfaults.<tag>=true}, and {@code -Dfaults=false} skips all.
+     */
+    boolean inEveryBuild() {
+        return false;
+    }
+
     @Test
     void acknowledgedChangesSurviveAndLogoutsAreFinal() throws Exception {
         Assumptions.assumeTrue(Balancer.HAPROXY_ROUTE.missing().isEmpty(),
@@ -67,13 +75,14 @@ abstract class FaultSuite {
             System.out.println("SKIPPED (-Dfaults." + tag() + "=true runs it): " + knownDefects());
             Assumptions.assumeTrue(false, "SKIPPED until these defects are fixed (-Dfaults." + tag() + "=true runs it): " + knownDefects());
         }
-        // The fixed seed is not a fixed schedule of events: where a fault lands among the requests
-        // depends on timing, and on some runs it still finds the open defects of
-        // results/fault-soak.md (on 2026-11-27 a login beside a restart from a snapshot left the
-        // pre-login record). Until they are fixed the suite runs on demand, never silently passed.
-        if (!Boolean.getBoolean("faults") && !Boolean.getBoolean("faults." + tag())) {
-            String why = "SKIPPED: the fault suite runs on demand (-Dfaults=true): its CI seed still finds open defects on"
-                    + " some runs (examples/failover-tests/results/fault-soak.md)";
+        // The fixed seed fixes the faults and the users' choices, not where a fault lands among the
+        // requests: a defect this short schedule meets on some runs only fails some builds, so it
+        // runs in every build only for the containers whose defects it found are fixed.
+        boolean asked = Boolean.getBoolean("faults") || Boolean.getBoolean("faults." + tag());
+        boolean refused = "false".equals(System.getProperty("faults"));
+        if (refused || !asked && !inEveryBuild()) {
+            String why = "SKIPPED: this fault suite runs on demand (-Dfaults=true or -Dfaults." + tag() + "=true)"
+                    + (refused ? ": -Dfaults=false" : "");
             System.out.println(why);
             Assumptions.assumeTrue(false, why);
         }
@@ -251,10 +260,12 @@ abstract class FaultSuite {
                 + "KNOWN DEFECT tolerated (counted, not failed): items answered 200 by a node during or up to 5 s after a fault\n"
                 + "  between the nodes and Redis (connections reset or blackholed, Redis killed or paused) go missing from that\n"
                 + "  node's copy and from Redis (seed 42 soak: items answered 0.5-2 s after a reset of the Redis connections).\n"
-                + "  Items lost around node faults or balancer flaps only are not tolerated.\n"
+                + "  Items lost around node faults or balancer flaps only are not tolerated. One cause is fixed (a copy\n"
+                + "  holding queued changes read again before its replay, OutageTest); counted until a soak under load shows none.\n"
                 + "KNOWN DEFECT tolerated (counted, not failed): a logout acknowledged during, or up to 5 s after, a fault between\n"
                 + "  the nodes and Redis is sometimes not final: the node lets the cookie in again, or the record survives.\n"
-                + "  Resurrections of logouts made away from such faults are not tolerated.\n");
+                + "  Resurrections of logouts made away from such faults are not tolerated. One cause is fixed (a queued\n"
+                + "  logout is final on its node at once, OutageTest); counted until a soak under load shows none.\n");
         row(t, "operations", ledger.ops.size());
         row(t, "acknowledged (2xx/3xx)", ledger.count(Outcome.ACK));
         row(t, "refused (503 of Tether)", ledger.count(Outcome.REFUSED));

@@ -16,4 +16,10 @@ class TomcatFaultsIT extends FaultSuite {
     String tag() {
         return "tomcat";
     }
+
+    /** The CI schedule (seed 20261127, 75 s) on Tomcat 10.1 in every build. */
+    @Override
+    boolean inEveryBuild() {
+        return true;
+    }
 }
