@@ -96,7 +96,7 @@ final class Keyspace implements AutoCloseable {
                 single = RedisClient.create(resources.lettuce());
                 single.setOptions(ClientOptions.builder().autoReconnect(false).socketOptions(socket)
                         .timeoutOptions(TimeoutOptions.enabled(timeout)).build());
-                StatefulRedisConnection<byte[], byte[]> c = single.connect(ByteArrayCodec.INSTANCE, topology.uris().get(0));
+                StatefulRedisConnection<byte[], byte[]> c = connect(single, topology.uris().get(0));
                 connection = c;
                 commands = c.async();
             }
@@ -106,6 +106,32 @@ final class Keyspace implements AutoCloseable {
         }
         // Each batch goes out as one write: fewer packets for Redis to read than one per command.
         connection.setAutoFlushCommands(false);
+    }
+
+    /**
+     * Connects, once more if Lettuce lost the reason of a failed handshake: when Redis refuses the
+     * credentials, Lettuce's handshake handler may be gone from the pipeline before the failure is
+     * reported ("RedisHandshakeHandler not registered"), which would hide WRONGPASS from the user.
+     */
+    private static StatefulRedisConnection<byte[], byte[]> connect(RedisClient client, io.lettuce.core.RedisURI uri) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return client.connect(ByteArrayCodec.INSTANCE, uri);
+            } catch (io.lettuce.core.RedisConnectionException e) {
+                if (attempt == 3 || !handshakeReasonLost(e)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean handshakeReasonLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("RedisHandshakeHandler not registered")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Where Redis is, for output: scheme and hosts, never credentials. */
