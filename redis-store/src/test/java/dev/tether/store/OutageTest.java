@@ -63,6 +63,15 @@ class OutageTest {
         }
     }
 
+    /** The record is gone and its tombstone there; false while Redis is still starting. */
+    private boolean deletedWithTombstone(String key) {
+        try {
+            return !exists(redis, key) && exists(redis, key + ":gone");
+        } catch (IllegalStateException notUpYet) {
+            return false;
+        }
+    }
+
     @Test
     void queuedWritesAreReplayedWhenRedisRestartsEmpty() {
         redis = RedisProcess.start();
@@ -181,13 +190,7 @@ class OutageTest {
 
         redis.kill();
         redis.relaunch(); // from the snapshot: the record is back
-        await("the logout is made again", RECOVERY, () -> {
-            try {
-                return !exists(redis, key) && exists(redis, key + ":gone");
-            } catch (IllegalStateException notUpYet) {
-                return false;
-            }
-        });
+        await("the logout is made again", RECOVERY, () -> deletedWithTombstone(key));
     }
 
     /**
@@ -209,13 +212,7 @@ class OutageTest {
 
         redis.kill();
         redis.relaunch(); // from the snapshot: the pre-login record is back
-        await("the old id's record is deleted again", RECOVERY, () -> {
-            try {
-                return !exists(redis, oldKey) && exists(redis, oldKey + ":gone");
-            } catch (IllegalStateException notUpYet) {
-                return false;
-            }
-        });
+        await("the old id's record is deleted again", RECOVERY, () -> deletedWithTombstone(oldKey));
         assertNull(store.load(oldBase, null, getClass().getClassLoader()), "the pre-login session came back");
     }
 
@@ -257,13 +254,7 @@ class OutageTest {
         queuedCommit(s, () -> live.set(s, "v", 1)); // the store notices the outage
         assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(s)));
         redis.relaunch();
-        await("the delete is replayed", RECOVERY, () -> {
-            try {
-                return !exists(redis, key) && exists(redis, key + ":gone");
-            } catch (IllegalStateException notUpYet) {
-                return false;
-            }
-        });
+        await("the delete is replayed", RECOVERY, () -> deletedWithTombstone(key));
         assertEquals(0, live.dropped.get());
     }
 
