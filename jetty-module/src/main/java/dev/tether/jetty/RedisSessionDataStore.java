@@ -22,6 +22,7 @@ import org.eclipse.jetty.session.SessionData;
 import org.eclipse.jetty.session.SessionManager;
 import org.eclipse.jetty.session.UnreadableSessionDataException;
 import org.eclipse.jetty.util.annotation.ManagedObject;
+import org.eclipse.jetty.util.thread.AutoLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -494,20 +495,26 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             if (session == null) {
                 return;
             }
-            boolean busy;
-            try {
-                busy = session.getRequests() > 1;
-            } finally {
-                cache.release(session);
+            // Under the session's lock, the check and the delete are one step: a request entering
+            // meanwhile waits, then finds the session gone from the cache and loads it afresh
+            // (Jetty's cache retries a session that is no longer resident), instead of running on a
+            // copy deleted under it ("Invalid for read: not resident").
+            try (AutoLock locked = session.lock()) {
+                boolean busy;
+                try {
+                    busy = session.getRequests() > 1;
+                } finally {
+                    cache.release(session);
+                }
+                if (busy && attempt < 100 && !e.isShutdown()) {
+                    // A request is still using the copy; pulling the session from under it would fail
+                    // that request's completion. Try again shortly.
+                    e.schedule(() -> dropWhenIdle(e, id, attempt + 1), 50, TimeUnit.MILLISECONDS);
+                    later = true; // stays in "dropping" until then: Jetty's delete must not become an invalidation
+                    return;
+                }
+                cache.delete(id);
             }
-            if (busy && attempt < 100 && !e.isShutdown()) {
-                // A request is still using the copy; pulling the session from under it would fail
-                // that request's completion. Try again shortly.
-                e.schedule(() -> dropWhenIdle(e, id, attempt + 1), 50, TimeUnit.MILLISECONDS);
-                later = true; // stays in "dropping" until then: Jetty's delete must not become an invalidation
-                return;
-            }
-            cache.delete(id);
         } catch (Exception ex) {
             LOG.debug("Tether: dropping a stale session failed", ex);
         } finally {
