@@ -22,7 +22,10 @@ final class Recovery {
     private final Map<String, TrackedSession> owned;
     private final PendingWrites<TrackedSession> pending;
     private final Writes writes;
+    /** Writes replayed per tick: a whole session each. */
     private static final int PACE_PER_TICK = 50;
+    /** Deletes per tick: a few bytes each, and the ones a node killed soon after must not wait for. */
+    private static final int DELETES_PER_TICK = 250;
     private static final long PACE_TICK_MILLIS = 100;
 
     /** Whether Redis was reachable before: the next time it becomes reachable is a recovery. */
@@ -56,39 +59,51 @@ final class Recovery {
         return queued;
     }
 
-    /** Sends the queued deletes and writes, at most a few hundred a second. */
+    /** Sends the queued deletes, then the queued writes, paced. */
     private void replayPending() {
-        List<Runnable> work = new ArrayList<>();
+        List<Runnable> deletes = new ArrayList<>();
         for (PendingWrites.Delete d : pending.takeDeletes()) {
-            work.add(() -> writes.deleteRecord(d));
+            deletes.add(() -> writes.deleteRecord(d));
         }
+        List<Runnable> saves = new ArrayList<>();
         for (TrackedSession s : pending.takeSaves()) {
-            work.add(() -> {
+            saves.add(() -> {
                 ContainerSession c = s.container;
                 writes.write(s, c == null ? null : c.snapshot(), false, true);
             });
         }
-        paced(work, 0);
+        paced(deletes, 0, DELETES_PER_TICK);
+        paced(saves, 0, PACE_PER_TICK);
     }
 
-    /** Runs tasks {@value #PACE_PER_TICK} per {@value #PACE_TICK_MILLIS} ms on the probe thread. */
-    private void paced(List<Runnable> work, int from) {
-        int to = Math.min(work.size(), from + PACE_PER_TICK);
-        for (int i = from; i < to && redis.isUp(); i++) {
+    /**
+     * Runs {@code perTick} tasks every {@value #PACE_TICK_MILLIS} ms on the probe thread. Each runs
+     * even if Redis went away again meanwhile: a write or delete then queues itself for the next
+     * recovery (skipped, it would be lost: it was taken off the queue).
+     */
+    private void paced(List<Runnable> work, int from, int perTick) {
+        int to = Math.min(work.size(), from + perTick);
+        for (int i = from; i < to; i++) {
             work.get(i).run();
         }
         if (to < work.size()) {
-            redis.later(() -> paced(work, to), PACE_TICK_MILLIS);
+            redis.later(() -> paced(work, to, perTick), PACE_TICK_MILLIS);
         }
     }
 
-    /** After an outage: deletes again the records of the sessions this node invalidated lately. */
+    /**
+     * After an outage: deletes again the records of the sessions this node invalidated lately,
+     * newest first: a Redis restored from a snapshot brings back the logouts made since it, the
+     * latest ones surely; a node may die soon after and take the list with it.
+     */
     private void invalidateAgain() {
         List<Runnable> work = new ArrayList<>();
-        for (String baseId : core.invalidatedLately()) {
+        List<String> lately = core.invalidatedLately();
+        for (int i = lately.size() - 1; i >= 0; i--) {
+            String baseId = lately.get(i);
             work.add(() -> writes.deleteRecord(new PendingWrites.Delete(baseId, Math.max(60, core.planner.ttlSeconds(86_400)))));
         }
-        paced(work, 0);
+        paced(work, 0, DELETES_PER_TICK);
     }
 
     /** After an outage: compares every held copy's version with Redis, paced; restores what Redis lost. */
@@ -99,7 +114,7 @@ final class Recovery {
                 work.add(() -> checkOne(s));
             }
         }
-        paced(work, 0);
+        paced(work, 0, PACE_PER_TICK);
     }
 
     private void checkOne(TrackedSession s) {
