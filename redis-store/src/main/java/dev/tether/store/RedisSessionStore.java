@@ -286,6 +286,19 @@ public final class RedisSessionStore implements AutoCloseable {
      * The record's contents, when they replace the copy, are in {@code into[0]}.
      */
     public Refresh enter(TrackedSession s, ClassLoader loader, SessionRecord[] into) {
+        return enter(s, loader, into, false);
+    }
+
+    /**
+     * As {@link #enter(TrackedSession, ClassLoader, SessionRecord[])}, for a request whose id names
+     * another node's route (sticky mode: the balancer moved the user). Another node has served the
+     * session since this copy was used, so Redis is asked rather than the copy trusted: a message
+     * about that node's change (a logout) that has not been read yet cannot let a stale copy in.
+     */
+    public Refresh enter(TrackedSession s, ClassLoader loader, SessionRecord[] into, boolean hopped) {
+        if (hopped && !core.options.shared()) {
+            s.invalidated = true; // one round trip, on a hop only
+        }
         Refresh r;
         try {
             r = reads.isCurrent(s) ? Refresh.CURRENT : reads.reload(s, loader, into);

@@ -219,6 +219,24 @@ class NodesTest {
     }
 
     /**
+     * Sticky mode: the user moved to B, logged out there, and the balancer sends the old cookie
+     * back to A before A has read Redis's message about it (a loaded node: the fault suite's soak
+     * saw a logged-out cookie let in 20 ms after its logout). The request's id names B's route: A
+     * asks Redis instead of trusting its copy, and the logout is final.
+     */
+    @Test
+    void aRequestThatHoppedBackAsksRedisRatherThanTrustingTheCopy() throws Exception {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        a.invalidationsMuted = true; // A has not read Redis's messages yet
+        SessionRecord loaded = load(b, stateA.baseId());
+        assertEquals(WriteOutcome.SAVED, outcome(b.invalidate(loaded.tracked())), "the logout on B");
+        assertTrue(a.isCurrent(stateA), "without the message A would trust its copy");
+        SessionRecord[] fresh = new SessionRecord[1];
+        assertEquals(RedisSessionStore.Refresh.GONE, a.enter(stateA, loader, fresh, true), "the logged-out cookie is let in on A");
+    }
+
+    /**
      * B wrote; two requests then reach A together (a browser's parallel requests behind a round-robin
      * balancer) before either runs the application. The adapter lets them enter one after the other
      * under the session's lock: the first reads the copy again, the second finds it current, and

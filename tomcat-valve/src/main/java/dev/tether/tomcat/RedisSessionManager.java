@@ -308,7 +308,7 @@ public class RedisSessionManager extends ManagerBase {
         Session local = sessions.get(id);
         TomcatSession held = local instanceof TomcatSession ts ? ts : byBase.get(parsed.base());
         if (held != null && held.tracked() != null && !held.isDropping()) {
-            return current(s, held);
+            return current(s, held, local == null); // held under another route: the user hopped here
         }
         TomcatSession loaded = loadShared(parsed);
         if (loaded != null && loaded.tracked() != null) {
@@ -323,11 +323,11 @@ public class RedisSessionManager extends ManagerBase {
      * together resolve one after the other, so the first reads a stale copy again and the others
      * find it current (counted first, they would all have kept the stale copy).
      */
-    private TomcatSession current(RedisSessionStore s, TomcatSession held) {
+    private TomcatSession current(RedisSessionStore s, TomcatSession held, boolean hopped) {
         TrackedSession tracked = held.tracked();
         synchronized (held) {
             SessionRecord[] fresh = new SessionRecord[1];
-            switch (s.enter(tracked, classLoader(), fresh)) {
+            switch (s.enter(tracked, classLoader(), fresh, hopped)) {
                 case GONE:
                     return null; // invalidated or expired elsewhere: the copy is dropped
                 case RELOADED:
