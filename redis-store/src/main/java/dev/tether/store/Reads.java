@@ -228,6 +228,12 @@ final class Reads {
             // copy stays as it is. Replaced by the record, they would be gone.
             return RedisSessionStore.Refresh.CURRENT;
         }
+        if (s.writing.availablePermits() == 0 || !s.changes.isEmpty(true)) {
+            // A request that has ended is still writing, or about to write, what it changed: read
+            // now, the record lacks it, and replacing the copy (and what the next write compares
+            // with) would drop it. The copy stays; read again next time.
+            return RedisSessionStore.Refresh.CURRENT;
+        }
         long before = s.version;
         boolean behind = s.mergedSinceRead;
         Loaded loaded = read(s, loader);

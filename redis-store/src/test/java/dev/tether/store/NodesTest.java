@@ -237,6 +237,29 @@ class NodesTest {
     }
 
     /**
+     * A request on A has ended (no longer counted) but its change is not written yet when another
+     * request finds A's copy stale and would read it again: the copy must stay, or the ended
+     * request's change is dropped from it and from its write (CI: 50 parallel requests hopping to
+     * a node, each setting its own attribute, lost some).
+     */
+    @Test
+    void aCopyIsNotReplacedWhileAnEndedRequestsChangeIsUnwritten() throws Exception {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 8)));
+        dev.tether.testkit.Await.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+
+        liveA.set(stateA, "q1", "w1"); // R1 changed q1 and has left the application; its write is next
+        SessionRecord[] fresh = new SessionRecord[1];
+        assertEquals(RedisSessionStore.Refresh.CURRENT, a.enter(stateA, loader, fresh), "R2 must not replace the copy under R1's change");
+        outcome(a.commit(stateA)); // R1's write
+        assertEquals("Sw1", field(redis, key, "a:q1"), "R1's change is in Redis");
+    }
+
+    /**
      * B wrote; two requests then reach A together (a browser's parallel requests behind a round-robin
      * balancer) before either runs the application. The adapter lets them enter one after the other
      * under the session's lock: the first reads the copy again, the second finds it current, and
