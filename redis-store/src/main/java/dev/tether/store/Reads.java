@@ -228,10 +228,11 @@ final class Reads {
             // copy stays as it is. Replaced by the record, they would be gone.
             return RedisSessionStore.Refresh.CURRENT;
         }
-        if (s.writing.availablePermits() == 0 || !s.changes.isEmpty(true)) {
-            // A request that has ended is still writing, or about to write, what it changed: read
-            // now, the record lacks it, and replacing the copy (and what the next write compares
-            // with) would drop it. The copy stays; read again next time.
+        if (s.writing.availablePermits() == 0 || !s.changes.isEmpty(false)) {
+            // A request that has ended is still writing, or about to write, what it set or removed:
+            // read now, the record lacks it, and replacing the copy (and what the next write
+            // compares with) would drop it. The copy stays; read again next time. (Values read in
+            // place are not waited for: their names stay until the last request's write.)
             return RedisSessionStore.Refresh.CURRENT;
         }
         long before = s.version;
