@@ -455,13 +455,7 @@ final class Writes {
         if (s.holdsUnsent) {
             // Among what this write carried are changes acknowledged earlier as queued: they stay
             // to be written (this request is refused all the same).
-            synchronized (s) {
-                s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
-                s.saved.unsent(plan.hashesSet().keySet());
-                if (plan.full()) {
-                    s.needsFull = true;
-                }
-            }
+            requeue(s, plan);
         }
         s.invalidated = true;
         refusedWhileShared(s, WriteOutcome.FAILED);
@@ -471,13 +465,7 @@ final class Writes {
     /** Keeps a write that could not be sent for replay; the request may be acknowledged. */
     private WriteOutcome keep(TrackedSession s, WritePlan plan) {
         s.holdsUnsent = true;
-        synchronized (s) {
-            s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
-            s.saved.unsent(plan.hashesSet().keySet());
-            if (plan.full()) {
-                s.needsFull = true;
-            }
-        }
+        requeue(s, plan);
         if (pending.save(s.baseId, s)) {
             stats.queued.increment();
             return WriteOutcome.QUEUED;
@@ -488,6 +476,17 @@ final class Writes {
                     + " sessions wait for Redis; requests changing further sessions are refused until it returns");
         }
         return WriteOutcome.FAILED;
+    }
+
+    /** What a write carried goes again with the next one; a full write stays full. */
+    private static void requeue(TrackedSession s, WritePlan plan) {
+        synchronized (s) {
+            s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
+            s.saved.unsent(plan.hashesSet().keySet());
+            if (plan.full()) {
+                s.needsFull = true;
+            }
+        }
     }
 
     /**
