@@ -459,9 +459,13 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             SessionRecord[] fresh = new SessionRecord[1];
             switch (s.enter(tracked, Thread.currentThread().getContextClassLoader(), fresh)) {
                 case RELOADED -> data.refresh(fresh[0]);
-                case GONE -> data.emptied();
+                case GONE -> {
+                    data.emptied();
+                    return; // not counted
+                }
                 default -> { }
             }
+            RefusalHandler.entered(s, tracked); // counted out as its response goes out
         }
 
         @Override

@@ -1,9 +1,12 @@
 package dev.tether.jetty;
 
 import dev.tether.store.RedisSessionStore;
+import dev.tether.store.TrackedSession;
 import dev.tether.store.WriteOutcome;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -22,6 +25,11 @@ import org.eclipse.jetty.util.Callback;
  * handler's stream, which sends the response headers right after Jetty's store, replaces the
  * response while nothing of it has gone out. Inserted in front of every context by the
  * {@code session-store-redis} module; without it the store falls back to failing the request.
+ *
+ * <p>The same stream also tells the core when each request is done with its sessions: as the last
+ * of its response goes out. Jetty itself lets go of a session only when the last request using it
+ * has finished sending, and until then the core would keep a stale copy for the user's next
+ * request (another node's change unseen behind a balancer without affinity).
  */
 public class RefusalHandler extends Handler.Wrapper {
 
@@ -29,8 +37,8 @@ public class RefusalHandler extends Handler.Wrapper {
 
     /** How many handlers run in this JVM: with none, a refusal outside a request's handling is not answered here. */
     private static final AtomicInteger RUNNING = new AtomicInteger();
-    /** The refusal of the request this thread handles now (set while the application runs). */
-    private static final ThreadLocal<Refusal> CURRENT = new ThreadLocal<>();
+    /** The request this thread handles now (set while the application runs). */
+    private static final ThreadLocal<Exchange> CURRENT = new ThreadLocal<>();
     /** A refusal at a store right before this thread sends a response's headers (outside the handling of its request). */
     private static final ThreadLocal<Refused> AT_SEND = new ThreadLocal<>();
 
@@ -49,9 +57,9 @@ public class RefusalHandler extends Handler.Wrapper {
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         AT_SEND.remove();
-        Refusal refusal = new Refusal();
-        request.addHttpStreamWrapper(stream -> new RefusingStream(stream, refusal));
-        CURRENT.set(refusal);
+        Exchange exchange = new Exchange();
+        request.addHttpStreamWrapper(stream -> new RefusingStream(stream, exchange));
+        CURRENT.set(exchange);
         try {
             return super.handle(request, response, callback);
         } finally {
@@ -70,7 +78,7 @@ public class RefusalHandler extends Handler.Wrapper {
      *     request is not known on this thread: then the caller fails the request itself
      */
     static boolean record(RedisSessionStore store, WriteOutcome outcome, boolean atSend) {
-        Refusal r = CURRENT.get();
+        Exchange r = CURRENT.get();
         if (r != null) {
             r.refuse(store, outcome);
             return true;
@@ -84,13 +92,50 @@ public class RefusalHandler extends Handler.Wrapper {
         return false;
     }
 
+    /**
+     * The request on this thread entered a session (the core counted it): it is counted out as
+     * the last of its response goes out, before the client can have it. Without a handler, or
+     * outside a request, the core counts requests out when the last one leaves.
+     */
+    static void entered(RedisSessionStore store, TrackedSession session) {
+        Exchange r = CURRENT.get();
+        if (r != null) {
+            r.entered(store, session);
+        }
+    }
+
     private record Refused(RedisSessionStore store, WriteOutcome outcome) {
     }
 
-    /** The refusal of one request: the first one is what its 503 names. */
-    private static final class Refusal {
+    private record Entered(RedisSessionStore store, TrackedSession session) {
+    }
+
+    /** One request's dealings with Tether: the sessions it entered, and its refusal (the first one is what its 503 names). */
+    private static final class Exchange {
         private Refused refused;
         private boolean settled;
+        private List<Entered> entered;
+
+        synchronized void entered(RedisSessionStore store, TrackedSession session) {
+            if (entered == null) {
+                entered = new ArrayList<>(2);
+            }
+            entered.add(new Entered(store, session));
+        }
+
+        /** The request is done with its sessions (the application's response is complete, or replaced): counted out, once. */
+        void leave() {
+            List<Entered> done;
+            synchronized (this) {
+                done = entered;
+                entered = null;
+            }
+            if (done != null) {
+                for (Entered e : done) {
+                    e.store().left(e.session());
+                }
+            }
+        }
 
         synchronized void refuse(RedisSessionStore store, WriteOutcome outcome) {
             if (refused == null) {
@@ -122,20 +167,21 @@ public class RefusalHandler extends Handler.Wrapper {
 
     /** Sends a 503 instead of the response when the request's change was refused; the rest of the application's response is dropped. */
     private static final class RefusingStream extends HttpStream.Wrapper {
-        private final Refusal refusal;
+        private final Exchange exchange;
         private boolean replaced;
 
-        RefusingStream(HttpStream wrapped, Refusal refusal) {
+        RefusingStream(HttpStream wrapped, Exchange exchange) {
             super(wrapped);
-            this.refusal = refusal;
+            this.exchange = exchange;
         }
 
         @Override
         public void send(MetaData.Request request, MetaData.Response response, boolean last, ByteBuffer content, Callback callback) {
             if (response != null) {
-                Refused refused = refusal.answer();
+                Refused refused = exchange.answer();
                 if (refused != null) {
                     replaced = true;
+                    exchange.leave();
                     byte[] body = ("Service unavailable: the session change was not stored (" + refused.outcome() + "). Please retry.\n")
                             .getBytes(StandardCharsets.UTF_8);
                     HttpFields.Mutable fields = HttpFields.build()
@@ -152,18 +198,23 @@ public class RefusalHandler extends Handler.Wrapper {
                 callback.succeeded(); // the application's body of a response already replaced
                 return;
             }
+            if (last) {
+                // Jetty stored the session at the response's commit, before this stream (its own
+                // stream wrapper is outside this one); Jetty's release comes only after the send.
+                exchange.leave();
+            }
             super.send(request, response, last, content, callback);
         }
 
         @Override
         public void succeeded() {
-            refusal.ended();
+            exchange.ended();
             super.succeeded();
         }
 
         @Override
         public void failed(Throwable x) {
-            refusal.ended();
+            exchange.ended();
             super.failed(x);
         }
     }

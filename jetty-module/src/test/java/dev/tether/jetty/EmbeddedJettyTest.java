@@ -91,9 +91,19 @@ class EmbeddedJettyTest {
                     list.add(req.getParameter("add")); // in place
                 }
             }
-            resp.getWriter().println("id=" + session.getId());
+            StringBuilder out = new StringBuilder("id=" + session.getId() + "\n");
             for (String name : java.util.Collections.list(session.getAttributeNames())) {
-                resp.getWriter().println("attr." + name + "=" + session.getAttribute(name));
+                out.append("attr.").append(name).append('=').append(session.getAttribute(name)).append('\n');
+            }
+            byte[] body = out.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            resp.setContentLength(body.length);
+            resp.getOutputStream().write(body); // all of it: the response is complete here
+            if (req.getParameter("linger") != null) {
+                try {
+                    Thread.sleep(Long.parseLong(req.getParameter("linger"))); // work after the answer went out
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
@@ -103,11 +113,18 @@ class EmbeddedJettyTest {
     }
 
     private Server server(String workerName, boolean refusals, String... contextPaths) throws Exception {
+        return server(workerName, refusals, java.util.Map.of(), contextPaths);
+    }
+
+    private Server server(String workerName, boolean refusals, java.util.Map<String, String> settings, String... contextPaths)
+            throws Exception {
         Server server = new Server(new java.net.InetSocketAddress("127.0.0.1", 0));
         DefaultSessionIdManager ids = new DefaultSessionIdManager(server);
         ids.setWorkerName(workerName);
         server.addBean(ids, true);
-        server.addBean(new RedisSessionDataStoreFactory(redis.uri()));
+        RedisSessionDataStoreFactory factory = new RedisSessionDataStoreFactory(redis.uri());
+        settings.forEach(factory::setProperty);
+        server.addBean(factory);
         DefaultSessionCacheFactory cache = new DefaultSessionCacheFactory();
         cache.setFlushOnResponseCommit(true); // as the session-store-redis module sets it
         server.addBean(cache);
@@ -256,6 +273,57 @@ class EmbeddedJettyTest {
         assertEquals(200, Http.get(port(a), "/shop/s?name=k&value=after", cookie).status());
         String base = cookie.substring(0, cookie.indexOf('.'));
         assertEquals("Safter", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:k"));
+    }
+
+    /**
+     * Jetty lets go of a session only when the last request using it has finished, which may be
+     * after the client has its whole answer (here: the page works on after sending it). Behind a
+     * balancer without affinity the user's next request can reach another node, which stores a
+     * change, and then come back while that first request is still running: it must see the change
+     * (the stale read the no-affinity suite saw behind nginx).
+     */
+    @Test
+    void aRequestStillRunningAfterItsAnswerDoesNotHideAnotherNodesChange() throws Exception {
+        java.util.Map<String, String> shared = java.util.Map.of("mode", "shared");
+        Server a = server("web", true, shared, "/shop");
+        Server b = server("web", true, shared, "/shop");
+        String cookie = Http.get(port(a), "/shop/s?name=user&value=alice", null).sessionId();
+        java.util.concurrent.CompletableFuture<Http.Reply> lingering = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Http.get(port(a), "/shop/s?linger=3000", cookie);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals("alice", lingering.get(2500, java.util.concurrent.TimeUnit.MILLISECONDS).attribute("user"));
+
+        assertEquals(200, Http.get(port(b), "/shop/s?name=cart&value=pear", cookie).status());
+        Http.Reply back = Http.get(port(a), "/shop/s", cookie);
+        assertEquals("pear", back.attribute("cart"), "A served its old copy: " + back);
+    }
+
+    /**
+     * A write Redis refused is answered 503 while the page still works on; the user's retry is a
+     * request of its own, and its write, stored, is answered 200 (it was refused too while the
+     * first request was counted as sharing the refused write until Jetty let go of the session).
+     */
+    @Test
+    void aRetryAfterARefusedWriteIsNotRefusedForIt() throws Exception {
+        Server a = server("nodeA", true, "/shop");
+        String cookie = Http.get(port(a), "/shop/s?name=k&value=before", null).sessionId();
+        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        redis.command("CONFIG", "SET", "maxmemory", "1");
+        Http.Reply refused;
+        try {
+            refused = Http.get(port(a), "/shop/s?name=k&value=during&linger=3000", cookie);
+        } finally {
+            redis.command("CONFIG", "SET", "maxmemory", "0");
+        }
+        assertEquals(503, refused.status(), refused.toString());
+        Http.Reply retry = Http.get(port(a), "/shop/s?name=k&value=retried", cookie);
+        assertEquals(200, retry.status(), retry.toString());
+        String base = cookie.substring(0, cookie.indexOf('.'));
+        assertEquals("Sretried", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:k"));
     }
 
     /** Jetty's canonical context path turns both "/a/b" and "/a_b" into "_a_b"; the prefixes must differ. */

@@ -48,6 +48,8 @@ public final class RedisSessionStore implements AutoCloseable {
     private final Recovery recovery;
     /** Tests set this to play a node that misses Redis' invalidations (a partition, a slow I/O thread). */
     volatile boolean invalidationsMuted;
+    /** Tests set this to hold this node's I/O thread at Redis' next invalidation until it opens (a stalled node). */
+    volatile java.util.concurrent.CountDownLatch invalidationsHeld;
 
     /** Thrown when Redis cannot be asked about a session: the request must not go on as if it had none. */
     public static final class UnavailableException extends Exception {
@@ -77,6 +79,14 @@ public final class RedisSessionStore implements AutoCloseable {
             public void onInvalidated(String key) {
                 if (invalidationsMuted) {
                     return;
+                }
+                java.util.concurrent.CountDownLatch held = invalidationsHeld;
+                if (held != null) {
+                    try {
+                        held.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 String base = core().format.baseOfKey(key);
                 TrackedSession s = base == null ? null : core().owned.get(base);
@@ -323,6 +333,11 @@ public final class RedisSessionStore implements AutoCloseable {
         return reads.reload(s, loader, into);
     }
 
+    /** Tests count the JVM's pauses themselves. */
+    void countPausesWith(java.util.function.LongSupplier counter) {
+        core.redis.countPausesWith(counter);
+    }
+
     // ---------------------------------------------------------------- writes
 
     /** As {@link #commit(TrackedSession, SessionSnapshot)}, with the snapshot of the bound session. */
@@ -353,6 +368,20 @@ public final class RedisSessionStore implements AutoCloseable {
             s.activeRequests.set(0);
         }
         return writes.answer(s, writes.commit(s, snapshot, lastLeft), lastLeft);
+    }
+
+    /**
+     * A request counted by {@link #enter} is done with the session and its own write (if any) is
+     * made: for a container that tells when each request ends only through its response (Jetty,
+     * as the last of the response goes out). From then on a stale copy may be read again for the
+     * next request: the user's next request, sent after this response, must see what another node
+     * stored meanwhile. When it was the last, a refusal carried for others is forgotten: each of
+     * them was answered at its own write.
+     */
+    public void left(TrackedSession s) {
+        if (s.requestEnded()) {
+            s.carriedRefusal = null;
+        }
     }
 
     // ---------------------------------------------------------------- invalidate, id change, expiry
