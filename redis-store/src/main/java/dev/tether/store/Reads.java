@@ -200,6 +200,19 @@ final class Reads {
             return true; // unreachable: the copy is all there is; never written: nobody else knows it
         }
         boolean tracked = !s.invalidated && redis.isTracked(s.trackedEpoch);
+        if (tracked && !redis.isCaughtUp()) {
+            // The JVM stopped since the connection last read everything: a message about another
+            // node's write may wait unread in the socket. Read past it, then look again.
+            try {
+                redis.catchUp().get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            } catch (ExecutionException | TimeoutException e) {
+                return false; // read again (or, if Redis is gone, the copy is all there is)
+            }
+            tracked = !s.invalidated && redis.isTracked(s.trackedEpoch);
+        }
         if (!redis.isTrackingRefused() && (!options.checkVersion() || !tracked)) {
             return tracked;
         }

@@ -121,6 +121,43 @@ class NodesTest {
         }
     }
 
+    /**
+     * A pause of A's whole JVM (a garbage collection) while B writes: Redis's message about it
+     * and the user's next request both wait in A's sockets, and when the pause ends A's request
+     * thread can run before A's I/O thread has read the message. A must not trust its copy then
+     * (the no-affinity suite saw three users' carts one item short at one instant on Jetty).
+     */
+    @Test
+    void afterAPauseACopyIsTrustedOnlyOnceRedisMessagesFromBeforeItAreRead() throws Exception {
+        RedisSessionStore nodeA = Stores.openUp(Stores.options(redis).shared(true).build(), "node3");
+        RedisSessionStore nodeB = Stores.openUp(Stores.options(redis).shared(true).build(), "node4");
+        java.util.concurrent.atomic.AtomicLong pauses = new java.util.concurrent.atomic.AtomicLong();
+        nodeA.countPausesWith(pauses::get);
+        java.util.concurrent.ScheduledExecutorService later = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        try {
+            TestSession live = new TestSession();
+            live.attributes.put("n", 7);
+            TrackedSession onA = nodeA.create(Stores.newBase(), live);
+            assertEquals(WriteOutcome.SAVED, request(nodeA, onA, () -> { }));
+            SessionRecord loaded = load(nodeB, onA.baseId());
+            TestSession liveB = TestSession.from(loaded);
+            TrackedSession onB = loaded.tracked();
+            assertTrue(nodeA.isCurrent(onA), "nothing changed yet");
+
+            nodeA.invalidationsHeld = held; // A's I/O thread will sit on B's message, unread
+            assertEquals(WriteOutcome.SAVED, request(nodeB, onB, () -> liveB.set(onB, "n", 8)));
+            pauses.incrementAndGet(); // A's JVM stopped meanwhile
+            later.schedule(held::countDown, 300, java.util.concurrent.TimeUnit.MILLISECONDS); // and then catches up
+            assertFalse(nodeA.isCurrent(onA), "A trusted its copy while B's message waited unread behind a pause");
+        } finally {
+            held.countDown(); // never leave the shared I/O thread held
+            later.shutdownNow();
+            nodeA.close();
+            nodeB.close();
+        }
+    }
+
     @Test
     void aStaleCopysChangeOfAnAttributeChangedElsewhereIsRefused() {
         TestSession liveA = new TestSession();
@@ -344,16 +381,26 @@ class NodesTest {
         assertEquals(3, stateA.version());
     }
 
+    private static long collections() {
+        return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(gc -> Math.max(0, gc.getCollectionCount())).sum();
+    }
+
     @Test
     void aReadOnlyRequestOnACurrentCopyCostsNothing() {
         TestSession liveA = new TestSession();
         TrackedSession stateA = createOnA(liveA);
         long before = redis.totalCommandCalls();
+        long pingsBefore = redis.commandCalls("ping");
+        long pausesBefore = collections();
         for (int i = 0; i < 20; i++) {
             assertTrue(a.isCurrent(stateA));
             assertEquals(WriteOutcome.UNCHANGED, request(a, stateA, () -> liveA.get(stateA, "user")));
         }
-        assertEquals(0, redis.totalCommandCalls() - before - 1, "no command (but the INFO that counts them)");
+        long pings = redis.commandCalls("ping") - pingsBefore;
+        assertEquals(0, redis.totalCommandCalls() - before - pings - 3, "no command (but the INFO calls that count them)");
+        // A garbage collection meanwhile costs one PING, so that a message it held up is read first.
+        assertTrue(pings <= collections() - pausesBefore, pings + " PINGs for " + (collections() - pausesBefore) + " pauses");
     }
 
     @Test

@@ -91,6 +91,11 @@ public final class RedisConnection implements AutoCloseable {
     /** Cluster masters tracking is on at; probe thread only. */
     private Set<String> trackedNodes = Set.of();
     private int failedConnects; // probe thread only
+    private volatile java.util.function.LongSupplier pauses = RedisConnection::collections;
+    /** The pause count as of the last catch-up that completed. */
+    private volatile long caughtUpTo = collections();
+    private CompletableFuture<Void> catchingUp; // guarded by this
+    private long catchingUpFor; // guarded by this
     private final java.util.Map<StatefulRedisConnection<byte[], byte[]>, WaitGroup> waitGroups = new java.util.WeakHashMap<>();
 
     public RedisConnection(SessionStoreOptions options, Listener listener) {
@@ -185,6 +190,73 @@ public final class RedisConnection implements AutoCloseable {
      */
     public long disconnects() {
         return disconnects.get();
+    }
+
+    /**
+     * Whether every message Redis sent this node before now has been read: true unless the JVM
+     * stopped (a garbage collection) since the connection last read past such messages. During a
+     * pause of the whole JVM, Redis's message about another node's write and the request that
+     * follows it both wait in their sockets; once it ends, the request's thread and the I/O thread
+     * race, and the request could trust a copy the unread message names. Call after reading the
+     * copy's tracking state; when false, {@link #catchUp} before trusting it.
+     */
+    public boolean isCaughtUp() {
+        return pauses.getAsLong() == caughtUpTo;
+    }
+
+    /**
+     * Completes once each tracking connection has read past everything Redis sent it before this
+     * call: one PING per connection, whose answer comes behind those messages on the same
+     * connection. One at a time; requests arriving meanwhile wait for the same one.
+     */
+    public synchronized CompletableFuture<Void> catchUp() {
+        long pausesNow = pauses.getAsLong();
+        if (catchingUp != null && catchingUpFor >= pausesNow && !catchingUp.isCompletedExceptionally()) {
+            return catchingUp;
+        }
+        RedisClusterAsyncCommands<byte[], byte[]> cmd = commands;
+        StatefulConnection<byte[], byte[]> c = connection;
+        if (cmd == null || c == null) {
+            return CompletableFuture.failedFuture(new RedisConnectionException("not connected"));
+        }
+        CompletableFuture<?> pinged;
+        if (c instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
+            List<CompletableFuture<?>> each = new ArrayList<>();
+            for (String node : trackedNodes) {
+                int colon = node.lastIndexOf(':');
+                each.add(cluster.getConnectionAsync(node.substring(0, colon), Integer.parseInt(node.substring(colon + 1)))
+                        .thenCompose(n -> n.async().ping().toCompletableFuture()).toCompletableFuture());
+            }
+            pinged = CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]));
+        } else {
+            pinged = cmd.ping().toCompletableFuture();
+        }
+        CompletableFuture<Void> done = pinged.thenRun(() -> {
+            synchronized (this) {
+                caughtUpTo = Math.max(caughtUpTo, pausesNow);
+            }
+        });
+        catchingUp = done;
+        catchingUpFor = pausesNow;
+        return done;
+    }
+
+    /** Collections so far of this JVM's garbage collectors (each stops every thread for a moment). */
+    private static long collections() {
+        long n = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc : COLLECTORS) {
+            n += Math.max(0, gc.getCollectionCount());
+        }
+        return n;
+    }
+
+    private static final List<java.lang.management.GarbageCollectorMXBean> COLLECTORS =
+            java.lang.management.ManagementFactory.getGarbageCollectorMXBeans();
+
+    /** Counts pauses of the JVM; tests count their own. */
+    public void countPausesWith(java.util.function.LongSupplier counter) {
+        pauses = counter;
+        caughtUpTo = counter.getAsLong();
     }
 
     /** Whether Redis refused client-side caching, so that copies must be checked on each use. */

@@ -225,6 +225,7 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
         Thread.sleep(300); // nothing of the preparation may still be in flight
 
         try (RedisMonitor monitor = redis.monitor()) {
+            long pingsBefore = redis.commandCalls("ping");
             for (int i = 0; i < 3; i++) {
                 long before = commandsExceptInfo();
                 Reply r = call(node, "/app/get", id);
@@ -234,7 +235,9 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
                 assertEquals(0, after - before, "Redis commands caused by read-only request #" + (i + 1)
                         + " (it reads a mutable List and a listener object)\n" + redis.command("INFO", "commandstats"));
             }
-            assertEquals(List.of(), monitor.clientCommands(), "commands sent by read-only requests");
+            assertEquals(List.of(), withoutPings(monitor.clientCommands()), "commands sent by read-only requests");
+            // A garbage collection in Tomcat meanwhile costs one PING (messages it held up are read first).
+            assertTrue(redis.commandCalls("ping") - pingsBefore <= 1, "PINGs: " + (redis.commandCalls("ping") - pingsBefore));
 
             long evalshaBefore = redis.commandCalls("evalsha");
             long evalBefore = redis.commandCalls("eval");
@@ -242,7 +245,7 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
             Thread.sleep(250);
             assertEquals(1, redis.commandCalls("evalsha") - evalshaBefore, "EVALSHA calls for one setAttribute");
             assertEquals(0, redis.commandCalls("eval") - evalBefore, "EVAL calls (the script must be cached)");
-            List<String> sent = monitor.clientCommands();
+            List<String> sent = withoutPings(monitor.clientCommands());
             assertEquals(1, sent.size(), "round trips for one setAttribute: " + String.join("\n", sent));
             assertTrue(sent.get(0).toLowerCase(java.util.Locale.ROOT).contains("\"evalsha\""), sent.get(0));
         }
@@ -569,9 +572,14 @@ abstract class FailoverScenario implements DumpLogsOnFailure.WithNodes {
      * nodes hash, sent on a timer whatever the requests do). Tether's request path never sends either
      * command directly; the MONITOR check in the same test sees any that would.
      */
+    /** Without the PING a request sends after a garbage collection of the node (at most one per collection). */
+    private static List<String> withoutPings(List<String> commands) {
+        return commands.stream().filter(l -> !l.toLowerCase(java.util.Locale.ROOT).contains("\"ping\"")).toList();
+    }
+
     private long commandsExceptInfo() {
         return redis.commandCallsByName().entrySet().stream()
-                .filter(e -> !Set.of("info", "hset", "pexpire").contains(e.getKey()))
+                .filter(e -> !Set.of("info", "hset", "pexpire", "ping").contains(e.getKey()))
                 .mapToLong(Map.Entry::getValue).sum();
     }
 }
