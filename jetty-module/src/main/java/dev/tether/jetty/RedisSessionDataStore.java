@@ -256,7 +256,16 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             checked(id);
             renewing.remove(tracked.baseId());
             idChange = true; // in the application's changeSessionId or login, not at the response
-            outcome = s.await(s.changeId(tracked, id));
+            if (tracked.isDropped()) {
+                // The session ended elsewhere (a logout on another node) while Jetty still served its
+                // copy here, and a login on it renews its id: the new id is a session of its own,
+                // written as new. The old id stays ended; moving it would only answer DROPPED, and
+                // the login would be acknowledged and never stored (the fault suite's logged-out user).
+                rd.attach(tracked = s.create(id, rd));
+                outcome = s.await(s.commit(tracked, rd.snapshot(), true));
+            } else {
+                outcome = s.await(s.changeId(tracked, id));
+            }
         } else {
             outcome = s.await(s.commit(tracked, rd.snapshot(), lastLeft));
         }

@@ -326,6 +326,32 @@ class EmbeddedJettyTest {
         assertEquals("Sretried", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:k"));
     }
 
+    /**
+     * A logout on B while A still holds the session in Jetty's cache: A's next request finds it
+     * ended and Jetty still serves that copy for it, and a login on it renews the id. The login
+     * must be stored under the new id (it was acknowledged and never written: the user was logged
+     * out at the next request, on B); the old id stays ended.
+     */
+    @Test
+    void aLoginOnACopyEndedElsewhereIsStoredUnderItsNewId() throws Exception {
+        Server a = server("nodeA", "/shop");
+        Server b = server("nodeB", "/shop");
+        String cookie = Http.get(port(a), "/shop/s?name=user&value=alice", null).sessionId();
+        String base = cookie.substring(0, cookie.indexOf('.'));
+        ServletContextHandler onB = b.getDescendants(ServletContextHandler.class).get(0);
+        RedisSessionDataStore storeB = (RedisSessionDataStore) onB.getSessionHandler().getSessionCache().getSessionDataStore();
+        assertTrue(storeB.delete(base), "the logout on B");
+
+        Http.Reply login = Http.get(port(a), "/shop/s?rotate=1&name=login&value=bob", cookie);
+        assertEquals(200, login.status(), login.toString());
+        String renewed = login.sessionId();
+        assertNotNull(renewed, "a renewed id comes with a cookie: " + login);
+        String newBase = renewed.substring(0, renewed.indexOf('.'));
+        assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + newBase + "}", "a:login"), "the login was not stored");
+        assertEquals("0", redis.command("EXISTS", "tether:jetty:0.0.0.0/shop:{" + base + "}"), "the ended session came back");
+        assertEquals("bob", Http.get(port(b), "/shop/s", renewed).attribute("login"));
+    }
+
     /** Jetty's canonical context path turns both "/a/b" and "/a_b" into "_a_b"; the prefixes must differ. */
     @Test
     void contextsWhoseCanonicalPathsCoincideKeepSeparateRecords() throws Exception {

@@ -17,15 +17,7 @@ class JettyFaultsIT extends FaultSuite {
         return "jetty";
     }
 
-    /**
-     * What this suite still finds with the CI seed (2026-11-28): after the fix of a delayed drop
-     * that deleted live records and the drop made atomic with Jetty's session lock (a 500 "Invalid
-     * for read: not resident" in one run before it), two runs passed, each with one user logged
-     * out during a balancer flap. Runs on demand until that is understood.
-     */
-    @Override
-    String knownDefects() {
-        return "a user logged out during a balancer flap: a request with a cookie of node1 (a session made there after node1's"
-                + " restart) sent straight to node2 is answered the login page (the same moment in two runs); cause not established";
-    }
+    // On demand (-Dfaults.jetty=true): the defect it found last (a login on a copy ended on another
+    // node was acknowledged and never stored, users logged out in a balancer flap) is fixed, and three
+    // runs of the CI seed passed after it (2026-11-28); not yet enough runs to let it gate every build.
 }
