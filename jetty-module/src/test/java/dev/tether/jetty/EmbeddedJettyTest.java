@@ -153,6 +153,17 @@ class EmbeddedJettyTest {
         return server;
     }
 
+    /** A request made while Redis refuses every write (out of memory). */
+    private static Http.Reply whileRedisIsFull(int port, String target, String cookie) {
+        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        redis.command("CONFIG", "SET", "maxmemory", "1");
+        try {
+            return Http.get(port, target, cookie);
+        } finally {
+            redis.command("CONFIG", "SET", "maxmemory", "0");
+        }
+    }
+
     private static int port(Server server) {
         return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
     }
@@ -260,14 +271,7 @@ class EmbeddedJettyTest {
     void aRefusedWriteIsAnswered503WithTheHandler() throws Exception {
         Server a = server("nodeA", true, "/shop");
         String cookie = Http.get(port(a), "/shop/s?name=k&value=before", null).sessionId();
-        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
-        redis.command("CONFIG", "SET", "maxmemory", "1");
-        Http.Reply refused;
-        try {
-            refused = Http.get(port(a), "/shop/s?name=k&value=during", cookie);
-        } finally {
-            redis.command("CONFIG", "SET", "maxmemory", "0");
-        }
+        Http.Reply refused = whileRedisIsFull(port(a), "/shop/s?name=k&value=during", cookie);
         assertEquals(503, refused.status(), refused.toString());
         assertEquals(List.of(RefusalHandler.RETRY_AFTER_SECONDS), refused.header("Retry-After"), refused.toString());
         assertEquals(200, Http.get(port(a), "/shop/s?name=k&value=after", cookie).status());
@@ -311,14 +315,7 @@ class EmbeddedJettyTest {
     void aRetryAfterARefusedWriteIsNotRefusedForIt() throws Exception {
         Server a = server("nodeA", true, "/shop");
         String cookie = Http.get(port(a), "/shop/s?name=k&value=before", null).sessionId();
-        redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
-        redis.command("CONFIG", "SET", "maxmemory", "1");
-        Http.Reply refused;
-        try {
-            refused = Http.get(port(a), "/shop/s?name=k&value=during&linger=3000", cookie);
-        } finally {
-            redis.command("CONFIG", "SET", "maxmemory", "0");
-        }
+        Http.Reply refused = whileRedisIsFull(port(a), "/shop/s?name=k&value=during&linger=3000", cookie);
         assertEquals(503, refused.status(), refused.toString());
         Http.Reply retry = Http.get(port(a), "/shop/s?name=k&value=retried", cookie);
         assertEquals(200, retry.status(), retry.toString());
