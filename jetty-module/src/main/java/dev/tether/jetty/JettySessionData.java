@@ -62,6 +62,8 @@ final class JettySessionData extends SessionData implements ContainerSession {
      * under Jetty's session lock, cleared by the next stored write).
      */
     transient boolean answeredRefusal;
+    /** A request found the session ended on another node (its copy emptied, then left Jetty's cache). */
+    transient volatile boolean endedElsewhere;
 
     JettySessionData(String id, String cpath, String vhost, long created, long accessed, long lastAccessed,
             long maxInactiveMs, SaveMode saveMode, Events events) {
@@ -149,6 +151,7 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
     /** The session is gone elsewhere: this copy shows no attributes, and leaves Jetty's cache. */
     void emptied() {
+        endedElsewhere = true;
         _attributes.clear();
         events.dropped(this);
     }

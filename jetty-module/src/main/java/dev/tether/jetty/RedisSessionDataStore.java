@@ -256,11 +256,13 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             checked(id);
             renewing.remove(tracked.baseId());
             idChange = true; // in the application's changeSessionId or login, not at the response
-            if (tracked.isDropped()) {
-                // The session ended elsewhere (a logout on another node) while Jetty still served its
-                // copy here, and a login on it renews its id: the new id is a session of its own,
-                // written as new. The old id stays ended; moving it would only answer DROPPED, and
-                // the login would be acknowledged and never stored (the fault suite's logged-out user).
+            if (tracked.isDropped() && rd.endedElsewhere) {
+                // A request found the session ended on another node (a logout there) while Jetty still
+                // served its emptied copy here, and a login on it renews its id: the new id is a
+                // session of its own, written as new. The old id stays ended; moving it would only
+                // answer DROPPED, and the login would be acknowledged and never stored (the fault
+                // suite's logged-out user). Only then: a copy this node ended (an administrator, the
+                // per-user limit) still holds its attributes, and must not live on under a new id.
                 rd.attach(tracked = s.create(id, rd));
                 outcome = s.await(s.commit(tracked, rd.snapshot(), true));
             } else {
