@@ -89,6 +89,7 @@ final class Reads {
         }
         s.persisted = true;
         s.version = loaded.stored.version();
+        s.baseVersion = s.version;
         synchronized (s) {
             s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
                     loaded.stored.extras(), loaded.stored.user(), System.currentTimeMillis());
@@ -249,7 +250,7 @@ final class Reads {
             return RedisSessionStore.Refresh.CURRENT;
         }
         long before = s.version;
-        boolean behind = s.mergedSinceRead;
+        boolean behind = s.baseVersion != s.version;
         Loaded loaded = read(s, loader);
         if (loaded == null) {
             if (tombstoned(s.baseId)) {
@@ -267,11 +268,11 @@ final class Reads {
         }
         synchronized (s) {
             s.version = loaded.stored.version();
+            s.baseVersion = s.version;
             s.persisted = true;
             s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
                     loaded.stored.extras(), loaded.stored.user(), System.currentTimeMillis());
             s.changes.clear(true);
-            s.mergedSinceRead = false;
         }
         into[0] = loaded.record(s, loaded.stored.previousOwner());
         stats.reloaded.increment();

@@ -451,12 +451,13 @@ public final class RedisSessionStore implements AutoCloseable {
                 return UNCHANGED;
             }
             wasPersisted = s.persisted;
-            oldVersion = s.version;
+            oldVersion = s.baseVersion; // after a merged write, another node's change is not in this copy: no move
             core.owned.remove(oldBase, s);
             core.pending.rename(oldBase, newBaseId, s);
             s.baseId = newBaseId;
             s.persisted = false; // a new record under the new key
             s.version = 0;
+            s.baseVersion = 0;
             s.needsFull = true;
             core.owned.put(newBaseId, s);
         }

@@ -26,14 +26,18 @@ public final class TrackedSession {
      */
     final Semaphore writing = new Semaphore(1);
 
-    /** The record version this copy reflects (0: never written). */
+    /** The record version this node last read or wrote (0: never written). */
     volatile long version;
+    /**
+     * The record version this copy's contents reflect, which its writes name as their base: behind
+     * {@link #version} after a merged write (the record holds another node's change this copy
+     * lacks), so that a later write of an attribute that node changed is refused, not made on top.
+     */
+    volatile long baseVersion;
     /** The tracking epoch under which this copy was last read or written; -1: not covered. */
     volatile long trackedEpoch = -1;
     /** Another node changed the record since this copy was read or written. */
     volatile boolean invalidated;
-    /** A write of this copy was merged with another node's change: its version is ahead of its objects. */
-    volatile boolean mergedSinceRead;
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
     volatile boolean persisted;
     /** The next write must carry the full state (Redis lost the record, or holds an older one). */

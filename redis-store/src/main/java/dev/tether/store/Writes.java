@@ -224,7 +224,7 @@ final class Writes {
             s.saved.apply(plan);
             // A new record must not exist yet (an id is never reused); a known one is replaced.
             mode = !full ? RecordFormat.WriteMode.DELTA : s.persisted ? RecordFormat.WriteMode.FULL : RecordFormat.WriteMode.CREATE;
-            base = s.version;
+            base = s.baseVersion;
             s.needsFull = false;
         }
         report(plan.problems());
@@ -399,10 +399,12 @@ final class Writes {
                 }
                 boolean merged = r.version() != base + 1;
                 s.version = r.version();
+                if (!merged) {
+                    s.baseVersion = r.version();
+                } // else the copy's contents stay at its base: they lack the other node's change
                 s.persisted = true;
                 s.trackedEpoch = redis.trackingEpoch();
                 if (merged) {
-                    s.mergedSinceRead = true; // the copy names the merged version without having its contents
                     s.invalidated = true; // another node's change is in Redis, not in this copy
                     stats.merged.increment();
                 }

@@ -124,4 +124,29 @@ class ConcurrencyTest {
             assertEquals("Sme", Stores.fieldBytes(redis, key, "a:keep") == null ? null : Stores.field(redis, key, "a:keep"));
         }
     }
+
+    /**
+     * Two requests on one copy: one puts a new cart and fills it in place afterwards, the other
+     * ends in between (the usual "get, create if missing, add" of a shop, beside any other
+     * request). The first write carries the cart's name, and the empty cart; the cart must still
+     * be written full by the request that filled it, not reported as written by the other's write.
+     */
+    @Test
+    void aValueSetThenChangedInPlaceWhileAnotherRequestWritesIsWrittenWithItsChange() throws Exception {
+        TestSession live = new TestSession();
+        TrackedSession s = store.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        String key = store.recordKey(s.baseId());
+        s.requestStarted(); // the request that will fill the cart
+        s.requestStarted(); // another request of the same user
+        ArrayList<String> cart = new ArrayList<>();
+        live.set(s, "cart", cart);
+        assertEquals(WriteOutcome.SAVED, outcome(store.commit(s)), "the other request ends, writing the new (empty) cart");
+        assertEquals(List.of(), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")));
+        cart.add("apple"); // filled in place, after that write
+        WriteOutcome filled = outcome(store.commit(s));
+        assertEquals(WriteOutcome.SAVED, filled, "the request that filled the cart ends");
+        assertEquals(List.of("apple"), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")),
+                "an item acknowledged (" + filled + ") and not in Redis");
+    }
 }

@@ -359,6 +359,41 @@ class NodesTest {
         assertEquals(RedisSessionStore.Refresh.RELOADED, refresh);
     }
 
+    /**
+     * A merged write moves A's copy to a version whose contents it lacks (B's item). A request that
+     * was already running on that copy then changes the cart B changed: its write must be refused,
+     * not made on top of the merged version as if the copy held B's item (which it would overwrite).
+     */
+    @Test
+    void aRequestStillRunningOnACopyAfterAMergedWriteCannotOverwriteTheOtherNodesChange() {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        String key = a.recordKey(stateA.baseId());
+        a.invalidationsMuted = true; // A has not heard of B's write
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> {
+            @SuppressWarnings("unchecked")
+            List<Integer> cart = (List<Integer>) liveB.get(stateB, "cart");
+            cart.add(3); // B's item, acknowledged
+        }));
+
+        stateA.requestStarted(); // R1: reads the cart A holds (1, 2)
+        @SuppressWarnings("unchecked")
+        List<Integer> cartOnA = (List<Integer>) liveA.get(stateA, "cart");
+        stateA.requestStarted(); // R2: changes n only, and ends first
+        liveA.set(stateA, "n", 9);
+        assertEquals(WriteOutcome.MERGED, outcome(a.commit(stateA)), "R2's change of n is merged beside B's item");
+        cartOnA.add(4); // R1 adds to the cart it read before the merge
+        WriteOutcome r1 = outcome(a.commit(stateA));
+        @SuppressWarnings("unchecked")
+        List<Integer> stored = (List<Integer>) load(b, stateA.baseId()).attributes().get("cart");
+        assertTrue(stored.contains(3), "B's acknowledged item was overwritten by A's request (" + r1 + "): " + stored);
+        assertEquals(WriteOutcome.CONFLICT, r1, "R1's cart lacks B's item: refused (503), the user retries on the current cart");
+        assertEquals("I9", field(redis, key, "a:n"));
+    }
+
     @Test
     void aCopyIsReadAgainAfterAnotherNodeWrote() throws Exception {
         TestSession liveA = new TestSession();

@@ -57,10 +57,17 @@ public final class Changes {
      * value, so a change racing the write is either in this write or left for the next one.
      *
      * @param drainReads whether the read names go too; not while another request may still be
-     *     changing a value it read in place
+     *     changing a value it read (or set) in place: then the set names are kept as read ones
      */
     public Drained drain(boolean drainReads) {
-        return new Drained(take(set, true), take(read, drainReads), take(removed, true));
+        List<String> written = take(set, true);
+        Drained out = new Drained(written, take(read, drainReads), take(removed, true));
+        if (!drainReads && !written.isEmpty()) {
+            // Another request may still be filling in place a value it has just set (a new cart,
+            // then its first item): the last request's write checks those values again.
+            names(READ).addAll(written);
+        }
+        return out;
     }
 
     /** A write that did not reach Redis is kept: its attributes go again with the next one. */
