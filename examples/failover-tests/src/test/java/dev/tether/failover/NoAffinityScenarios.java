@@ -47,6 +47,8 @@ abstract class NoAffinityScenarios {
     static final boolean STRICT = Boolean.getBoolean("noaffinity.strict");
     /** Acknowledged items a run may find missing from later answers: the stated residual of client-side caching. */
     static final int STALE_READ_RESIDUAL = 2;
+    /** On demand, to look for a rare defect: each balancer's run is repeated this many times ({@code -Dnoaffinity.repeat}). */
+    static final int REPEAT = Integer.getInteger("noaffinity.repeat", 1);
     static final String FAILURE_STORM = "failures without a node down (seen with Jetty behind nginx: refused writes close the"
             + " connection, nginx marks both nodes failed and answers 502 for seconds)";
     static final String COOKIE_REWRITE = "Jetty re-suffixes the id with its workerName on every hop in shared mode";
@@ -156,6 +158,12 @@ abstract class NoAffinityScenarios {
     }
 
     private void scenario(Balancer balancer, String mode) throws Exception {
+        for (int i = 0; i < REPEAT; i++) {
+            scenarioOnce(balancer, mode);
+        }
+    }
+
+    private void scenarioOnce(Balancer balancer, String mode) throws Exception {
         run++;
         String only = System.getProperty("noaffinity.balancers", "");
         Assumptions.assumeTrue(only.isEmpty() || List.of(only.split(",")).contains(balancer.name()),

@@ -55,6 +55,7 @@ final class NoAffinityTraffic {
         ExecutorService pool = Executors.newFixedThreadPool(users.size());
         ExecutorService partners = Executors.newFixedThreadPool(users.size());
         List<Future<?>> running = new ArrayList<>();
+        Set<PairedUser> losers = new java.util.HashSet<>();
         try {
             running.addAll(FailoverTraffic.loginThenShop(pool, users, loggedIn, PairedUser::login,
                     u -> u.shop(stop::get, deadline, THINK_MS, partners)));
@@ -97,6 +98,7 @@ final class NoAffinityTraffic {
                 lost.removeAll(cart);
                 result.lost += lost.size();
                 if (!lost.isEmpty()) {
+                    losers.add(u);
                     result.samples.add(u.account.name() + " LOST " + lost.size() + " acknowledged item(s): "
                             + lost.subList(0, Math.min(5, lost.size())));
                 }
@@ -118,7 +120,7 @@ final class NoAffinityTraffic {
             }
         }
         for (PairedUser u : users) {
-            if (u.missingSeen > 0 && u.cookieAtLogin != null) {
+            if ((u.missingSeen > 0 || losers.contains(u)) && u.cookieAtLogin != null) {
                 // the diagnosis: what the user saw, and every command on its session's record
                 String id = dev.tether.testkit.Http.base(u.cookieAtLogin);
                 List<String> lines = new ArrayList<>(u.trace);

@@ -221,8 +221,9 @@ final class PairedUser {
         long at = System.nanoTime();
         if (loggedIn) {
             Map<String, String> tf = ShopUser.fields(r.body());
-            trace.add(String.format(Locale.ROOT, "%d %s %s -> %d node=%s count=%s", at / 1_000_000, c == first ? "A" : "B", what,
-                    r.status(), tf.get("node"), tf.get("count")));
+            String page = tf.get("session");
+            trace.add(String.format(Locale.ROOT, "%d %s %s -> %d node=%s count=%s session=%s", at / 1_000_000, c == first ? "A" : "B", what,
+                    r.status(), tf.get("node"), tf.get("count"), page == null ? null : page.substring(0, Math.min(8, page.length()))));
         }
         String location = String.valueOf(r.location());
         if (r.body().contains("j_security_check") || (r.status() / 100 == 3 && location.contains("login"))) {
