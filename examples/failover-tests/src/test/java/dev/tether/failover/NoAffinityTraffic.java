@@ -122,10 +122,12 @@ final class NoAffinityTraffic {
         for (PairedUser u : users) {
             if ((u.missingSeen > 0 || losers.contains(u)) && u.cookieAtLogin != null) {
                 // the diagnosis: what the user saw, and every command on its session's record
-                String id = dev.tether.testkit.Http.base(u.cookieAtLogin);
+                List<String> bases = new ArrayList<>(u.basesSeen);
+                bases.add(dev.tether.testkit.Http.base(u.cookieAtLogin));
                 List<String> lines = new ArrayList<>(u.trace);
-                lines.add("---- MONITOR lines naming " + id.substring(0, 8) + "...");
-                monitor.lines().stream().filter(l -> l.contains(id)).forEach(lines::add);
+                lines.add("---- Redis clients by node (from the writer identity of their session writes): " + writers(monitor.lines()));
+                lines.add("---- MONITOR lines naming any of the user's session ids (" + bases.size() + ", the login's last)");
+                monitor.lines().stream().filter(l -> bases.stream().anyMatch(l::contains)).forEach(lines::add);
                 java.nio.file.Files.write(lb.runDir.resolve("diagnosis-" + u.account.name() + ".txt"), lines);
             }
         }
@@ -166,6 +168,21 @@ final class NoAffinityTraffic {
             }
         }
         return result;
+    }
+
+    private static final java.util.regex.Pattern WRITER = java.util.regex.Pattern.compile(
+            "\\[\\d+ ([0-9.:]+)\\] \"(?i:evalsha)\" \"\\w+\" \"2\" \"[^\"]*\" \"[^\"]*\" \"([^\"/]+)/");
+
+    /** Which Redis client address belongs to which node: the writer identity its session writes carry. */
+    private static Map<String, String> writers(List<String> monitorLines) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String l : monitorLines) {
+            java.util.regex.Matcher m = WRITER.matcher(l);
+            if (m.find()) {
+                out.putIfAbsent(m.group(1), m.group(2));
+            }
+        }
+        return out;
     }
 
     /** A node's periodic census report (HSET / PEXPIRE of {@code <prefix>nodes}), sent whatever the requests do. */

@@ -53,6 +53,8 @@ final class PairedUser {
     volatile int missingSeen;
     /** Every answer after the login, in order, for the diagnosis of a lost item: time, request, status, node, cart size. */
     final List<String> trace = Collections.synchronizedList(new ArrayList<>());
+    /** Every session base this user's cookies or pages named, login included: the diagnosis reads Redis's commands on each. */
+    final Set<String> basesSeen = Collections.synchronizedSet(new LinkedHashSet<>());
     /** Login attempts refused (then tried again). */
     volatile int loginRetries;
     volatile boolean loggedIn;
@@ -267,10 +269,19 @@ final class PairedUser {
         if (!jar.isEmpty()) {
             headers.put("Cookie", jar);
         }
+        long sent = System.nanoTime();
         Http.Reply reply = c.send(method, path, headers, formBody);
+        if (!loggedIn) {
+            trace.add(String.format(Locale.ROOT, "%d-%d %s login step %s %s -> %d %s", sent / 1_000_000, System.nanoTime() / 1_000_000,
+                    c == first ? "A" : "B", method, path, reply.status(), reply.setCookies().isEmpty() ? "" : "set-cookie"));
+        }
         for (Http.SetCookie sc : reply.setCookies()) {
             if (Http.SESSION_COOKIE.equals(sc.name())) {
                 String before = cookies.get(sc.name());
+                String base = Http.base(sc.value());
+                if (base != null) {
+                    basesSeen.add(base);
+                }
                 if (cookieAtLogin != null && !sc.value().equals(before)) {
                     cookieRewrites++;
                     if (cookieRewrites <= 2) {
