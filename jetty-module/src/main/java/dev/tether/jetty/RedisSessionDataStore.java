@@ -468,7 +468,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             }
             // Under the session's lock (Jetty's access): requests arriving together resolve in turn.
             SessionRecord[] fresh = new SessionRecord[1];
-            switch (s.enter(tracked, Thread.currentThread().getContextClassLoader(), fresh)) {
+            switch (s.enter(tracked, Thread.currentThread().getContextClassLoader(), fresh, hopped(s))) {
                 case RELOADED -> data.refresh(fresh[0]);
                 case GONE -> {
                     data.emptied();
@@ -484,6 +484,20 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             drop(data.getId());
         }
     };
+
+    /**
+     * Whether the request's session id names another node's workerName: the balancer moved the
+     * user here from there, where the session may have changed (a logout) since this node's copy.
+     */
+    private boolean hopped(RedisSessionStore s) {
+        String worker = _context.getWorkerName();
+        if (s.options().shared() || worker == null || worker.isEmpty()) {
+            return false;
+        }
+        org.eclipse.jetty.session.SessionManager manager = _context.getSessionManager();
+        String route = RefusalHandler.requestedRoute(manager == null ? null : manager.getSessionCookie());
+        return route != null && !route.equals(worker);
+    }
 
     /** The session went elsewhere (invalidated, expired or served there): out of this node's cache, without events. */
     private void drop(String id) {

@@ -57,7 +57,7 @@ public class RefusalHandler extends Handler.Wrapper {
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         AT_SEND.remove();
-        Exchange exchange = new Exchange();
+        Exchange exchange = new Exchange(request);
         request.addHttpStreamWrapper(stream -> new RefusingStream(stream, exchange));
         CURRENT.set(exchange);
         try {
@@ -104,6 +104,26 @@ public class RefusalHandler extends Handler.Wrapper {
         }
     }
 
+    /**
+     * The route (workerName) of the session id the request on this thread carries in cookie
+     * {@code cookieName}, or {@code null}: none, no route, or no request known on this thread.
+     */
+    static String requestedRoute(String cookieName) {
+        Exchange r = CURRENT.get();
+        if (r == null || cookieName == null) {
+            return null;
+        }
+        for (org.eclipse.jetty.http.HttpCookie c : Request.getCookies(r.request)) {
+            if (cookieName.equals(c.getName())) {
+                dev.tether.store.SessionId id = dev.tether.store.SessionId.parse(c.getValue());
+                if (id != null && id.route() != null) {
+                    return id.route();
+                }
+            }
+        }
+        return null;
+    }
+
     private record Refused(RedisSessionStore store, WriteOutcome outcome) {
     }
 
@@ -112,9 +132,14 @@ public class RefusalHandler extends Handler.Wrapper {
 
     /** One request's dealings with Tether: the sessions it entered, and its refusal (the first one is what its 503 names). */
     private static final class Exchange {
+        private final Request request;
         private Refused refused;
         private boolean settled;
         private List<Entered> entered;
+
+        Exchange(Request request) {
+            this.request = request;
+        }
 
         synchronized void entered(RedisSessionStore store, TrackedSession session) {
             if (entered == null) {

@@ -3,6 +3,7 @@ package dev.tether.jetty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,11 @@ class EmbeddedJettyTest {
             resp.setContentType("text/plain;charset=UTF-8");
             if (session == null) {
                 resp.setStatus(404);
+                return;
+            }
+            if (req.getParameter("logout") != null) {
+                session.invalidate();
+                resp.getWriter().write("logged out\n");
                 return;
             }
             if (req.getParameter("name") != null) {
@@ -227,6 +233,43 @@ class EmbeddedJettyTest {
         Http.Reply later = Http.get(port(b), "/shop/s?name=user&value=bob", atB.sessionId());
         assertEquals("bob", later.attribute("user"));
         assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:user"));
+    }
+
+    /**
+     * Sticky mode: the user moved from A to B and logged out there; then the balancer sends B's
+     * cookie back to A (B down, a flap) before A has read Redis's messages about either. The id
+     * names B's route: A asks Redis rather than trusting its copy, and the logout is final.
+     */
+    @Test
+    void aUserMovedBackAfterLoggingOutOnAnotherNodeIsNotLetIn() throws Exception {
+        Server a = server("nodeA", true, "/shop");
+        Server b = server("nodeB", true, "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        assertEquals(200, first.status(), first.toString());
+        mute(a); // a node that has not read Redis's messages yet (busy, its I/O thread starved)
+        Http.Reply atB = Http.get(port(b), "/shop/s", first.sessionId());
+        assertEquals("alice", atB.attribute("user"), atB.toString());
+        Http.Reply logout = Http.get(port(b), "/shop/s?logout=1", atB.sessionId());
+        assertEquals(200, logout.status(), logout.toString());
+
+        Http.Reply back = Http.get(port(a), "/shop/s", atB.sessionId());
+        // Jetty hands the request the session it found in its cache, emptied: nobody logged in.
+        // (Without the check the application ran as alice on the stale copy, and only its write
+        // at the end, refused as GONE, turned the answer into a 503.)
+        assertEquals(200, back.status(), "the application ran on the logged-out copy: " + back);
+        assertNull(back.attribute("user"), "the logged-out session was let in on A: " + back);
+    }
+
+    private static dev.tether.store.RedisSessionStore storeOf(Server server) {
+        ServletContextHandler context = server.getDescendants(ServletContextHandler.class).get(0);
+        return ((RedisSessionDataStore) context.getSessionHandler().getSessionCache().getSessionDataStore()).store();
+    }
+
+    /** The node stops hearing Redis's invalidation messages (the core's test switch). */
+    private static void mute(Server server) throws ReflectiveOperationException {
+        java.lang.reflect.Field f = dev.tether.store.RedisSessionStore.class.getDeclaredField("invalidationsMuted");
+        f.setAccessible(true);
+        f.set(storeOf(server), true);
     }
 
     /**
