@@ -124,7 +124,10 @@ final class NoAffinityTraffic {
                 // the diagnosis: what the user saw, and every command on its session's record
                 List<String> bases = new ArrayList<>(u.basesSeen);
                 bases.add(dev.tether.testkit.Http.base(u.cookieAtLogin));
-                List<String> lines = new ArrayList<>(u.trace);
+                List<String> lines = new ArrayList<>();
+                lines.add("---- nodes: " + backend.nodes().stream().map(n -> n.name() + " port " + n.port()).toList()
+                        + "; each answer: time (ms), connection, request, status, node, port, cart size, session (its end)");
+                lines.addAll(u.trace);
                 lines.add("---- Redis clients by node (from the writer identity of their session writes): " + writers(monitor.lines()));
                 lines.add("---- MONITOR lines naming any of the user's session ids (" + bases.size() + ", the login's last)");
                 monitor.lines().stream().filter(l -> bases.stream().anyMatch(l::contains)).forEach(lines::add);
@@ -171,7 +174,7 @@ final class NoAffinityTraffic {
     }
 
     private static final java.util.regex.Pattern WRITER = java.util.regex.Pattern.compile(
-            "\\[\\d+ ([0-9.:]+)\\] \"(?i:evalsha)\" \"\\w+\" \"2\" \"[^\"]*\" \"[^\"]*\" \"([^\"/]+)/");
+            "\\[\\d+ ([0-9.:]+)\\] \"(?i:evalsha)\" \"\\w+\" \"2\" \"[^\"]*\" \"[^\"]*\" \"([^\"]+)\"");
 
     /** Which Redis client address belongs to which node: the writer identity its session writes carry. */
     private static Map<String, String> writers(List<String> monitorLines) {

@@ -224,8 +224,8 @@ final class PairedUser {
         if (loggedIn) {
             Map<String, String> tf = ShopUser.fields(r.body());
             String page = tf.get("session");
-            trace.add(String.format(Locale.ROOT, "%d %s %s -> %d node=%s count=%s session=%s", at / 1_000_000, c == first ? "A" : "B", what,
-                    r.status(), tf.get("node"), tf.get("count"), page == null ? null : page.substring(0, Math.min(8, page.length()))));
+            trace.add(String.format(Locale.ROOT, "%d %s %s -> %d node=%s port=%s count=%s session=%s", at / 1_000_000, c == first ? "A" : "B", what,
+                    r.status(), tf.get("node"), tf.get("port"), tf.get("count"), page == null ? null : page.substring(Math.max(0, page.length() - 10))));
         }
         String location = String.valueOf(r.location());
         if (r.body().contains("j_security_check") || (r.status() / 100 == 3 && location.contains("login"))) {
