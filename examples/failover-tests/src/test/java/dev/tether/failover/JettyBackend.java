@@ -44,6 +44,7 @@ final class JettyBackend implements Backend {
             // serves them and Jetty never re-suffixes a cookie (it does when the suffix names another node).
             String worker = "shared".equals(mode) ? "shared" : name;
             JettyNode node = JettyNode.create(name, home, work.resolve(name), worker);
+            node.addJvmOptions("-DjvmRoute=" + name); // the shop names the node in its answers (Jetty's ids name the workerName)
             Map<String, String> values = Map.of("WORKER_NAME", worker, "REDIS_URI", redisUri, "HTTP_PORT", Integer.toString(node.port()));
             node.unpack(archive);
             copyTemplates(node, values, false); // the shop-realm module must exist before --add-modules
