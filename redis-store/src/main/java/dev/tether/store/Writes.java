@@ -198,11 +198,11 @@ final class Writes {
         long base;
         synchronized (s) {
             boolean full = s.needsFull || !s.persisted;
-            WritePlanner.Input in = new WritePlanner.Input(s.baseId, snapshot, full ? null : s.changes.drain(drainReads), s.saved, full,
+            WritePlanner.Input in = new WritePlanner.Input(s.baseId, snapshot, full ? null : s.changes.drain(drainReads, snapshot.attributes()), s.saved, full,
                     s.persisted, options.shared() || route.isEmpty() ? null : RecordFormat.bytes(route), System.currentTimeMillis(),
                     forceTouch);
             if (full) {
-                s.changes.clear(drainReads);
+                s.changes.clear(drainReads, snapshot.attributes());
             }
             plan = planner.plan(in);
             if (!plan.unwritten().isEmpty()) {

@@ -149,4 +149,21 @@ class ConcurrencyTest {
         assertEquals(List.of("apple"), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")),
                 "an item acknowledged (" + filled + ") and not in Redis");
     }
+
+    /** As above, on a new session: the other request's write is the first, full one. */
+    @Test
+    void aValueSetThenChangedInPlaceWhileTheFirstWriteGoesIsWrittenWithItsChange() throws Exception {
+        TestSession live = new TestSession();
+        TrackedSession s = store.create(Stores.newBase(), live);
+        String key = store.recordKey(s.baseId());
+        s.requestStarted(); // the request that will fill the cart
+        s.requestStarted(); // another request of the same user
+        ArrayList<String> cart = new ArrayList<>();
+        live.set(s, "cart", cart);
+        assertEquals(WriteOutcome.SAVED, outcome(store.commit(s)), "the other request ends: the record is created, the cart empty");
+        cart.add("apple");
+        WriteOutcome filled = outcome(store.commit(s));
+        assertEquals(List.of("apple"), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")),
+                "an item acknowledged (" + filled + ") and not in Redis");
+    }
 }

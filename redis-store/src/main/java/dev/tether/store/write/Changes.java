@@ -59,15 +59,23 @@ public final class Changes {
      * @param drainReads whether the read names go too; not while another request may still be
      *     changing a value it read (or set) in place: then the set names are kept as read ones
      */
-    public Drained drain(boolean drainReads) {
+    public Drained drain(boolean drainReads, java.util.Map<String, Object> values) {
         List<String> written = take(set, true);
         Drained out = new Drained(written, take(read, drainReads), take(removed, true));
-        if (!drainReads && !written.isEmpty()) {
-            // Another request may still be filling in place a value it has just set (a new cart,
-            // then its first item): the last request's write checks those values again.
-            names(READ).addAll(written);
+        if (!drainReads) {
+            keepMutable(written, values);
         }
         return out;
+    }
+
+    /**
+     * Another request may still be filling in place a value it has just set (a new cart, then its
+     * first item): the last request's write checks those values again, as values read.
+     */
+    private void keepMutable(List<String> names, java.util.Map<String, Object> values) {
+        for (String name : names) {
+            attributeRead(name, values.get(name));
+        }
     }
 
     /** A write that did not reach Redis is kept: its attributes go again with the next one. */
@@ -80,8 +88,16 @@ public final class Changes {
         }
     }
 
-    /** Forgets everything: a full write covers all attributes. */
-    public void clear(boolean reads) {
+    /**
+     * Forgets everything: a full write covers all attributes.
+     *
+     * @param reads whether the read names go too; if not (other requests still run), the names set
+     *     stay as read ones when their values are mutable, as in {@link #drain}
+     */
+    public void clear(boolean reads, java.util.Map<String, Object> values) {
+        if (!reads) {
+            keepMutable(take(set, false), values);
+        }
         orEmpty(set).clear();
         orEmpty(removed).clear();
         if (reads) {
