@@ -468,7 +468,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             }
             // Under the session's lock (Jetty's access): requests arriving together resolve in turn.
             SessionRecord[] fresh = new SessionRecord[1];
-            switch (s.enter(tracked, Thread.currentThread().getContextClassLoader(), fresh, hopped(s))) {
+            switch (s.enter(tracked, Thread.currentThread().getContextClassLoader(), fresh, hopped(s, data.getId()))) {
                 case RELOADED -> data.refresh(fresh[0]);
                 case GONE -> {
                     data.emptied();
@@ -489,13 +489,13 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      * Whether the request's session id names another node's workerName: the balancer moved the
      * user here from there, where the session may have changed (a logout) since this node's copy.
      */
-    private boolean hopped(RedisSessionStore s) {
+    private boolean hopped(RedisSessionStore s, String base) {
         String worker = _context.getWorkerName();
         if (s.options().shared() || worker == null || worker.isEmpty()) {
             return false;
         }
         org.eclipse.jetty.session.SessionManager manager = _context.getSessionManager();
-        String route = RefusalHandler.requestedRoute(manager == null ? null : manager.getSessionCookie());
+        String route = RefusalHandler.requestedRoute(manager == null ? null : manager.getSessionCookie(), base);
         return route != null && !route.equals(worker);
     }
 

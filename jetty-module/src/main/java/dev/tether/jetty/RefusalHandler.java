@@ -105,10 +105,11 @@ public class RefusalHandler extends Handler.Wrapper {
     }
 
     /**
-     * The route (workerName) of the session id the request on this thread carries in cookie
-     * {@code cookieName}, or {@code null}: none, no route, or no request known on this thread.
+     * The route (workerName) with which the request on this thread names session {@code base} in
+     * cookie {@code cookieName}, or {@code null}: no such cookie, no route, or no request known on
+     * this thread. Other cookies of that name (another path's, a stale one) do not count.
      */
-    static String requestedRoute(String cookieName) {
+    static String requestedRoute(String cookieName, String base) {
         Exchange r = CURRENT.get();
         if (r == null || cookieName == null) {
             return null;
@@ -116,7 +117,7 @@ public class RefusalHandler extends Handler.Wrapper {
         for (org.eclipse.jetty.http.HttpCookie c : Request.getCookies(r.request)) {
             if (cookieName.equals(c.getName())) {
                 dev.tether.store.SessionId id = dev.tether.store.SessionId.parse(c.getValue());
-                if (id != null && id.route() != null) {
+                if (id != null && id.route() != null && id.base().equals(base)) {
                     return id.route();
                 }
             }
