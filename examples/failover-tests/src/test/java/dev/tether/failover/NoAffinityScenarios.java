@@ -179,7 +179,8 @@ abstract class NoAffinityScenarios {
         List<ServerNode> list = nodes.nodes();
         NoAffinityResult r;
         try (BalancerProcess lb = BalancerProcess.start(balancer,
-                work().resolve(mode + "-" + balancer.name().toLowerCase(Locale.ROOT).replace('_', '-')), list.get(0).port(),
+                work().resolve(mode + "-" + balancer.name().toLowerCase(Locale.ROOT).replace('_', '-') + (REPEAT > 1 ? "-run" + run : "")),
+                list.get(0).port(),
                 list.get(1).port())) {
             System.out.println("---- " + nodes.label() + " (" + mode + " mode) behind " + lb);
             try {
