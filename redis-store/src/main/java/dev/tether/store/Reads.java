@@ -272,7 +272,7 @@ final class Reads {
             s.persisted = true;
             s.saved.loaded(loaded.hashes, loaded.stored.lastAccessed(), loaded.stored.maxInactive(), loaded.stored.notes(),
                     loaded.stored.extras(), loaded.stored.user(), System.currentTimeMillis());
-            s.changes.clear(true, java.util.Map.of());
+            s.changes.clearAll();
         }
         into[0] = loaded.record(s, loaded.stored.previousOwner());
         stats.reloaded.increment();

@@ -136,6 +136,23 @@ class ConcurrencyTest {
         TestSession live = new TestSession();
         TrackedSession s = store.create(Stores.newBase(), live);
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> { }));
+        WriteOutcome filled = cartFilledAfterAnotherRequestsWrite(live, s);
+        assertEquals(WriteOutcome.SAVED, filled, "the request that filled the cart ends");
+    }
+
+    /** As above, on a new session: the other request's write is the first, full one. */
+    @Test
+    void aValueSetThenChangedInPlaceWhileTheFirstWriteGoesIsWrittenWithItsChange() throws Exception {
+        TestSession live = new TestSession();
+        cartFilledAfterAnotherRequestsWrite(live, store.create(Stores.newBase(), live));
+    }
+
+    /**
+     * Request 1 sets a new, empty cart; request 2 ends and writes; request 1 then adds an item in
+     * place and ends. Asserts that Redis holds the empty cart after the first write and the item
+     * after the second; returns the second write's outcome.
+     */
+    private WriteOutcome cartFilledAfterAnotherRequestsWrite(TestSession live, TrackedSession s) {
         String key = store.recordKey(s.baseId());
         s.requestStarted(); // the request that will fill the cart
         s.requestStarted(); // another request of the same user
@@ -145,25 +162,8 @@ class ConcurrencyTest {
         assertEquals(List.of(), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")));
         cart.add("apple"); // filled in place, after that write
         WriteOutcome filled = outcome(store.commit(s));
-        assertEquals(WriteOutcome.SAVED, filled, "the request that filled the cart ends");
         assertEquals(List.of("apple"), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")),
                 "an item acknowledged (" + filled + ") and not in Redis");
-    }
-
-    /** As above, on a new session: the other request's write is the first, full one. */
-    @Test
-    void aValueSetThenChangedInPlaceWhileTheFirstWriteGoesIsWrittenWithItsChange() throws Exception {
-        TestSession live = new TestSession();
-        TrackedSession s = store.create(Stores.newBase(), live);
-        String key = store.recordKey(s.baseId());
-        s.requestStarted(); // the request that will fill the cart
-        s.requestStarted(); // another request of the same user
-        ArrayList<String> cart = new ArrayList<>();
-        live.set(s, "cart", cart);
-        assertEquals(WriteOutcome.SAVED, outcome(store.commit(s)), "the other request ends: the record is created, the cart empty");
-        cart.add("apple");
-        WriteOutcome filled = outcome(store.commit(s));
-        assertEquals(List.of("apple"), Stores.javaDecoded(Stores.fieldBytes(redis, key, "a:cart")),
-                "an item acknowledged (" + filled + ") and not in Redis");
+        return filled;
     }
 }

@@ -68,6 +68,19 @@ class NodesTest {
         return s;
     }
 
+    /** B loads the session and adds item 3 to its cart in place, acknowledged; A does not hear of it. */
+    private void bAddsItem3Unheard(TrackedSession stateA) {
+        a.invalidationsMuted = true;
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        TrackedSession stateB = loaded.tracked();
+        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> {
+            @SuppressWarnings("unchecked")
+            List<Integer> cart = (List<Integer>) liveB.get(stateB, "cart");
+            cart.add(3); // B's item, acknowledged
+        }));
+    }
+
     private SessionRecord load(RedisSessionStore store, String base) {
         SessionRecord r = Stores.load(store, base, loader);
         assertNotNull(r, "the record is there");
@@ -334,15 +347,7 @@ class NodesTest {
         TestSession liveA = new TestSession();
         TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
-        a.invalidationsMuted = true; // A's request was running when B wrote
-        SessionRecord loaded = load(b, stateA.baseId());
-        TestSession liveB = TestSession.from(loaded);
-        TrackedSession stateB = loaded.tracked();
-        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> {
-            @SuppressWarnings("unchecked")
-            List<Integer> cart = (List<Integer>) liveB.get(stateB, "cart");
-            cart.add(3); // B's item, acknowledged
-        }));
+        bAddsItem3Unheard(stateA); // A's request was running when B wrote
         assertEquals(WriteOutcome.MERGED, request(a, stateA, () -> liveA.set(stateA, "n", 9)), "A's request changed n only");
         assertFalse(a.isCurrent(stateA), "A's copy lacks B's change");
 
@@ -369,15 +374,7 @@ class NodesTest {
         TestSession liveA = new TestSession();
         TrackedSession stateA = createOnA(liveA);
         String key = a.recordKey(stateA.baseId());
-        a.invalidationsMuted = true; // A has not heard of B's write
-        SessionRecord loaded = load(b, stateA.baseId());
-        TestSession liveB = TestSession.from(loaded);
-        TrackedSession stateB = loaded.tracked();
-        assertEquals(WriteOutcome.SAVED, request(b, stateB, () -> {
-            @SuppressWarnings("unchecked")
-            List<Integer> cart = (List<Integer>) liveB.get(stateB, "cart");
-            cart.add(3); // B's item, acknowledged
-        }));
+        bAddsItem3Unheard(stateA);
 
         stateA.requestStarted(); // R1: reads the cart A holds (1, 2)
         @SuppressWarnings("unchecked")

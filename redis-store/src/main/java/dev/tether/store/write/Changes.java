@@ -88,8 +88,13 @@ public final class Changes {
         }
     }
 
+    /** Forgets everything, values read included: the copy was replaced by the record. */
+    public void clearAll() {
+        clear(true, java.util.Map.of());
+    }
+
     /**
-     * Forgets everything: a full write covers all attributes.
+     * Forgets what a full write covers: it writes all attributes.
      *
      * @param reads whether the read names go too; if not (other requests still run), the names set
      *     stay as read ones when their values are mutable, as in {@link #drain}
