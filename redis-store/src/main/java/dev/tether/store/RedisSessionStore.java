@@ -17,6 +17,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -477,7 +478,7 @@ public final class RedisSessionStore implements AutoCloseable {
                 return CompletableFuture.completedFuture(outcome);
             }
             return core.scripts.<List<Object>>run(Script.MOVE, ScriptOutputType.MULTI, core.format.recordAndTombstone(oldBase),
-                    core.format.moveArgs(oldVersion, tombstone)).handle((reply, error) -> {
+                    core.format.moveArgs(oldVersion, tombstone)).<CompletionStage<WriteOutcome>>handle((reply, error) -> {
                         if (error != null) {
                             core.failed(error);
                         }
@@ -492,15 +493,16 @@ public final class RedisSessionStore implements AutoCloseable {
                             core.invalidated(oldBase);
                             core.users.unindex(user, oldBase); // the new id went into the index with its record
                         }
-                        if (!moved.stored()) {
-                            // The old record stays as it is: take the new one back, nobody knows its id.
-                            core.scripts.run(Script.DELETE, ScriptOutputType.VALUE, core.format.recordAndTombstone(newBaseId),
-                                    core.format.deleteArgs(60));
-                            s.invalidated = true;
-                            s.dropped = moved == WriteOutcome.GONE;
+                        if (moved.stored()) {
+                            return CompletableFuture.completedFuture(moved);
                         }
-                        return moved;
-                    });
+                        // The old record stays as it is: take the new one back, nobody knows its id.
+                        // The refusal is answered once that is done, so no request outlives two records.
+                        s.invalidated = true;
+                        s.dropped = moved == WriteOutcome.GONE;
+                        return core.scripts.run(Script.DELETE, ScriptOutputType.VALUE, core.format.recordAndTombstone(newBaseId),
+                                core.format.deleteArgs(60)).handle((r, e) -> moved);
+                    }).thenCompose(Function.identity());
         });
     }
 
