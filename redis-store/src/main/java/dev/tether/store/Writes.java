@@ -108,11 +108,14 @@ final class Writes {
         }
     }
 
+    /** A change acknowledged before it was stored (asyncWrites, or queued in an outage) that was not. */
     private void lostAfterAcknowledging(WriteOutcome outcome) {
         stats.acknowledgedUnstored.increment();
-        if (core.once("async-lost:" + outcome)) {
-            LOG.warning("Tether: with asyncWrites, a session change already acknowledged to its client turned out " + outcome
-                    + " and was not stored (counted as AcknowledgedUnstored, logged once per kind)");
+        if (core.once("acknowledged-lost:" + outcome)) {
+            LOG.warning("Tether: a session change already acknowledged to its client (asyncWrites, or queued while Redis was away)"
+                    + " turned out " + outcome + " and was not stored" + (outcome == WriteOutcome.CONFLICT
+                            ? ": another node changed the same attribute meanwhile, and its change stands" : "")
+                    + " (counted as AcknowledgedUnstored, logged once per kind)");
         }
     }
 
@@ -441,9 +444,44 @@ final class Writes {
                 if (LOG.isLoggable(Level.FINE)) {
                     LOG.fine("Tether: session " + SessionId.redact(baseId) + ": " + r.field() + " was changed on another node meanwhile");
                 }
+                if (s.holdsUnsent && sendAgainWithout(s, plan, r.field(), result)) {
+                    return;
+                }
+                s.holdsUnsent = false;
                 result.complete(WriteOutcome.CONFLICT);
             }
         }
+    }
+
+    /**
+     * A write carrying changes acknowledged as queued (Redis was away from this node) met another
+     * node's change of the same field, acknowledged too. Only one can stand: the one in Redis does.
+     * This node's is counted and logged as lost; the rest of what it queued goes again, merged,
+     * still under the session's write permit ({@code result} completes after it).
+     *
+     * @return whether a write went again
+     */
+    private boolean sendAgainWithout(TrackedSession s, WritePlan plan, String field, CompletableFuture<WriteOutcome> result) {
+        lostAfterAcknowledging(WriteOutcome.CONFLICT);
+        ContainerSession c = s.container;
+        if (c == null || plan.full() || field == null || !field.startsWith(RecordFormat.ATTRIBUTE_PREFIX)) {
+            return false; // a whole record (or a container note) refused: nothing to take apart
+        }
+        String lost = field.substring(RecordFormat.ATTRIBUTE_PREFIX.length());
+        synchronized (s) {
+            java.util.Set<String> set = new java.util.HashSet<>(plan.hashesSet().keySet());
+            java.util.Set<String> removed = new java.util.HashSet<>(plan.hashesRemoved());
+            set.remove(lost);
+            removed.remove(lost);
+            s.changes.requeue(set, removed);
+            s.saved.unsent(set);
+        }
+        Sent again = send(s, c.snapshot(), false, true);
+        if (again == null) {
+            return false;
+        }
+        again.outcome().whenComplete((o, e) -> result.complete(WriteOutcome.CONFLICT));
+        return true;
     }
 
     /**

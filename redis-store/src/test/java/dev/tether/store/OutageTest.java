@@ -410,6 +410,46 @@ class OutageTest {
         }
     }
 
+    /**
+     * Redis away from node A only: A acknowledges a change of the cart as queued while node B,
+     * still connected, changes the cart too. Both were answered 2xx; only one can stand. B's, in
+     * Redis, stays; A's is counted and logged as acknowledged but not stored, never dropped
+     * silently, and the rest of what A queued (another attribute) is still written.
+     */
+    @Test
+    void aQueuedChangeMeetingAnotherNodesChangeOfTheSameAttributeIsCountedAndTheRestIsWritten() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                LogCapture log = new LogCapture()) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            try (RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+                TestSession live = new TestSession();
+                live.attributes.put("cart", java.util.List.of("apple"));
+                TrackedSession s = created(live);
+                String key = store.recordKey(s.baseId());
+                proxy.blackhole();
+                proxy.reset();
+                await("A sees the outage", RECOVERY, () -> !store.isRedisAvailable());
+                queuedCommit(s, () -> {
+                    live.set(s, "cart", java.util.List.of("apple", "pear"));
+                    live.set(s, "wish", "fig");
+                });
+                SessionRecord onB = Stores.load(b, s.baseId(), getClass().getClassLoader());
+                TestSession liveB = TestSession.from(onB);
+                assertEquals(WriteOutcome.SAVED, request(b, onB.tracked(), () -> liveB.set(onB.tracked(), "cart", java.util.List.of("apple", "plum"))));
+
+                proxy.pass();
+                await("A's queued change of the cart is counted as lost", RECOVERY, () -> store.stats().getAcknowledgedUnstored() == 1);
+                await("the rest of what A queued is written", RECOVERY, () -> fieldIs(key, "a:wish", "Sfig"));
+                assertEquals(java.util.List.of("apple", "plum"), Stores.load(b, s.baseId(), getClass().getClassLoader()).attributes().get("cart"),
+                        "B's change, in Redis first, stands");
+                assertEquals(1, log.warnings().stream().filter(w -> w.contains("acknowledged") && w.contains("CONFLICT")).count(),
+                        "one line for the administrator: " + log.warnings());
+                await("A's queue is empty", RECOVERY, () -> store.pendingWrites() == 0);
+            }
+        }
+    }
+
     @Test
     void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
         int port = Ports.free();
