@@ -67,10 +67,7 @@ final class Recovery {
         }
         List<Runnable> saves = new ArrayList<>();
         for (TrackedSession s : pending.takeSaves()) {
-            saves.add(() -> {
-                ContainerSession c = s.container;
-                writes.write(s, c == null ? null : c.snapshot(), false, true);
-            });
+            saves.add(() -> writes.restore(s));
         }
         paced(deletes, 0, DELETES_PER_TICK);
         paced(saves, 0, PACE_PER_TICK);

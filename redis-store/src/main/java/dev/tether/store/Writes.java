@@ -136,6 +136,12 @@ final class Writes {
             // The previous write of this session is stuck beyond any timeout.
             return CompletableFuture.completedFuture(WriteOutcome.FAILED);
         }
+        return holding(s, snapshot, drainReads, forceTouch, idle);
+    }
+
+    /** {@link #write} once the session's write permit is held; {@code idle}: it was free at once. */
+    private CompletableFuture<WriteOutcome> holding(TrackedSession s, SessionSnapshot snapshot, boolean drainReads, boolean forceTouch,
+            boolean idle) {
         Sent sent;
         try {
             sent = send(s, snapshot, drainReads, forceTouch);
@@ -565,11 +571,28 @@ final class Writes {
         return o.stored() && o != WriteOutcome.QUEUED && !s.holdsUnsent;
     }
 
-    /** Writes a copy back in full, in the background (the request goes on with it). */
+    /**
+     * Writes what a copy holds that Redis may lack (a replay after an outage, a record Redis lost),
+     * in the background. Never waits for the session's write in flight: on Tether's probe thread,
+     * that write's own retry (Redis between states) may be waiting for this very thread, and a wait
+     * that timed out dropped the replay. Tried again every 50 ms instead (every write in flight ends
+     * within the command timeout; a minute is far beyond it).
+     */
     void restore(TrackedSession s) {
+        restore(s, System.nanoTime() + TimeUnit.MINUTES.toNanos(1));
+    }
+
+    private void restore(TrackedSession s, long deadline) {
         ContainerSession c = s.container;
-        if (c != null) {
-            write(s, c.snapshot(), false, true);
+        if (c == null || s.dropped) {
+            return;
+        }
+        if (s.writing.tryAcquire()) {
+            holding(s, c.snapshot(), false, true, true);
+        } else if (System.nanoTime() < deadline) {
+            redis.later(() -> restore(s, deadline), 50);
+        } else if (core.once("restore-stuck")) {
+            LOG.warning("Tether: a session's write stayed in flight for a minute; its replay is left to its next request (logged once)");
         }
     }
 

@@ -581,9 +581,9 @@ class ClusterIT {
                         .allMatch(n -> n.command("CLUSTER", "INFO").contains("cluster_state:ok"));
             });
             long promotedMillis = (System.nanoTime() - killed) / 1_000_000;
-            await("every session on the lost shard commits SAVED again", Duration.ofSeconds(20), () -> traffic.allSavedSince(killed, onVictim));
+            traffic.awaitAllSavedSince("every session on the lost shard commits SAVED again", Duration.ofSeconds(20), killed, onVictim);
             long shardBackMillis = (System.nanoTime() - killed) / 1_000_000;
-            await("every session commits SAVED again", Duration.ofSeconds(20), () -> traffic.allSavedSince(killed, t -> true));
+            traffic.awaitAllSavedSince("every session commits SAVED again", Duration.ofSeconds(20), killed, t -> true);
 
             // Another store takes over a session of that shard: it finds the latest state, and the old
             // owner hears of it even though its subscription may have been on the dead node.

@@ -450,6 +450,43 @@ class OutageTest {
         }
     }
 
+    /**
+     * The replay after an outage runs on Tether's probe thread, which also runs the retries of
+     * writes in flight (Redis between states). It must not wait there for a session's write in
+     * flight: the other sessions' replays would wait behind it, and a wait that timed out dropped
+     * that session's replay (its acknowledged change then reached Redis only with a later request).
+     * Here the test holds session A's write permit, as a write in flight would, longer than the
+     * bounded wait (command timeout + 1 s).
+     */
+    @Test
+    void aReplayDoesNotWaitForAWriteInFlightNorDropIt() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port())) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).commandTimeout(Duration.ofMillis(500)).build(), "node1");
+            TestSession liveA = new TestSession();
+            TrackedSession a = created(liveA);
+            TestSession liveB = new TestSession();
+            TrackedSession b = created(liveB);
+            proxy.blackhole();
+            proxy.reset();
+            await("the outage is seen", RECOVERY, () -> !store.isRedisAvailable());
+            queuedCommit(a, () -> liveA.set(a, "v", 1));
+            queuedCommit(b, () -> liveB.set(b, "v", 1));
+            assertTrue(a.writing.tryAcquire(), "A has no write in flight of its own");
+            try {
+                proxy.pass();
+                await("Redis is seen again", RECOVERY, store::isRedisAvailable);
+                await("B's replay lands while A's write is in flight", Duration.ofMillis(1000),
+                        () -> fieldIs(store.recordKey(b.baseId()), "a:v", "I1"));
+                Thread.sleep(2000); // A's write "in flight" for longer than the bounded wait for it
+                assertEquals("I0", field(redis, store.recordKey(a.baseId()), "a:v"));
+            } finally {
+                a.writing.release();
+            }
+            await("A's replay lands once its write in flight is done", RECOVERY, () -> fieldIs(store.recordKey(a.baseId()), "a:v", "I1"));
+        }
+    }
+
     @Test
     void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
         int port = Ports.free();

@@ -138,7 +138,7 @@ class SentinelIT {
 
         await("Sentinel promotes the replica", FAILOVER, () -> masterPortBySentinels() == replica.port() && isMaster(replica));
         long promotedMillis = (System.nanoTime() - killed) / 1_000_000;
-        await("every session commits SAVED again", FAILOVER, () -> traffic.allSavedSince(killed, t -> true));
+        traffic.awaitAllSavedSince("every session commits SAVED again", FAILOVER, killed, t -> true);
         long allBackMillis = (System.nanoTime() - killed) / 1_000_000;
         long afterMark = traffic.total();
         await("more traffic on the new master", Duration.ofSeconds(10), () -> traffic.total() >= afterMark + 100);
@@ -259,7 +259,7 @@ class SentinelIT {
             int[] lostAny = lostAcknowledged(traffic.acked(false), replica, store);
 
             await("Sentinel promotes the replica", FAILOVER, () -> masterPortBySentinels() == replica.port() && isMaster(replica));
-            await("every session commits SAVED again", FAILOVER, () -> traffic.allSavedSince(killed, t -> true));
+            traffic.awaitAllSavedSince("every session commits SAVED again", FAILOVER, killed, t -> true);
             traffic.stop();
             await("every session's latest state is on the new master", Duration.ofSeconds(10),
                     () -> traffic.divergent(replica::hgetall).isEmpty());

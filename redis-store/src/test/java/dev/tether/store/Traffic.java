@@ -35,6 +35,7 @@ final class Traffic implements AutoCloseable {
         /** Last sequence number acknowledged without a replica shortfall (waitReplicas stores). */
         volatile int ackedFullySeq;
         volatile long lastSavedNanos;
+        volatile WriteOutcome lastOutcome;
         volatile boolean skip;
 
         Tracked(TrackedSession state, TestSession live) {
@@ -150,6 +151,7 @@ final class Traffic implements AutoCloseable {
             return null;
         }
         long now = System.nanoTime();
+        t.lastOutcome = o;
         outcomes.computeIfAbsent(o, k -> new LongAdder()).increment();
         if (now >= markNanos) {
             sinceMark.computeIfAbsent(o, k -> new LongAdder()).increment();
@@ -182,6 +184,33 @@ final class Traffic implements AutoCloseable {
 
     boolean allSavedSince(long nanos, java.util.function.Predicate<Tracked> which) {
         return sessions.stream().filter(which).allMatch(t -> t.lastSavedNanos > nanos);
+    }
+
+    /** Waits until {@link #allSavedSince}; if that never comes, fails naming the sessions left behind and what the traffic thread is doing. */
+    void awaitAllSavedSince(String what, java.time.Duration timeout, long nanos, java.util.function.Predicate<Tracked> which) {
+        if (Await.within(timeout, () -> allSavedSince(nanos, which))) {
+            return;
+        }
+        StringBuilder b = new StringBuilder("timed out after " + timeout.toMillis() + " ms waiting until " + what + "; since the mark "
+                + outcomesSinceMark() + "; Redis available=" + store.isRedisAvailable() + ", pending writes=" + store.pendingWrites()
+                + "; sessions without SAVED:");
+        for (Tracked t : sessions) {
+            if (which.test(t) && t.lastSavedNanos <= nanos) {
+                b.append(' ').append(t.base(), 0, 8).append("(last=").append(t.lastOutcome).append(", writing=")
+                        .append(t.state.writing.availablePermits() == 0).append(", unsent=").append(t.state.holdsUnsent)
+                        .append(", dropped=").append(t.state.isDropped()).append(')');
+            }
+        }
+        // Where the traffic thread and Tether's own threads are (a write waiting on another, say).
+        Thread.getAllStackTraces().forEach((th, stack) -> {
+            if (th == thread || th.getName().startsWith("tether")) {
+                b.append("\n  thread ").append(th.getName()).append(' ').append(th.getState());
+                for (int i = 0; i < Math.min(stack.length, 25); i++) {
+                    b.append("\n    at ").append(stack[i]);
+                }
+            }
+        });
+        org.junit.jupiter.api.Assertions.fail(b.toString());
     }
 
     long count(WriteOutcome o) {
