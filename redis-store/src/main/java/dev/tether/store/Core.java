@@ -28,6 +28,9 @@ import java.util.logging.Logger;
  */
 final class Core {
 
+    /** Test hook, see {@link RedisSessionStore#onReadSent}. */
+    volatile java.util.function.Consumer<java.util.concurrent.CompletableFuture<?>> readSent;
+
     static final Logger LOG = Logger.getLogger("dev.tether.store");
 
     final SessionStoreOptions options;

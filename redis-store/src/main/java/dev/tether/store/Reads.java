@@ -115,8 +115,8 @@ final class Reads {
     }
 
     /**
-     * Reads a record. When the reply arrives, on the I/O thread and before any later invalidation is
-     * processed, {@code target}'s copy counts as current under the tracking epoch of that moment.
+     * Reads a record. From its reply on, {@code target}'s copy counts as current, unless Redis sent a
+     * message about the record, or the connection changed, after the read was sent.
      *
      * @return the record, or {@code null} when there is none
      */
@@ -131,14 +131,25 @@ final class Reads {
             throw new RedisSessionStore.UnavailableException(Failure.DISCONNECTED, null);
         }
         String owner = options.shared() ? "" : route;
+        // Taken before the read is sent: its reply may be handled on this thread, after the I/O
+        // thread has read a message about a later write (or a reconnection); then the copy must
+        // count as stale, which these values make it.
+        long heard = target.heard.get();
+        long epoch = redis.trackingEpoch();
         CompletableFuture<List<Object>> reply;
         try {
-            reply = scripts.<List<Object>>run(Script.LOAD, ScriptOutputType.MULTI, new byte[][] {format.recordKey(target.baseId)},
-                    format.loadArgs(owner)).thenApply(r -> {
-                        target.trackedEpoch = redis.trackingEpoch();
-                        target.invalidated = false;
-                        return r;
-                    });
+            CompletableFuture<List<Object>> sent = scripts.<List<Object>>run(Script.LOAD, ScriptOutputType.MULTI,
+                    new byte[][] {format.recordKey(target.baseId)}, format.loadArgs(owner));
+            java.util.function.Consumer<CompletableFuture<?>> hook = core.readSent;
+            if (hook != null) {
+                hook.accept(sent);
+            }
+            reply = sent.thenApply(r -> {
+                target.trackedEpoch = epoch;
+                target.heardAtRead = heard;
+                target.invalidated = false;
+                return r;
+            });
         } catch (RuntimeException e) {
             throw core.unavailable(e);
         }
@@ -200,7 +211,7 @@ final class Reads {
         if (!redis.isUp() || !s.persisted && !s.invalidated) {
             return true; // unreachable: the copy is all there is; never written: nobody else knows it
         }
-        boolean tracked = !s.invalidated && redis.isTracked(s.trackedEpoch);
+        boolean tracked = !s.invalidated && s.heardAtRead == s.heard.get() && redis.isTracked(s.trackedEpoch);
         if (tracked && !redis.isCaughtUp()) {
             // The JVM stopped since the connection last read everything: a message about another
             // node's write may wait unread in the socket. Read past it, then look again.
@@ -212,7 +223,7 @@ final class Reads {
             } catch (ExecutionException | TimeoutException e) {
                 return false; // read again (or, if Redis is gone, the copy is all there is)
             }
-            tracked = !s.invalidated && redis.isTracked(s.trackedEpoch);
+            tracked = !s.invalidated && s.heardAtRead == s.heard.get() && redis.isTracked(s.trackedEpoch);
         }
         if (!redis.isTrackingRefused() && (!options.checkVersion() || !tracked)) {
             return tracked;

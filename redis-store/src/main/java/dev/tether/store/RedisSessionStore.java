@@ -51,6 +51,10 @@ public final class RedisSessionStore implements AutoCloseable {
     volatile boolean invalidationsMuted;
     /** Tests set this to hold this node's I/O thread at Redis' next invalidation until it opens (a stalled node). */
     volatile java.util.concurrent.CountDownLatch invalidationsHeld;
+    /** Test hook: runs on the reading thread right after a read is sent, before its reply is handled there. */
+    void onReadSent(java.util.function.Consumer<CompletableFuture<?>> hook) {
+        core.readSent = hook;
+    }
 
     /** Thrown when Redis cannot be asked about a session: the request must not go on as if it had none. */
     public static final class UnavailableException extends Exception {
@@ -92,6 +96,7 @@ public final class RedisSessionStore implements AutoCloseable {
                 String base = core().format.baseOfKey(key);
                 TrackedSession s = base == null ? null : core().owned.get(base);
                 if (s != null) {
+                    s.heard.incrementAndGet();
                     s.invalidated = true;
                 }
             }

@@ -38,6 +38,15 @@ public final class TrackedSession {
     volatile long trackedEpoch = -1;
     /** Another node changed the record since this copy was read or written. */
     volatile boolean invalidated;
+    /**
+     * Invalidation messages Redis sent about this record, counted as they are read. A copy is
+     * current only if none came since its read was sent ({@link #heardAtRead}): the read's reply
+     * may be handled on the request thread after a later message was, and marking the copy current
+     * then would undo that message.
+     */
+    final java.util.concurrent.atomic.AtomicLong heard = new java.util.concurrent.atomic.AtomicLong();
+    /** {@link #heard} as it stood when the read this copy reflects was sent. */
+    volatile long heardAtRead;
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
     volatile boolean persisted;
     /** The next write must carry the full state (Redis lost the record, or holds an older one). */
