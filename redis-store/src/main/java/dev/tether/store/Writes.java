@@ -356,6 +356,7 @@ final class Writes {
     private void transmit(TrackedSession s, WritePlan plan, long base, byte[][] args, long deadline, CompletableFuture<WriteOutcome> result) {
         String baseId = s.baseId;
         long started = System.nanoTime();
+        long epoch = redis.trackingEpoch(); // before sending: the reply may be handled late, on another thread
         long disconnectsBefore = redis.disconnects();
         CompletableFuture<Object> f;
         try {
@@ -385,20 +386,16 @@ final class Writes {
                     result.complete(notWritten(s, plan, core.failed(error, failure)));
                     return;
                 }
-                answered(s, baseId, plan, base, reply, null, started, result);
+                answered(s, baseId, plan, base, reply, epoch, started, result);
             } catch (RuntimeException e) {
                 result.completeExceptionally(e); // never leave a request waiting on a future nobody completes
             }
         });
     }
 
-    /** Runs on the I/O thread as the reply arrives: before any later invalidation is processed. */
-    private void answered(TrackedSession s, String baseId, WritePlan plan, long base, Object reply, Throwable error, long started,
+    /** A write's reply, handled on the I/O thread or, if it came first, on the thread that sent it (hence {@code epoch}, taken before sending). */
+    private void answered(TrackedSession s, String baseId, WritePlan plan, long base, Object reply, long epoch, long started,
             CompletableFuture<WriteOutcome> result) {
-        if (error != null) {
-            result.complete(notWritten(s, plan, core.failed(error)));
-            return;
-        }
         stats.writeNanos(System.nanoTime() - started);
         Reply r = Reply.of(reply);
         switch (r.kind()) {
@@ -412,7 +409,7 @@ final class Writes {
                     s.baseVersion = r.version();
                 } // else the copy's contents stay at its base: they lack the other node's change
                 s.persisted = true;
-                s.trackedEpoch = redis.trackingEpoch();
+                s.trackedEpoch = epoch;
                 if (merged) {
                     s.invalidated = true; // another node's change is in Redis, not in this copy
                     stats.merged.increment();
