@@ -19,6 +19,7 @@ public final class StoreStats implements StoreStatsMBean {
     final LongAdder merged = new LongAdder();
     final LongAdder reloaded = new LongAdder();
     final LongAdder restored = new LongAdder();
+    final LongAdder notRestored = new LongAdder();
     final LongAdder expired = new LongAdder();
     final LongAdder refusedRequests = new LongAdder();
     final LongAdder acknowledgedUnstored = new LongAdder();
@@ -109,6 +110,7 @@ public final class StoreStats implements StoreStatsMBean {
     @Override public long getWritesMerged() { return merged.sum(); }
     @Override public long getSessionsReloaded() { return reloaded.sum(); }
     @Override public long getSessionsRestored() { return restored.sum(); }
+    @Override public long getSessionsNotRestored() { return notRestored.sum(); }
     @Override public long getSessionsExpired() { return expired.sum(); }
     @Override public long getRefusedRequests() { return refusedRequests.sum(); }
     @Override public long getAcknowledgedUnstored() { return acknowledgedUnstored.sum(); }

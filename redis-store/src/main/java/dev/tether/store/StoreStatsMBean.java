@@ -43,6 +43,13 @@ public interface StoreStatsMBean {
     /** Sessions written back because Redis had lost them or held an older state. */
     long getSessionsRestored();
 
+    /**
+     * Write-backs refused: Redis went back to an older state of the session and another node wrote
+     * it since, so this node's newer copy could not replace it; what that copy held beyond the
+     * record may be lost. Should stay 0.
+     */
+    long getSessionsNotRestored();
+
     /** Sessions whose expiry this node claimed (it fired their destruction events). */
     long getSessionsExpired();
 

@@ -108,6 +108,20 @@ final class Writes {
         }
     }
 
+    /**
+     * A copy's write-back (Redis lost the record or went back to an older state) refused because
+     * another node wrote the record since: the copy cannot replace the record without undoing that
+     * write, and what it held beyond the record may be lost. Counted and logged, never silent.
+     */
+    private void writeBackRefused() {
+        stats.notRestored.increment();
+        if (core.once("write-back-refused")) {
+            LOG.warning("Tether: Redis went back to an older state of a session (a restart from an old snapshot, a promoted replica"
+                    + " that missed writes) and another node wrote it since; this node's newer copy cannot be written back over"
+                    + " that write, and changes it held beyond the record may be lost (counted as SessionsNotRestored, logged once)");
+        }
+    }
+
     /** A change acknowledged before it was stored (asyncWrites, or queued in an outage) that was not. */
     private void lostAfterAcknowledging(WriteOutcome outcome) {
         stats.acknowledgedUnstored.increment();
@@ -449,6 +463,9 @@ final class Writes {
                 }
                 if (s.holdsUnsent && sendAgainWithout(s, plan, r.field(), result)) {
                     return;
+                }
+                if (!s.holdsUnsent && plan.full() && base > 0) {
+                    writeBackRefused();
                 }
                 s.holdsUnsent = false;
                 result.complete(WriteOutcome.CONFLICT);

@@ -487,6 +487,38 @@ class OutageTest {
         }
     }
 
+    /**
+     * Shared mode, Redis back from a snapshot older than two nodes' writes. Node B's write, merged
+     * beside node A's, is not in the snapshot; A's is. B's copy lacks A's change, so B cannot write
+     * it back over the record without undoing A's: its acknowledged change is lost. That must not
+     * be silent: counted (SessionsNotRestored) and logged once.
+     */
+    @Test
+    void aWriteBackRefusedAfterRedisWentBackIsCountedAndLogged() throws Exception {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).shared(true).build(), "node1");
+        try (RedisSessionStore b = Stores.openUp(Stores.options(redis).shared(true).build(), "node2");
+                LogCapture log = new LogCapture()) {
+            TestSession live = new TestSession();
+            live.attributes.put("x", 1);
+            TrackedSession onA = created(live);
+            String key = store.recordKey(onA.baseId());
+            SessionRecord loaded = Stores.load(b, onA.baseId(), getClass().getClassLoader());
+            TestSession liveB = TestSession.from(loaded);
+            TrackedSession onB = loaded.tracked();
+            assertEquals(WriteOutcome.SAVED, request(store, onA, () -> live.set(onA, "x", 2)));
+            redis.command("SAVE"); // the snapshot holds A's write
+            assertEquals(WriteOutcome.MERGED, request(b, onB, () -> liveB.set(onB, "y", 5)), "B's write, beside A's");
+            redis.kill();
+            redis.relaunch(); // back with the snapshot: B's write is gone
+
+            await("B finds its write-back refused and counts it", RECOVERY, () -> b.stats().getSessionsNotRestored() == 1);
+            assertEquals(1, log.warnings().stream().filter(w -> w.contains("older state")).count(), "one line: " + log.warnings());
+            assertEquals("I2", field(redis, key, "a:x"), "A's change stands");
+            assertEquals(0, store.stats().getSessionsNotRestored(), "A lost nothing");
+        }
+    }
+
     @Test
     void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
         int port = Ports.free();
