@@ -495,7 +495,8 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             return false;
         }
         org.eclipse.jetty.session.SessionManager manager = _context.getSessionManager();
-        String route = RefusalHandler.requestedRoute(manager == null ? null : manager.getSessionCookie(), base);
+        String route = manager == null ? null
+                : RefusalHandler.requestedRoute(manager.getSessionCookie(), manager.getSessionIdPathParameterName(), base);
         return route != null && !route.equals(worker);
     }
 

@@ -105,24 +105,44 @@ public class RefusalHandler extends Handler.Wrapper {
     }
 
     /**
-     * The route (workerName) with which the request on this thread names session {@code base} in
-     * cookie {@code cookieName}, or {@code null}: no such cookie, no route, or no request known on
-     * this thread. Other cookies of that name (another path's, a stale one) do not count.
+     * The route (workerName) with which the request on this thread names session {@code base}, in
+     * cookie {@code cookieName} or in the URL's path parameter {@code parameterName}
+     * ({@code ;jsessionid=}), or {@code null}: no such id, no route, or no request known on this
+     * thread. Other ids (another path's cookie, a stale one) do not count.
      */
-    static String requestedRoute(String cookieName, String base) {
+    static String requestedRoute(String cookieName, String parameterName, String base) {
         Exchange r = CURRENT.get();
-        if (r == null || cookieName == null) {
+        if (r == null) {
             return null;
         }
-        for (org.eclipse.jetty.http.HttpCookie c : Request.getCookies(r.request)) {
-            if (cookieName.equals(c.getName())) {
-                dev.tether.store.SessionId id = dev.tether.store.SessionId.parse(c.getValue());
-                if (id != null && id.route() != null && id.base().equals(base)) {
-                    return id.route();
+        if (cookieName != null) {
+            for (org.eclipse.jetty.http.HttpCookie c : Request.getCookies(r.request)) {
+                if (cookieName.equals(c.getName())) {
+                    String route = routeOf(c.getValue(), base);
+                    if (route != null) {
+                        return route;
+                    }
+                }
+            }
+        }
+        String params = parameterName == null ? null : r.request.getHttpURI().getParam();
+        if (params != null) {
+            for (String p : params.split(";")) {
+                if (p.length() > parameterName.length() && p.startsWith(parameterName) && p.charAt(parameterName.length()) == '=') {
+                    String route = routeOf(p.substring(parameterName.length() + 1), base);
+                    if (route != null) {
+                        return route;
+                    }
                 }
             }
         }
         return null;
+    }
+
+    /** The route of {@code id} if it names session {@code base}. */
+    private static String routeOf(String id, String base) {
+        dev.tether.store.SessionId parsed = dev.tether.store.SessionId.parse(id);
+        return parsed != null && parsed.route() != null && parsed.base().equals(base) ? parsed.route() : null;
     }
 
     private record Refused(RedisSessionStore store, WriteOutcome outcome) {

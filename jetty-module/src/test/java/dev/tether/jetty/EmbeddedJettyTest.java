@@ -260,6 +260,25 @@ class EmbeddedJettyTest {
         assertNull(back.attribute("user"), "the logged-out session was let in on A: " + back);
     }
 
+    /** As above, for an application that keeps its sessions in the URL ({@code ;jsessionid=}), without cookies. */
+    @Test
+    void aUserMovedBackWithTheIdInTheUrlAfterLoggingOutOnAnotherNodeIsNotLetIn() throws Exception {
+        Server a = server("nodeA", true, "/shop");
+        Server b = server("nodeB", true, "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        assertEquals(200, first.status(), first.toString());
+        mute(a);
+        Http.Reply atB = Http.get(port(b), "/shop/s;jsessionid=" + first.sessionId(), null);
+        assertEquals("alice", atB.attribute("user"), atB.toString());
+        String idAtB = atB.sessionId() != null ? atB.sessionId() : first.sessionId();
+        Http.Reply logout = Http.get(port(b), "/shop/s;jsessionid=" + idAtB + "?logout=1", null);
+        assertEquals(200, logout.status(), logout.toString());
+
+        Http.Reply back = Http.get(port(a), "/shop/s;jsessionid=" + idAtB, null);
+        assertEquals(200, back.status(), "the application ran on the logged-out copy: " + back);
+        assertNull(back.attribute("user"), "the logged-out session was let in on A: " + back);
+    }
+
     private static dev.tether.store.RedisSessionStore storeOf(Server server) {
         ServletContextHandler context = server.getDescendants(ServletContextHandler.class).get(0);
         return ((RedisSessionDataStore) context.getSessionHandler().getSessionCache().getSessionDataStore()).store();
