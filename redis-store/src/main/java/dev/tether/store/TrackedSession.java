@@ -55,6 +55,8 @@ public final class TrackedSession {
     volatile boolean dropped;
     /** The copy holds changes acknowledged as queued (Redis was away) that no write has stored yet. */
     volatile boolean holdsUnsent;
+    /** The attributes among those changes. Guarded by {@code this}. */
+    final java.util.Set<String> unsentNames = new java.util.HashSet<>();
     /** What the last write came to: a commit that found its changes already sent reports this. */
     volatile WriteOutcome lastOutcome = WriteOutcome.UNCHANGED;
     /**

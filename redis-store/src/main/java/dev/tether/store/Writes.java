@@ -128,7 +128,7 @@ final class Writes {
         if (core.once("acknowledged-lost:" + outcome)) {
             LOG.warning("Tether: a session change already acknowledged to its client (asyncWrites, or queued while Redis was away)"
                     + " turned out " + outcome + " and was not stored" + (outcome == WriteOutcome.CONFLICT
-                            ? ": another node changed the same attribute meanwhile, and its change stands" : "")
+                            ? ": another node changed it meanwhile, and that change stands" : "")
                     + " (counted as AcknowledgedUnstored, logged once per kind)");
         }
     }
@@ -415,7 +415,7 @@ final class Writes {
         switch (r.kind()) {
             case OK -> {
                 if (s.holdsUnsent && s.changes.isEmpty(false) && !s.needsFull) {
-                    s.holdsUnsent = false; // this write carried what was queued (requeued into changes)
+                    unsentStored(s); // this write carried what was queued (requeued into changes)
                 }
                 boolean merged = r.version() != base + 1;
                 s.version = r.version();
@@ -456,7 +456,6 @@ final class Writes {
             }
             default -> {
                 stats.conflicts.increment();
-                refusedWhileShared(s, WriteOutcome.CONFLICT);
                 s.invalidated = true; // the next request reads the record again
                 if (LOG.isLoggable(Level.FINE)) {
                     LOG.fine("Tether: session " + SessionId.redact(baseId) + ": " + r.field() + " was changed on another node meanwhile");
@@ -467,40 +466,72 @@ final class Writes {
                 if (!s.holdsUnsent && plan.full() && base > 0) {
                     writeBackRefused();
                 }
-                s.holdsUnsent = false;
+                unsentStored(s);
+                refusedWhileShared(s, WriteOutcome.CONFLICT);
                 result.complete(WriteOutcome.CONFLICT);
             }
         }
     }
 
+    /** What was queued is stored, or lost and counted: the copy holds nothing unsent any more. */
+    private static void unsentStored(TrackedSession s) {
+        synchronized (s) {
+            s.holdsUnsent = false;
+            s.unsentNames.clear();
+        }
+    }
+
     /**
      * A write carrying changes acknowledged as queued (Redis was away from this node) met another
-     * node's change of the same field, acknowledged too. Only one can stand: the one in Redis does.
-     * This node's is counted and logged as lost; the rest of what it queued goes again, merged,
-     * still under the session's write permit ({@code result} completes after it).
+     * node's change of field {@code field}. If this node's change of it was one of those queued,
+     * both were acknowledged and only one can stand: the one in Redis does, and this node's is
+     * counted and logged as lost (a note, or a whole record, cannot be told apart: counted). The
+     * rest goes again, merged, still under the session's write permit; {@code result} completes
+     * with that write's outcome, unless the refused change was the request's own.
      *
      * @return whether a write went again
      */
     private boolean sendAgainWithout(TrackedSession s, WritePlan plan, String field, CompletableFuture<WriteOutcome> result) {
-        lostAfterAcknowledging(WriteOutcome.CONFLICT);
-        ContainerSession c = s.container;
-        if (c == null || plan.full() || field == null || !field.startsWith(RecordFormat.ATTRIBUTE_PREFIX)) {
-            return false; // a whole record (or a container note) refused: nothing to take apart
+        String lost = field != null && field.startsWith(RecordFormat.ATTRIBUTE_PREFIX) ? field.substring(RecordFormat.ATTRIBUTE_PREFIX.length())
+                : null;
+        boolean queuedLost;
+        synchronized (s) {
+            queuedLost = lost == null || s.unsentNames.remove(lost);
         }
-        String lost = field.substring(RecordFormat.ATTRIBUTE_PREFIX.length());
+        if (queuedLost) {
+            lostAfterAcknowledging(WriteOutcome.CONFLICT);
+        }
+        ContainerSession c = s.container;
+        if (c == null || plan.full() || field == null || field.isEmpty()) {
+            return false; // a whole record refused: nothing to take apart
+        }
+        SessionSnapshot snapshot = c.snapshot();
         synchronized (s) {
             java.util.Set<String> set = new java.util.HashSet<>(plan.hashesSet().keySet());
             java.util.Set<String> removed = new java.util.HashSet<>(plan.hashesRemoved());
-            set.remove(lost);
-            removed.remove(lost);
+            if (lost != null) {
+                set.remove(lost);
+                removed.remove(lost);
+                s.changes.forget(lost); // else a value changed in place here would go again, and be refused again
+            }
             s.changes.requeue(set, removed);
             s.saved.unsent(set);
+            if (lost == null) {
+                s.saved.notesWritten(snapshot.notes()); // the refused note is another node's now
+            }
         }
-        Sent again = send(s, c.snapshot(), false, true);
+        Sent again = send(s, snapshot, false, true);
         if (again == null) {
             return false;
         }
-        again.outcome().whenComplete((o, e) -> result.complete(WriteOutcome.CONFLICT));
+        boolean ownRefused = !queuedLost;
+        again.outcome().whenComplete((o, e) -> {
+            WriteOutcome out = ownRefused || e != null || o == null ? WriteOutcome.CONFLICT : o;
+            if (!out.stored()) {
+                refusedWhileShared(s, out);
+            }
+            result.complete(out);
+        });
         return true;
     }
 
@@ -526,6 +557,10 @@ final class Writes {
     private WriteOutcome keep(TrackedSession s, WritePlan plan) {
         s.holdsUnsent = true;
         requeue(s, plan);
+        synchronized (s) {
+            s.unsentNames.addAll(plan.hashesSet().keySet());
+            s.unsentNames.addAll(plan.hashesRemoved());
+        }
         if (pending.save(s.baseId, s)) {
             stats.queued.increment();
             return WriteOutcome.QUEUED;

@@ -519,6 +519,40 @@ class OutageTest {
         }
     }
 
+    /**
+     * As above, but what meets another node's change is a container note this node never changed:
+     * a queued write carries every note again. The queued attribute must still be written, and a
+     * login made while queued must reach the record's user (the per-user index, "log out everywhere").
+     */
+    @Test
+    void aQueuedWriteMeetingAnotherNodesNoteStillWritesItsAttributesAndItsUser() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port())) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            try (RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+                TestSession live = new TestSession();
+                live.notes.put("role", "clerk");
+                TrackedSession s = created(live);
+                String key = store.recordKey(s.baseId());
+                proxy.blackhole();
+                proxy.reset();
+                await("A sees the outage", RECOVERY, () -> !store.isRedisAvailable());
+                queuedCommit(s, () -> {
+                    live.set(s, "wish", "fig");
+                    live.user = "carol";
+                });
+                SessionRecord onB = Stores.load(b, s.baseId(), getClass().getClassLoader());
+                TestSession liveB = TestSession.from(onB);
+                assertEquals(WriteOutcome.SAVED, request(b, onB.tracked(), () -> liveB.notes.put("role", "manager")));
+
+                proxy.pass();
+                await("A's queued attribute is written", RECOVERY, () -> fieldIs(key, "a:wish", "Sfig"));
+                await("A's queued login reaches the record", RECOVERY, () -> fieldIs(key, "user", "carol"));
+                assertEquals("manager", field(redis, key, "n:role"), "B's note stands");
+            }
+        }
+    }
+
     @Test
     void storeStartsWhileRedisIsDownAndCatchesUp() throws Exception {
         int port = Ports.free();

@@ -88,6 +88,13 @@ public final class Changes {
         }
     }
 
+    /** Forgets one attribute: set, removed or read (another node's change of it stands). */
+    public void forget(String name) {
+        orEmpty(set).remove(name);
+        orEmpty(read).remove(name);
+        orEmpty(removed).remove(name);
+    }
+
     /** Forgets everything, values read included: the copy was replaced by the record. */
     public void clearAll() {
         clear(true, java.util.Map.of());

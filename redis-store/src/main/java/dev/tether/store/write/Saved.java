@@ -26,6 +26,8 @@ public final class Saved {
     private volatile long indexedUntil;
     /** The notes must be written again whether or not they changed (a write was not stored). */
     private volatile boolean resend;
+    /** The user likewise (a login or logout in a write that was not stored). */
+    private volatile boolean resendUser;
 
     /** After a load: the record as read is what this node has written. */
     public void loaded(Map<String, Long> attributeHashes, long lastAccessed, int maxInactiveSeconds, Map<String, String> notes,
@@ -41,6 +43,7 @@ public final class Saved {
         this.user = user;
         indexedUntil = 0;
         resend = false;
+        resendUser = false;
     }
 
     /**
@@ -50,6 +53,7 @@ public final class Saved {
     public void unsent(java.util.Collection<String> attributes) {
         hashes.keySet().removeAll(attributes);
         resend = true;
+        resendUser = true;
         maxInactive = Integer.MIN_VALUE;
         extras = Map.of();
         indexedUntil = 0;
@@ -74,6 +78,7 @@ public final class Saved {
             notes = Map.copyOf(plan.notes());
         }
         resend = false;
+        resendUser = false;
         user = plan.user();
         if (plan.indexUntil() != 0) {
             indexedUntil = plan.indexUntil();
@@ -88,7 +93,16 @@ public final class Saved {
     }
 
     public boolean userChanged(String current) {
-        return !java.util.Objects.equals(user, current);
+        return resendUser || !java.util.Objects.equals(user, current);
+    }
+
+    /**
+     * The notes as they are count as written: another node's change of one of them stands, and the
+     * next write must not carry them again (it would be refused again).
+     */
+    public void notesWritten(Map<String, String> current) {
+        notes = Map.copyOf(current);
+        resend = false;
     }
 
     public String user() {
