@@ -242,17 +242,7 @@ class EmbeddedJettyTest {
      */
     @Test
     void aUserMovedBackAfterLoggingOutOnAnotherNodeIsNotLetIn() throws Exception {
-        Server a = server("nodeA", true, "/shop");
-        Server b = server("nodeB", true, "/shop");
-        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
-        assertEquals(200, first.status(), first.toString());
-        mute(a); // a node that has not read Redis's messages yet (busy, its I/O thread starved)
-        Http.Reply atB = Http.get(port(b), "/shop/s", first.sessionId());
-        assertEquals("alice", atB.attribute("user"), atB.toString());
-        Http.Reply logout = Http.get(port(b), "/shop/s?logout=1", atB.sessionId());
-        assertEquals(200, logout.status(), logout.toString());
-
-        Http.Reply back = Http.get(port(a), "/shop/s", atB.sessionId());
+        Http.Reply back = movedBackAfterLoggingOut(false);
         // Jetty hands the request the session it found in its cache, emptied: nobody logged in.
         // (Without the check the application ran as alice on the stale copy, and only its write
         // at the end, refused as GONE, turned the answer into a 503.)
@@ -263,20 +253,36 @@ class EmbeddedJettyTest {
     /** As above, for an application that keeps its sessions in the URL ({@code ;jsessionid=}), without cookies. */
     @Test
     void aUserMovedBackWithTheIdInTheUrlAfterLoggingOutOnAnotherNodeIsNotLetIn() throws Exception {
+        Http.Reply back = movedBackAfterLoggingOut(true);
+        assertEquals(200, back.status(), "the application ran on the logged-out copy: " + back);
+        assertNull(back.attribute("user"), "the logged-out session was let in on A: " + back);
+    }
+
+    /**
+     * Alice logs in on A, is served by B, logs out there, and comes back to A before A has read
+     * Redis's messages; A's answer to her last request. {@code inUrl}: the session id travels in
+     * the URL ({@code ;jsessionid=}) instead of a cookie.
+     */
+    private Http.Reply movedBackAfterLoggingOut(boolean inUrl) throws Exception {
         Server a = server("nodeA", true, "/shop");
         Server b = server("nodeB", true, "/shop");
         Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
         assertEquals(200, first.status(), first.toString());
-        mute(a);
-        Http.Reply atB = Http.get(port(b), "/shop/s;jsessionid=" + first.sessionId(), null);
+        mute(a); // a node that has not read Redis's messages yet (busy, its I/O thread starved)
+        Http.Reply atB = get(port(b), "/shop/s", first.sessionId(), inUrl);
         assertEquals("alice", atB.attribute("user"), atB.toString());
-        String idAtB = atB.sessionId() != null ? atB.sessionId() : first.sessionId();
-        Http.Reply logout = Http.get(port(b), "/shop/s;jsessionid=" + idAtB + "?logout=1", null);
+        String id = atB.sessionId() != null ? atB.sessionId() : first.sessionId();
+        Http.Reply logout = get(port(b), "/shop/s", "?logout=1", id, inUrl);
         assertEquals(200, logout.status(), logout.toString());
+        return get(port(a), "/shop/s", id, inUrl);
+    }
 
-        Http.Reply back = Http.get(port(a), "/shop/s;jsessionid=" + idAtB, null);
-        assertEquals(200, back.status(), "the application ran on the logged-out copy: " + back);
-        assertNull(back.attribute("user"), "the logged-out session was let in on A: " + back);
+    private static Http.Reply get(int port, String path, String id, boolean inUrl) throws Exception {
+        return get(port, path, "", id, inUrl);
+    }
+
+    private static Http.Reply get(int port, String path, String query, String id, boolean inUrl) throws Exception {
+        return inUrl ? Http.get(port, path + ";jsessionid=" + id + query, null) : Http.get(port, path + query, id);
     }
 
     private static dev.tether.store.RedisSessionStore storeOf(Server server) {

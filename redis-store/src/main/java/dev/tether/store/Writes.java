@@ -507,16 +507,10 @@ final class Writes {
         }
         SessionSnapshot snapshot = c.snapshot();
         synchronized (s) {
-            java.util.Set<String> set = new java.util.HashSet<>(plan.hashesSet().keySet());
-            java.util.Set<String> removed = new java.util.HashSet<>(plan.hashesRemoved());
+            requeue(s, plan, lost);
             if (lost != null) {
-                set.remove(lost);
-                removed.remove(lost);
                 s.changes.forget(lost); // else a value changed in place here would go again, and be refused again
-            }
-            s.changes.requeue(set, removed);
-            s.saved.unsent(set);
-            if (lost == null) {
+            } else {
                 s.saved.notesWritten(snapshot.notes()); // the refused note is another node's now
             }
         }
@@ -575,9 +569,22 @@ final class Writes {
 
     /** What a write carried goes again with the next one; a full write stays full. */
     private static void requeue(TrackedSession s, WritePlan plan) {
+        requeue(s, plan, null);
+    }
+
+    /** As {@link #requeue(TrackedSession, WritePlan)}, but for attribute {@code except}. */
+    private static void requeue(TrackedSession s, WritePlan plan, String except) {
+        java.util.Set<String> set = plan.hashesSet().keySet();
+        java.util.Collection<String> removed = plan.hashesRemoved();
+        if (except != null) {
+            set = new java.util.HashSet<>(set);
+            set.remove(except);
+            removed = new java.util.HashSet<>(removed);
+            removed.remove(except);
+        }
         synchronized (s) {
-            s.changes.requeue(plan.hashesSet().keySet(), plan.hashesRemoved());
-            s.saved.unsent(plan.hashesSet().keySet());
+            s.changes.requeue(set, removed);
+            s.saved.unsent(set);
             if (plan.full()) {
                 s.needsFull = true;
             }

@@ -55,6 +55,13 @@ class OutageTest {
         assertTrue(millis < 800, "commit during an outage took " + millis + " ms");
     }
 
+    /** Redis goes away from this test's store only (through the proxy): its connection goes, and reconnecting it gets no answer. */
+    private void cutOff(dev.tether.testkit.FaultProxy proxy) {
+        proxy.blackhole();
+        proxy.reset();
+        await("the store sees the outage", RECOVERY, () -> !store.isRedisAvailable());
+    }
+
     private boolean fieldIs(String key, String field, String expected) {
         try {
             return Objects.equals(expected, field(redis, key, field));
@@ -370,9 +377,7 @@ class OutageTest {
                     lives.add(live);
                     sessions.add(created(live));
                 }
-                proxy.blackhole();
-                proxy.reset(); // A's connection goes; reconnecting, A gets no answer
-                await("A sees the outage", RECOVERY, () -> !store.isRedisAvailable());
+                cutOff(proxy);
                 for (int i = 0; i < n; i++) {
                     TrackedSession s = sessions.get(i);
                     TestSession live = lives.get(i);
@@ -427,9 +432,7 @@ class OutageTest {
                 live.attributes.put("cart", java.util.List.of("apple"));
                 TrackedSession s = created(live);
                 String key = store.recordKey(s.baseId());
-                proxy.blackhole();
-                proxy.reset();
-                await("A sees the outage", RECOVERY, () -> !store.isRedisAvailable());
+                cutOff(proxy);
                 queuedCommit(s, () -> {
                     live.set(s, "cart", java.util.List.of("apple", "pear"));
                     live.set(s, "wish", "fig");
@@ -467,9 +470,7 @@ class OutageTest {
             TrackedSession a = created(liveA);
             TestSession liveB = new TestSession();
             TrackedSession b = created(liveB);
-            proxy.blackhole();
-            proxy.reset();
-            await("the outage is seen", RECOVERY, () -> !store.isRedisAvailable());
+            cutOff(proxy);
             queuedCommit(a, () -> liveA.set(a, "v", 1));
             queuedCommit(b, () -> liveB.set(b, "v", 1));
             assertTrue(a.writing.tryAcquire(), "A has no write in flight of its own");
@@ -534,9 +535,7 @@ class OutageTest {
                 live.notes.put("role", "clerk");
                 TrackedSession s = created(live);
                 String key = store.recordKey(s.baseId());
-                proxy.blackhole();
-                proxy.reset();
-                await("A sees the outage", RECOVERY, () -> !store.isRedisAvailable());
+                cutOff(proxy);
                 queuedCommit(s, () -> {
                     live.set(s, "wish", "fig");
                     live.user = "carol";
