@@ -71,9 +71,10 @@ final class Writes {
                 && planner.nothingToWrite(s.changes, s.saved, snapshot, System.currentTimeMillis())) {
             return UNCHANGED; // a write of this session is on its way; nothing waits for it in this mode
         }
+        boolean logout = options.asyncWrites() && loggingOut(s, snapshot); // before the write records the new user
         CompletableFuture<WriteOutcome> w = write(s, snapshot, drainReads, false);
-        if (!options.asyncWrites() || w.isDone()) {
-            return w;
+        if (!options.asyncWrites() || w.isDone() || logout) {
+            return w; // a logout waits as always: answered, it must be final
         }
         w.whenComplete((o, e) -> {
             if (e != null || !o.stored()) {
@@ -81,6 +82,11 @@ final class Writes {
             }
         });
         return SENT;
+    }
+
+    /** The request logged the user out ({@code request.logout()}), keeping the session. */
+    private static boolean loggingOut(TrackedSession s, SessionSnapshot snapshot) {
+        return snapshot != null && snapshot.user() == null && s.saved.user() != null;
     }
 
     /**

@@ -6,6 +6,7 @@ import static dev.tether.store.Stores.request;
 import static dev.tether.testkit.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tether.testkit.RedisProcess;
@@ -123,5 +124,21 @@ class AsyncWritesTest {
         redis.resume();
         assertEquals(WriteOutcome.SAVED, outcome(logout));
         assertFalse(Stores.exists(redis, store.recordKey(s.baseId())));
+    }
+
+    @Test
+    void aLogoutKeepingTheSessionWaitsForRedisToo() throws Exception {
+        TestSession live = new TestSession();
+        TrackedSession s = stored(live);
+        request(store, s, () -> live.user = "alice");
+        await("the login lands", Duration.ofSeconds(5), () -> "alice".equals(field(redis, store.recordKey(s.baseId()), "user")));
+        redis.pause();
+        // request.logout(): the principal goes, the session stays.
+        CompletableFuture<WriteOutcome> logout = CompletableFuture.supplyAsync(() -> request(store, s, () -> live.user = null));
+        Thread.sleep(300);
+        assertFalse(logout.isDone(), "a logout is answered only once Redis has it, asyncWrites or not");
+        redis.resume();
+        assertEquals(WriteOutcome.SAVED, logout.get(5, TimeUnit.SECONDS));
+        assertNull(field(redis, store.recordKey(s.baseId()), "user"));
     }
 }
