@@ -398,13 +398,14 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             }
             TrackedSession tracked = s.owned(id);
             if (tracked == null) {
-                if (!s.exists(id)) {
+                if (s.isRedisAvailable() && !s.exists(id)) {
                     expired.add(id);
                 }
                 continue;
             }
             switch (s.expire(tracked)) {
-                case EXPIRED, UNKNOWN -> expired.add(id);
+                case EXPIRED -> expired.add(id);
+                case UNKNOWN -> { } // Redis cannot say; another node may serve it: asked again at the next run
                 default -> drop(id);
             }
         }

@@ -69,11 +69,16 @@ final class Expiries {
         if (s.dropped) {
             return RedisSessionStore.Expiry.GONE;
         }
-        if (!redis.isUp() || !s.persisted) {
-            if (s.persisted) {
-                writes.queueDelete(new PendingWrites.Delete(s.baseId, core.tombstoneSeconds(s)));
-            }
+        if (!s.persisted) {
+            // Never stored: nobody else can hold it. A create queued in an outage must not follow.
             owned.remove(s.baseId, s);
+            core.pending.cancel(s.baseId, s);
+            s.dropped = true;
+            stats.expired.increment();
+            return RedisSessionStore.Expiry.EXPIRED;
+        }
+        if (!redis.isUp()) {
+            // Another node may be serving it: neither events nor a delete until Redis can say.
             return RedisSessionStore.Expiry.UNKNOWN;
         }
         Object reply;
@@ -86,7 +91,6 @@ final class Expiries {
             reply = null;
         }
         if (reply == null) {
-            owned.remove(s.baseId, s);
             return RedisSessionStore.Expiry.UNKNOWN;
         }
         Reply r = Reply.of(reply);

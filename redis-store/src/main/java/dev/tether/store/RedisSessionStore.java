@@ -549,7 +549,10 @@ public final class RedisSessionStore implements AutoCloseable {
         ALIVE,
         /** Already invalidated or expired elsewhere (its events fired there): drop this copy. */
         GONE,
-        /** Redis cannot say: expire here; the record is deleted when Redis returns. */
+        /**
+         * Redis cannot say (unreachable, or the claim failed): keep the copy, without events, and
+         * ask again at the next expiry run. Another node may be serving the session.
+         */
         UNKNOWN
     }
 

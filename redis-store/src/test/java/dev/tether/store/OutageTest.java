@@ -576,4 +576,47 @@ class OutageTest {
         assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", 2)));
         assertEquals("I2", field(redis, key, "a:v"));
     }
+
+    @Test
+    void anIdleCopyReachingItsTimeoutWhileRedisIsAwayIsKeptNotDeletedOverAnotherNodesUse() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            TestSession live = new TestSession();
+            TrackedSession s = created(live);
+            String key = store.recordKey(s.baseId());
+            // The user went on at node2; node1 keeps its idle copy.
+            SessionRecord there = Stores.load(b, s.baseId(), getClass().getClassLoader());
+            TestSession liveB = TestSession.from(there);
+            assertEquals(WriteOutcome.SAVED, request(b, there.tracked(), () -> liveB.set(there.tracked(), "v", 2)));
+
+            cutOff(proxy);
+            assertEquals(RedisSessionStore.Expiry.UNKNOWN, store.expire(s), "Redis cannot say whether another node serves it");
+            assertEquals(s, store.owned(s.baseId()), "the copy stays, to be asked about again");
+            proxy.pass();
+            await("node1 sees Redis again", RECOVERY, store::isRedisAvailable);
+            Thread.sleep(500); // anything queued would be replayed by now (paced every 50 ms)
+            assertTrue(exists(redis, key), "the session node2 serves lives on");
+            assertEquals("I2", field(redis, key, "a:v"));
+            assertEquals(RedisSessionStore.Expiry.ALIVE, store.expire(s), "asked again: used elsewhere, this copy goes quietly");
+            assertTrue(exists(redis, key));
+        }
+    }
+
+    @Test
+    void aSessionNeverStoredThatExpiresDuringAnOutageIsNotWrittenAfterIt() throws Exception {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        redis.kill();
+        TestSession live = new TestSession();
+        live.attributes.put("user", "alice");
+        TrackedSession s = store.create(Stores.newBase(), live);
+        queuedCommit(s, () -> { }); // its create waits for Redis
+        assertEquals(RedisSessionStore.Expiry.EXPIRED, store.expire(s), "nobody else can hold it: it expires here");
+        redis.relaunch();
+        await("Redis is back", RECOVERY, store::isRedisAvailable);
+        Thread.sleep(500); // the queue is replayed by now (paced every 50 ms)
+        assertFalse(exists(redis, store.recordKey(s.baseId())), "its destruction events fired: no record may follow");
+    }
 }

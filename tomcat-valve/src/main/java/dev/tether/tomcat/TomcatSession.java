@@ -138,6 +138,9 @@ final class TomcatSession extends StandardSession implements ContainerSession {
                     drop(); // not expire(false): that would count it as expired here and log the user out
                     return;
                 }
+                case UNKNOWN -> {
+                    return; // Redis cannot say, and another node may serve it: kept, asked again at the next run
+                }
                 default -> { }
             }
         }
