@@ -406,7 +406,11 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             switch (s.expire(tracked)) {
                 case EXPIRED -> expired.add(id);
                 case UNKNOWN -> { } // Redis cannot say; another node may serve it: asked again at the next run
-                default -> drop(id);
+                default -> {
+                    if (tracked.isDropped()) {
+                        drop(id); // else a request is using it: it stays
+                    }
+                }
             }
         }
         return expired;

@@ -94,6 +94,9 @@ final class Expiries {
             return RedisSessionStore.Expiry.UNKNOWN;
         }
         Reply r = Reply.of(reply);
+        if (r.kind() == Reply.Kind.ALIVE && s.inUse()) {
+            return RedisSessionStore.Expiry.ALIVE; // a request came back to this copy (within the slack): it stays
+        }
         owned.remove(s.baseId, s);
         s.dropped = true;
         unindexExpiry(s.baseId);

@@ -545,7 +545,10 @@ public final class RedisSessionStore implements AutoCloseable {
     public enum Expiry {
         /** Idle everywhere: the record is gone, this node fires the destruction events. */
         EXPIRED,
-        /** Used on another node meanwhile: drop this copy without events. */
+        /**
+         * Used on another node meanwhile, or within the slack a touch may lag by: drop this copy
+         * without events; unless a request is using it now, then it stays (not dropped).
+         */
         ALIVE,
         /** Already invalidated or expired elsewhere (its events fired there): drop this copy. */
         GONE,

@@ -583,6 +583,28 @@ class NodesTest {
     }
 
     @Test
+    void aCopyARequestIsUsingStaysWhenTheClaimFindsTheSessionAlive() {
+        TestSession liveA = new TestSession(System.currentTimeMillis(), 2);
+        liveA.attributes.put("user", "alice");
+        TrackedSession stateA = a.create(Stores.newBase(), liveA);
+        assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> { }));
+        // B served the user lately: A's claim finds the session alive. A request came back to A's
+        // copy just now (Tomcat checks a session's idle time when the request asks for it).
+        SessionRecord loaded = load(b, stateA.baseId());
+        TestSession liveB = TestSession.from(loaded);
+        liveB.lastAccessedTime = System.currentTimeMillis();
+        assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 1)));
+        stateA.requestStarted();
+        assertEquals(RedisSessionStore.Expiry.ALIVE, a.expire(stateA));
+        assertFalse(stateA.isDropped(), "the request using the copy goes on with it");
+        liveA.set(stateA, "cart", "book");
+        WriteOutcome o = outcome(a.commit(stateA));
+        assertTrue(o.stored(), "its change is stored, not dropped: " + o);
+        assertEquals("Sbook", field(redis, a.recordKey(stateA.baseId()), "a:cart"));
+        assertEquals("I1", field(redis, a.recordKey(stateA.baseId()), "a:n"), "merged with B's change");
+    }
+
+    @Test
     void sessionsOfAVanishedNodeAreClaimedOnceByTheSweep() {
         TestSession live = new TestSession(System.currentTimeMillis(), 1);
         live.attributes.put("user", "alice");

@@ -127,15 +127,44 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         super.invalidate();
     }
 
+    /**
+     * Tomcat's idle check (each request's, and the background expiry's): marks the expiry it may
+     * start as a timeout, which is claimed in Redis; any other {@code expire()} ends the session on
+     * purpose.
+     */
+    @Override
+    public boolean isValid() {
+        if (isValid && !expiring && maxInactiveInterval > 0 && getIdleTimeInternal() >= maxInactiveInterval * 1000L) {
+            IDLE_CHECK.set(this);
+            try {
+                return super.isValid();
+            } finally {
+                IDLE_CHECK.remove();
+            }
+        }
+        return super.isValid();
+    }
+
+    private static final ThreadLocal<TomcatSession> IDLE_CHECK = new ThreadLocal<>();
+
     @Override
     public void expire(boolean notify) {
         TrackedSession s = state;
         if (notify && !invalidating && !dropping && isValid && !expiring && s != null && !s.isDropped()) {
+            if (IDLE_CHECK.get() != this) {
+                // Not a timeout: an administrator (JMX expireSession, the manager application) or a
+                // single sign-on logout in another application ends it: final everywhere, like invalidate().
+                invalidating = true;
+                super.expire(notify);
+                return;
+            }
             // Idle here. Before telling the application the session died, claim the expiry in
             // Redis: once in the cluster, and never for a session another node still serves.
             switch (redisManager().claimExpiry(s)) {
                 case ALIVE, GONE -> {
-                    drop(); // not expire(false): that would count it as expired here and log the user out
+                    if (s.isDropped()) {
+                        drop(); // not expire(false): that would count it as expired here and log the user out
+                    } // else a request is using this copy: it stays valid
                     return;
                 }
                 case UNKNOWN -> {

@@ -251,6 +251,28 @@ abstract class OperationsScenario implements DumpLogsOnFailure.WithNodes {
                 + invalidate.text() + unreachable.text());
     }
 
+    @Test
+    @Order(4)
+    @DisplayName("7. JMX expireSession (also what a single sign-on logout calls) ends the session everywhere, not only this node's copy")
+    void expireSessionOverJmxIsFinal() throws Exception {
+        Reply created = Http.get(node2.port(), "/app/set?k=user&v=dave", null);
+        assertEquals(200, created.status(), created::toString);
+        String id = created.sessionCookie().value();
+        String key = E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}";
+        assertTrue(waitFor(15_000, () -> "Sdave".equals(redis.command("HGET", key, "a:user"))), "the session is in Redis");
+
+        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi");
+        try (JMXConnector connector = JMXConnectorFactory.connect(url, Map.of())) {
+            connector.getMBeanServerConnection().invoke(new ObjectName(MANAGER_MBEAN), "expireSession", new Object[] {id},
+                    new String[] {String.class.getName()});
+        }
+        assertTrue(waitFor(5_000, () -> redis.command("EXISTS", key).equals("0")), "the record is deleted");
+        assertEquals("1", redis.command("EXISTS", key + ":gone"), "with its tombstone");
+        Reply elsewhere = Http.get(node1.port(), "/app/get", id);
+        assertEquals(200, elsewhere.status(), elsewhere::toString);
+        assertEquals(Map.of(), elsewhere.attributes(), "another node does not serve the expired session: " + elsewhere);
+    }
+
     record Ran(int exit, String text) {
     }
 
