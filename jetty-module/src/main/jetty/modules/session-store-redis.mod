@@ -27,6 +27,11 @@ etc/sessions/redis/session-store.xml
 # whose next request lands on another node sees the data (Jetty 12.0 defaults
 # this to false, 12.1 to true; Tether makes it true on both).
 jetty.session.flushOnResponseCommit?=true
+# Scavenge every minute: the sessions of a node that stopped for good get their
+# sessionDestroyed from the first scavenge that finds them, before Redis' TTL
+# removes their records a few touch intervals after they expire (Jetty's own
+# default, 600 s, would miss most of them).
+jetty.sessionScavengeInterval.seconds?=60
 
 [ini-template]
 ## Tether's settings: the same names, defaults and meaning as the Tomcat

@@ -73,7 +73,34 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         s.awaitConnected();
         drops = Executors.newSingleThreadScheduledExecutor(dev.tether.store.redis.SharedResources.threads("tether-jetty-drop"));
         LOG.info(s.describe(contextPath, "workerName"));
+        warnAboutJettySettings(contextPath);
         super.doStart();
+    }
+
+    /** Jetty settings that would break Tether's promises: one line each, at start. */
+    private void warnAboutJettySettings(String contextPath) {
+        org.eclipse.jetty.session.SessionManager manager = _context.getSessionManager();
+        org.eclipse.jetty.session.SessionCache cache = manager == null ? null : manager.getSessionCache();
+        if (cache != null && !cache.isFlushOnResponseCommit()) {
+            LOG.warn("Tether ({}): jetty.session.flushOnResponseCommit is false: a session change Redis refuses is found only after"
+                    + " the response went out, so it cannot be answered 503 (it is counted as AcknowledgedUnstored and logged);"
+                    + " set it to true (the session-store-redis module does unless start.d overrides it)", contextPath);
+        }
+        if (cache != null && cache.getEvictionPolicy() > 0) {
+            LOG.warn("Tether ({}): jetty.session.evictionPolicy={} evicts sessions from Jetty's cache without telling the store:"
+                    + " an evicted session keeps its Tether copy in memory and gets no sessionDestroyed when it expires; use -1"
+                    + " (Tether already keeps only changed data in Redis)", contextPath, cache.getEvictionPolicy());
+        }
+        org.eclipse.jetty.session.HouseKeeper keeper = manager == null || manager.getSessionIdManager() == null ? null
+                : manager.getSessionIdManager().getSessionHouseKeeper();
+        long sweep = keeper == null ? 0 : keeper.getIntervalSec();
+        long window = 3 * configured.touchInterval().toSeconds();
+        if (sweep <= 0 || sweep > window) {
+            LOG.warn("Tether ({}): Jetty scavenges sessions {}; sessions of a node that stopped for good leave Redis by TTL about {} s"
+                    + " after they expire, and get their sessionDestroyed only if a scavenge finds them first: set"
+                    + " jetty.sessionScavengeInterval.seconds to {} or less (the session-store-redis module sets 60)", contextPath,
+                    sweep <= 0 ? "never" : "every " + sweep + " s", window, window);
+        }
     }
 
     static String defaultPrefix(String vhost, String contextPath) {
@@ -413,6 +440,10 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                 }
             }
         }
+        // Sessions of nodes that stopped for good, at every scavenge: Jetty asks doGetExpired only
+        // at its first scavenge (it moves its last-check time on every call), and the records
+        // leave Redis by TTL a few touch intervals after they expire.
+        expired.addAll(claim(System.currentTimeMillis() - configured.touchInterval().toMillis()));
         return expired;
     }
 

@@ -114,6 +114,44 @@ class JettyStoreDecisionsTest {
         return "tether:jetty:0.0.0.0/app:{" + base + "}";
     }
 
+    // ------------------------------------------------------------------ sessions of a node gone for good
+
+    /**
+     * A node stops for good; its session expires with nobody holding it. The next scavenge of another
+     * node finds and claims it (Jetty asks doGetExpired only at its first scavenge, so the store looks
+     * at every one), and that node fires its sessionDestroyed, attributes loaded, once.
+     */
+    @Test
+    void aScavengeFiresTheDestructionOfASessionWhoseNodeStoppedForGood() throws Exception {
+        Server a = server("nodeA");
+        Server b = server("nodeB");
+        List<String> destroyed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var handlerB = b.getDescendants(ServletContextHandler.class).iterator().next().getSessionHandler();
+        handlerB.addEventListener(new jakarta.servlet.http.HttpSessionListener() {
+            @Override
+            public void sessionDestroyed(jakarta.servlet.http.HttpSessionEvent e) {
+                destroyed.add(e.getSession().getId() + " user=" + e.getSession().getAttribute("user"));
+            }
+        });
+        handlerB.scavenge(); // the first scavenge, before the session exists: Jetty's doGetExpired call is used up
+        a.getDescendants(ServletContextHandler.class).iterator().next().getSessionHandler().setMaxInactiveInterval(30 * 60);
+        String cookie = Http.get(port(a), "/app/s?name=user&value=alice", null).sessionId();
+        String base = Http.base(cookie);
+        a.stop(); // for good: its sessions stay in Redis, held by nobody
+        servers.remove(a);
+        // Its user went away 40 minutes ago (max-inactive 30 minutes): the record and its expiry index say so.
+        long then = System.currentTimeMillis() - 40 * 60_000L;
+        redis.command("HSET", key(base), "lastAccessed", Long.toString(then));
+        for (int bucket = 0; bucket < 16; bucket++) {
+            redis.command("ZADD", "tether:jetty:0.0.0.0/app:expiry:{" + bucket + "}", "XX", Long.toString(then + 30 * 60_000L), base);
+        }
+        handlerB.scavenge();
+        assertEquals(List.of(base + " user=alice"), destroyed, "destroyed once, with its attributes, on the node that claimed it");
+        assertEquals("0", redis.command("EXISTS", key(base)));
+        handlerB.scavenge();
+        assertEquals(1, destroyed.size(), "once");
+    }
+
     // ------------------------------------------------------------------ unreadable data
 
     /**
