@@ -45,6 +45,12 @@ final class JettySessionData extends SessionData implements ContainerSession {
 
         /** Another node invalidated the session, or it expired there: take it out of Jetty's cache. */
         void dropped(JettySessionData data);
+
+        /**
+         * This copy's times say it expired; whether the session did: another node may have served it
+         * since (this copy is refreshed only when a request begins, after Jetty asked).
+         */
+        boolean expiredElsewhereToo(JettySessionData data);
     }
 
     private final transient SaveMode saveMode;
@@ -273,5 +279,14 @@ final class JettySessionData extends SessionData implements ContainerSession {
     @Override
     public void drop() {
         events.dropped(this);
+    }
+
+    /**
+     * Jetty invalidates a cached session whose copy looks expired before the request touches it,
+     * which would end a session another node is serving: Redis decides.
+     */
+    @Override
+    public boolean isExpiredAt(long time) {
+        return super.isExpiredAt(time) && events.expiredElsewhereToo(this);
     }
 }

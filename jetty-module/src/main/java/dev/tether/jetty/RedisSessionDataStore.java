@@ -495,6 +495,17 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
     /** What the store does when Jetty calls this store's session data. */
     private final JettySessionData.Events events = new JettySessionData.Events() {
         @Override
+        public boolean expiredElsewhereToo(JettySessionData data) {
+            RedisSessionStore s = store;
+            TrackedSession tracked = data.tracked();
+            if (s == null || tracked == null || tracked.isDropped() || SessionId.parse(data.getId()) == null) {
+                return true;
+            }
+            // Redis not answering cannot say: the copy stays (the next check asks again).
+            return Boolean.FALSE.equals(s.live(data.getId()));
+        }
+
+        @Override
         public void accessed(JettySessionData data) {
             RedisSessionStore s = store;
             TrackedSession tracked = data.tracked();

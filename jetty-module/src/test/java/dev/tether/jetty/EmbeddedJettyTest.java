@@ -78,6 +78,9 @@ class EmbeddedJettyTest {
             if (req.getParameter("name") != null) {
                 session.setAttribute(req.getParameter("name"), req.getParameter("value"));
             }
+            if (req.getParameter("maxInactive") != null) {
+                session.setMaxInactiveInterval(Integer.parseInt(req.getParameter("maxInactive")));
+            }
             if (req.getParameter("sleep") != null) {
                 try {
                     Thread.sleep(Long.parseLong(req.getParameter("sleep"))); // a slow page
@@ -248,6 +251,32 @@ class EmbeddedJettyTest {
         // at the end, refused as GONE, turned the answer into a 503.)
         assertEquals(200, back.status(), "the application ran on the logged-out copy: " + back);
         assertNull(back.attribute("user"), "the logged-out session was let in on A: " + back);
+    }
+
+    /**
+     * Shared mode: A's cached copy looks expired by its own times, while B served the user all along.
+     * Jetty checks a cached session's expiry before the request touches it, and invalidated it: the
+     * record went, B's user was logged out and lost what B had stored. Redis decides now.
+     */
+    @Test
+    void aCopyThatLooksExpiredWhileAnotherNodeServedTheUserIsNotEnded() throws Exception {
+        java.util.Map<String, String> shared = java.util.Map.of("mode", "shared");
+        Server a = server("shared", true, shared, "/shop");
+        Server b = server("shared", true, shared, "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice&maxInactive=3", null);
+        assertEquals(200, first.status(), first.toString());
+        String id = first.sessionId();
+        long until = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(4500);
+        int n = 0;
+        while (System.nanoTime() < until) {
+            Http.Reply atB = Http.get(port(b), "/shop/s?name=n&value=" + ++n, id);
+            assertEquals(200, atB.status(), atB.toString());
+            Thread.sleep(700);
+        }
+        Http.Reply back = Http.get(port(a), "/shop/s", id);
+        assertEquals(200, back.status(), back.toString());
+        assertEquals("alice", back.attribute("user"), "the session B served lives on: " + back);
+        assertEquals(Integer.toString(n), back.attribute("n"), "with B's last write: " + back);
     }
 
     /** As above, for an application that keeps its sessions in the URL ({@code ;jsessionid=}), without cookies. */

@@ -596,13 +596,21 @@ public final class RedisSessionStore implements AutoCloseable {
      * cannot be asked.
      */
     public boolean exists(String baseId) {
+        return Boolean.TRUE.equals(live(baseId));
+    }
+
+    /** Like {@link #exists}, but {@code null} when Redis cannot be asked or does not answer in time. */
+    public Boolean live(String baseId) {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = core.redis.async();
         if (cmd == null || !core.redis.isUp()) {
-            return false;
+            return null;
         }
         List<KeyValue<byte[], byte[]>> kv = core.await(cmd.hmget(core.format.recordKey(baseId), RecordFormat.bytes(RecordFormat.LAST_ACCESSED),
                 RecordFormat.bytes(RecordFormat.MAX_INACTIVE)), null);
-        if (kv == null || !kv.get(0).hasValue()) {
+        if (kv == null) {
+            return null;
+        }
+        if (!kv.get(0).hasValue()) {
             return false;
         }
         long accessed = Long.parseLong(RecordFormat.string(kv.get(0).getValue()));
