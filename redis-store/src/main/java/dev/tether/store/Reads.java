@@ -244,21 +244,22 @@ final class Reads {
             // A request is running the application on this copy (the caller is not counted yet):
             // replacing it would lose what that request changed (or is about to change) in the
             // objects it holds. It stays; the writes made on it name their base version and are
-            // merged or refused in Redis.
-            return RedisSessionStore.Refresh.CURRENT;
+            // merged or refused in Redis. Unless the session ended elsewhere (a logout).
+            return keptUnlessGone(s);
         }
         if (s.holdsUnsent && !writes.flushUnsent(s)) {
             // Changes acknowledged while Redis was away are in this copy only (their replay may be
             // paced behind others'): written first, merged with what Redis holds now, else the
-            // copy stays as it is. Replaced by the record, they would be gone.
-            return RedisSessionStore.Refresh.CURRENT;
+            // copy stays as it is. Replaced by the record, they would be gone. That write may
+            // have found the session ended elsewhere (GONE: the copy is dropped).
+            return keptUnlessGone(s);
         }
         if (s.writing.availablePermits() == 0 || !s.changes.isEmpty(false)) {
             // A request that has ended is still writing, or about to write, what it set or removed:
             // read now, the record lacks it, and replacing the copy (and what the next write
             // compares with) would drop it. The copy stays; read again next time. (Values read in
             // place are not waited for: their names stay until the last request's write.)
-            return RedisSessionStore.Refresh.CURRENT;
+            return keptUnlessGone(s);
         }
         long before = s.version;
         boolean behind = s.baseVersion != s.version;
@@ -292,6 +293,21 @@ final class Reads {
         // (saved, changes) is now the record just read, so the copy's objects must be replaced too;
         // else a value read in place is written back old under the new version.
         return loaded.stored.version() == before && !behind ? RedisSessionStore.Refresh.CURRENT : RedisSessionStore.Refresh.RELOADED;
+    }
+
+    /**
+     * A stale copy that cannot be replaced now serves the request as it is, but never a session
+     * that ended elsewhere: one look at the tombstone (only when the copy is stale and busy).
+     */
+    private RedisSessionStore.Refresh keptUnlessGone(TrackedSession s) throws RedisSessionStore.UnavailableException {
+        if (s.dropped) {
+            return RedisSessionStore.Refresh.GONE;
+        }
+        if (tombstoned(s.baseId)) {
+            core.drop(s, "was invalidated or expired on another node");
+            return RedisSessionStore.Refresh.GONE;
+        }
+        return RedisSessionStore.Refresh.CURRENT;
     }
 
     private boolean tombstoned(String baseId) throws RedisSessionStore.UnavailableException {

@@ -306,6 +306,24 @@ class NodesTest {
     }
 
     /**
+     * A slow request R1 still runs on A's copy when the user logs out on B. A has heard of it (the
+     * copy is stale) but cannot replace a copy R1 is using: the user's next request R2 on A must not
+     * be let in on it.
+     */
+    @Test
+    void aCopyThatCannotBeReplacedStillLetsNobodyInAfterALogoutElsewhere() throws Exception {
+        TestSession liveA = new TestSession();
+        TrackedSession stateA = createOnA(liveA);
+        SessionRecord loaded = load(b, stateA.baseId());
+        stateA.requestStarted(); // R1 on A, a long download
+        assertEquals(WriteOutcome.SAVED, outcome(b.invalidate(loaded.tracked())), "the logout on B");
+        dev.tether.testkit.Await.await("Redis tells A", Duration.ofSeconds(3), () -> !a.isCurrent(stateA));
+        SessionRecord[] fresh = new SessionRecord[1];
+        assertEquals(RedisSessionStore.Refresh.GONE, a.enter(stateA, loader, fresh), "R2 was let in on the logged-out copy");
+        assertEquals(RedisSessionStore.Refresh.GONE, a.enter(stateA, loader, fresh, true), "and on a hop too");
+    }
+
+    /**
      * Sticky mode: the user moved to B, logged out there, and the balancer sends the old cookie
      * back to A before A has read Redis's message about it (a loaded node: the fault suite's soak
      * saw a logged-out cookie let in 20 ms after its logout). The request's id names B's route: A
