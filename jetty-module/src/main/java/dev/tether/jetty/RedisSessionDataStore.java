@@ -301,6 +301,11 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         if (LOG.isDebugEnabled()) {
             LOG.debug("Tether: stored {} -> {}", SessionId.redact(id), outcome);
         }
+        if (outcome == WriteOutcome.DROPPED && rd.endedElsewhere && !rd.getKeys().isEmpty()) {
+            // The request ran on the emptied copy of a session ended elsewhere (Jetty keeps serving
+            // it) and set attributes there: they are stored nowhere. Refused, its retry gets a new session.
+            outcome = WriteOutcome.GONE;
+        }
         if (outcome.stored()) {
             rd.answeredRefusal = false;
         } else if (outcome != WriteOutcome.DROPPED) {

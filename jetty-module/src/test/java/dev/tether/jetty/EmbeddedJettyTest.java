@@ -279,6 +279,29 @@ class EmbeddedJettyTest {
         assertEquals(Integer.toString(n), back.attribute("n"), "with B's last write: " + back);
     }
 
+    /** As above, and the request that came back sets an attribute: it is stored nowhere, so it is not acknowledged. */
+    @Test
+    void aChangeMadeOnACopyEndedElsewhereIsRefused() throws Exception {
+        Server a = server("nodeA", true, "/shop");
+        Server b = server("nodeB", true, "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        mute(a);
+        Http.Reply atB = Http.get(port(b), "/shop/s", first.sessionId());
+        String id = atB.sessionId() != null ? atB.sessionId() : first.sessionId();
+        assertEquals(200, Http.get(port(b), "/shop/s?logout=1", id).status());
+        Http.Reply back = Http.get(port(a), "/shop/s?name=cart&value=book", id);
+        assertEquals(503, back.status(), "a change stored nowhere was acknowledged: " + back);
+        var cacheA = a.getDescendants(ServletContextHandler.class).get(0).getSessionHandler().getSessionCache();
+        dev.tether.testkit.Await.await("A's Jetty lets the ended copy go (Retry-After: 1)", java.time.Duration.ofSeconds(5),
+                () -> { try { return !cacheA.contains(Http.base(id)); } catch (Exception e) { return false; } });
+        Http.Reply retry = Http.get(port(a), "/shop/s?name=cart&value=book", id);
+        assertEquals(200, retry.status(), retry.toString());
+        assertEquals("book", retry.attribute("cart"));
+        assertNull(retry.attribute("user"), "a new session, nobody logged in: " + retry);
+        assertEquals("Sbook", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + Http.base(retry.sessionId()) + "}", "a:cart"),
+                "the retry's change is in Redis");
+    }
+
     /** As above, for an application that keeps its sessions in the URL ({@code ;jsessionid=}), without cookies. */
     @Test
     void aUserMovedBackWithTheIdInTheUrlAfterLoggingOutOnAnotherNodeIsNotLetIn() throws Exception {
