@@ -644,6 +644,36 @@ public final class RedisSessionStore implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             LOG.warning("Tether: could not write all sessions to Redis before stopping (" + RedisConnection.describe(e) + ")");
         }
+        awaitQueued();
+    }
+
+    /**
+     * Changes and logouts acknowledged while Redis was away live only in this node's queue: a stop
+     * waits a bounded time for Redis to take them, then says plainly what is lost with the node.
+     */
+    private void awaitQueued() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(
+                Math.max(5000, core.options.commandTimeout().toMillis() * 2 + core.options.connectTimeout().toMillis()));
+        while (queuedCount() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        long sessions = core.owned.values().stream().filter(s -> s.holdsUnsent && !s.dropped).count();
+        int logouts = core.pending.deletes();
+        if (sessions + logouts > 0) {
+            core.stats.acknowledgedUnstored.add(sessions + logouts);
+            LOG.severe("Tether: stopping while Redis is unreachable: the changes of " + sessions + " session(s) and " + logouts
+                    + " logout(s) acknowledged while Redis was away were never stored and are lost with this node; a logged-out"
+                    + " session stays logged in on the other nodes (counted as AcknowledgedUnstored)");
+        }
+    }
+
+    private long queuedCount() {
+        return core.pending.size() + core.owned.values().stream().filter(s -> s.holdsUnsent && !s.dropped).count();
     }
 
     @Override

@@ -15,6 +15,8 @@ import dev.tether.testkit.Ports;
 import dev.tether.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -618,5 +620,52 @@ class OutageTest {
         await("Redis is back", RECOVERY, store::isRedisAvailable);
         Thread.sleep(500); // the queue is replayed by now (paced every 50 ms)
         assertFalse(exists(redis, store.recordKey(s.baseId())), "its destruction events fired: no record may follow");
+    }
+
+    @Test
+    void aStopWhileRedisIsAwayWaitsForItThenSaysWhatIsLost() throws Exception {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession kept = new TestSession();
+        TrackedSession s = created(kept);
+        TestSession leaving = new TestSession();
+        TrackedSession loggedOut = created(leaving);
+        redis.command("SAVE");
+        redis.kill();
+        queuedCommit(s, () -> kept.set(s, "v", 1));
+        assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(loggedOut)));
+        try (LogCapture log = new LogCapture()) {
+            store.flush(); // Redis stays away: a bounded wait, then one line
+            assertEquals(2, store.stats().getAcknowledgedUnstored(), "the change and the logout, lost with the node");
+            assertEquals(1, log.messages(java.util.logging.Level.SEVERE).size(), log.messages(java.util.logging.Level.SEVERE).toString());
+            assertTrue(log.messages(java.util.logging.Level.SEVERE).get(0).contains("1 session(s) and 1 logout(s)"));
+        }
+    }
+
+    @Test
+    void aStopWhileRedisIsAwayWritesWhatWasQueuedIfRedisReturnsInTime() throws Exception {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).build(), "node1");
+        TestSession kept = new TestSession();
+        TrackedSession s = created(kept);
+        TestSession leaving = new TestSession();
+        TrackedSession loggedOut = created(leaving);
+        redis.command("SAVE");
+        redis.kill();
+        queuedCommit(s, () -> kept.set(s, "v", 1));
+        assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(loggedOut)));
+        CompletableFuture<Void> back = CompletableFuture.runAsync(() -> {
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            redis.relaunch();
+        });
+        store.flush(); // a rolling restart during a short Redis outage
+        back.get(10, TimeUnit.SECONDS);
+        assertEquals(0, store.stats().getAcknowledgedUnstored());
+        assertEquals("I1", field(redis, store.recordKey(s.baseId()), "a:v"), "the queued change is in Redis");
+        assertTrue(deletedWithTombstone(store.recordKey(loggedOut.baseId())), "and the logout");
     }
 }

@@ -58,6 +58,11 @@ public final class PendingWrites<S> {
         return saves.size() + deletes.size();
     }
 
+    /** Invalidations waiting for replay. */
+    public int deletes() {
+        return deletes.size();
+    }
+
     /** Takes every queued delete out, for replay. */
     public List<Delete> takeDeletes() {
         List<Delete> out = new ArrayList<>();
