@@ -57,6 +57,8 @@ public final class TrackedSession {
     volatile boolean holdsUnsent;
     /** The attributes among those changes. Guarded by {@code this}. */
     final java.util.Set<String> unsentNames = new java.util.HashSet<>();
+    /** Those of them a request changed again since (set, removed, or read mutable). Guarded by {@code this}. */
+    final java.util.Set<String> changedSinceQueued = new java.util.HashSet<>();
     /** What the last write came to: a commit that found its changes already sent reports this. */
     volatile WriteOutcome lastOutcome = WriteOutcome.UNCHANGED;
     /**
@@ -96,15 +98,31 @@ public final class TrackedSession {
 
     public void attributeSet(String name) {
         changes.attributeSet(name);
+        if (holdsUnsent) {
+            changedAgain(name);
+        }
     }
 
     /** A read of a mutable value: it may be changed in place, so it is re-checked at commit. */
     public void attributeRead(String name, Object value) {
         changes.attributeRead(name, value);
+        if (holdsUnsent && !dev.tether.store.codec.AttributeCodec.isImmutable(value)) {
+            changedAgain(name);
+        }
     }
 
     public void attributeRemoved(String name) {
         changes.attributeRemoved(name);
+        if (holdsUnsent) {
+            changedAgain(name);
+        }
+    }
+
+    /** A request changes again an attribute whose queued change is not stored yet: refused with it, it is that request's too. */
+    private synchronized void changedAgain(String name) {
+        if (unsentNames.contains(name)) {
+            changedSinceQueued.add(name);
+        }
     }
 
     /** A request using this session began; pair with {@link RedisSessionStore#commit}. */

@@ -484,6 +484,7 @@ final class Writes {
         synchronized (s) {
             s.holdsUnsent = false;
             s.unsentNames.clear();
+            s.changedSinceQueued.clear();
         }
     }
 
@@ -501,11 +502,18 @@ final class Writes {
         String lost = field != null && field.startsWith(RecordFormat.ATTRIBUTE_PREFIX) ? field.substring(RecordFormat.ATTRIBUTE_PREFIX.length())
                 : null;
         boolean queuedLost;
+        boolean changedAgain;
         synchronized (s) {
             queuedLost = lost == null || s.unsentNames.remove(lost);
+            changedAgain = lost != null && s.changedSinceQueued.remove(lost);
         }
         if (queuedLost) {
             lostAfterAcknowledging(WriteOutcome.CONFLICT);
+        }
+        if (changedAgain) {
+            // A request since changed it again (its own change, refused with the queued one): that
+            // request is not acknowledged either, whichever write met the conflict.
+            refusedWhileShared(s, WriteOutcome.CONFLICT);
         }
         ContainerSession c = s.container;
         if (c == null || plan.full() || field == null || field.isEmpty()) {
@@ -524,7 +532,7 @@ final class Writes {
         if (again == null) {
             return false;
         }
-        boolean ownRefused = !queuedLost;
+        boolean ownRefused = !queuedLost || changedAgain;
         again.outcome().whenComplete((o, e) -> {
             WriteOutcome out = ownRefused || e != null || o == null ? WriteOutcome.CONFLICT : o;
             if (!out.stored()) {

@@ -455,6 +455,32 @@ class OutageTest {
         }
     }
 
+    /** As above, and a request on this node changed the cart again meanwhile: its change is refused with the queued one, not acknowledged. */
+    @Test
+    void aRequestThatChangedAQueuedAttributeAgainIsNotAcknowledgedWhenItMeetsAnotherNodesChange() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port())) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            try (RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+                TestSession live = new TestSession();
+                live.attributes.put("cart", java.util.List.of("apple"));
+                TrackedSession s = created(live);
+                cutOff(proxy);
+                queuedCommit(s, () -> live.set(s, "cart", java.util.List.of("apple", "pear")));
+                SessionRecord onB = Stores.load(b, s.baseId(), getClass().getClassLoader());
+                TestSession liveB = TestSession.from(onB);
+                assertEquals(WriteOutcome.SAVED, request(b, onB.tracked(), () -> liveB.set(onB.tracked(), "cart", java.util.List.of("apple", "plum"))));
+                s.requestStarted(); // R2 on this node, still away from Redis
+                live.set(s, "cart", java.util.List.of("apple", "pear", "kiwi"));
+                proxy.pass();
+                await("A sees Redis again", RECOVERY, store::isRedisAvailable);
+                WriteOutcome r2 = outcome(store.commit(s));
+                assertFalse(r2.stored(), "R2's kiwi is not in Redis, so R2 must not be acknowledged: " + r2);
+                assertEquals(java.util.List.of("apple", "plum"), Stores.load(b, s.baseId(), getClass().getClassLoader()).attributes().get("cart"));
+            }
+        }
+    }
+
     /**
      * The replay after an outage runs on Tether's probe thread, which also runs the retries of
      * writes in flight (Redis between states). It must not wait there for a session's write in
