@@ -60,8 +60,8 @@ final class TomcatSession extends StandardSession implements ContainerSession {
     }
 
     /**
-     * Another node changed the session: take its state in place, without listener events (the
-     * changes happened, and were announced, there). The object stays the same, so a request that
+     * Another node changed the session: take its state in place, without attribute events (the
+     * changes happened, and were announced, there); activation listeners hear of their new values. The object stays the same, so a request that
      * holds it sees the new state.
      */
     void refresh(SessionRecord loaded, boolean restorePrincipal) {
@@ -72,6 +72,21 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         removeNote(Constants.FORM_REQUEST_NOTE);
         removeNote(Constants.SESSION_ID_NOTE);
         fill(loaded, restorePrincipal);
+        // Every value is a new object read from Redis, as on a load: those that keep transient
+        // state (HttpSessionActivationListener) are told, as on a load.
+        jakarta.servlet.http.HttpSessionEvent event = null;
+        for (Object value : loaded.attributes().values()) {
+            if (value instanceof jakarta.servlet.http.HttpSessionActivationListener listener) {
+                if (event == null) {
+                    event = new jakarta.servlet.http.HttpSessionEvent(getSession());
+                }
+                try {
+                    listener.sessionDidActivate(event);
+                } catch (RuntimeException e) {
+                    manager.getContext().getLogger().error("Tether: a sessionDidActivate listener failed on a session read again", e);
+                }
+            }
+        }
     }
 
     private void fill(SessionRecord loaded, boolean restorePrincipal) {

@@ -289,6 +289,21 @@ abstract class OperationsScenario implements DumpLogsOnFailure.WithNodes {
         assertEquals(Map.of("user", "erin", "cart", "book"), stillThere.attributes(), "the session node1 serves lives on: " + stillThere);
     }
 
+    @Test
+    @Order(5)
+    @DisplayName("8. a copy read again after another node's change tells its HttpSessionActivationListener values, as a load does")
+    void aCopyReadAgainActivatesItsValues() {
+        Reply created = Http.get(node1.port(), "/app/probe?label=p", null);
+        String id = created.sessionCookie().value();
+        Reply atNode2 = Http.get(node2.port(), "/app/set?k=a&v=1", id); // the user moves: node2 loads it (activation there)
+        assertEquals(200, atNode2.status(), atNode2::toString);
+        String moved = atNode2.sessionCookie() != null ? atNode2.sessionCookie().value() : id;
+        Reply back = Http.get(node1.port(), "/app/get", moved); // and back: node1 reads its old copy again
+        assertEquals("probe(p)", back.attributes().get("probe"), back::toString);
+        Reply stats = Http.get(node1.port(), "/app/stats?base=" + Http.base(id), null);
+        assertEquals("1", stats.value("activations"), "sessionDidActivate on node1 for the value read again: " + stats);
+    }
+
     record Ran(int exit, String text) {
     }
 
