@@ -458,12 +458,6 @@ public class RedisSessionManager extends ManagerBase {
         }
     }
 
-    /** Whether this node's copy still reflects the session (Redis told of no other node's change since). */
-    boolean isCurrent(TrackedSession state) {
-        RedisSessionStore s = store;
-        return s == null || s.isCurrent(state);
-    }
-
     /** Before a local expiry fires its events: claims it in Redis (once in the cluster, never for a session used elsewhere). */
     RedisSessionStore.Expiry claimExpiry(TrackedSession state) {
         RedisSessionStore s = store;

@@ -168,14 +168,7 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         if (notify && !invalidating && !dropping && isValid && !expiring && s != null && !s.isDropped()) {
             if (IDLE_CHECK.get() != this) {
                 // Not a timeout: an administrator (JMX expireSession, the manager application) or a
-                // single sign-on logout in another application ends it: final everywhere, like
-                // invalidate(). Unless another node changed the session since this copy: the copy no
-                // longer speaks for it (the manager application's "expire idle sessions" would end
-                // a session the user is using there), so only the copy goes.
-                if (!redisManager().isCurrent(s)) {
-                    drop();
-                    return;
-                }
+                // single sign-on logout in another application ends it: final everywhere, like invalidate().
                 invalidating = true;
                 super.expire(notify);
                 return;
