@@ -94,7 +94,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         org.eclipse.jetty.session.HouseKeeper keeper = manager == null || manager.getSessionIdManager() == null ? null
                 : manager.getSessionIdManager().getSessionHouseKeeper();
         long sweep = keeper == null ? 0 : keeper.getIntervalSec();
-        long window = 3 * configured.touchInterval().toSeconds();
+        long window = 2 * configured.touchInterval().toSeconds(); // claimable one interval after expiry, gone by TTL three to four after
         if (sweep <= 0 || sweep > window) {
             LOG.warn("Tether ({}): Jetty scavenges sessions {}; sessions of a node that stopped for good leave Redis by TTL about {} s"
                     + " after they expire, and get their sessionDestroyed only if a scavenge finds them first: set"
@@ -506,8 +506,15 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
             if (s == null || tracked == null || tracked.isDropped() || SessionId.parse(data.getId()) == null) {
                 return true;
             }
-            // Redis not answering cannot say: the copy stays (the next check asks again).
-            return Boolean.FALSE.equals(s.live(data.getId()));
+            Boolean live = s.live(data.getId());
+            if (Boolean.FALSE.equals(live)) {
+                return true;
+            }
+            // Served elsewhere, or Redis cannot say: the copy stays. Its expiry moves on, else
+            // Jetty's inactivity timer, which asks again as soon as the copy's expiry has passed,
+            // would ask at once, again and again.
+            data.setExpiry(System.currentTimeMillis() + (live == null ? 5_000 : configured.touchInterval().toMillis()));
+            return false;
         }
 
         @Override

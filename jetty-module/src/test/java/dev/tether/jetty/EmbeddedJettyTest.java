@@ -273,6 +273,13 @@ class EmbeddedJettyTest {
             assertEquals(200, atB.status(), atB.toString());
             Thread.sleep(700);
         }
+        // A's Jetty timer asked Redis once when A's copy looked expired; it must not ask again and again.
+        redis.command("CONFIG", "RESETSTAT");
+        Thread.sleep(1000);
+        String stats = redis.command("INFO", "commandstats");
+        long hmgets = stats.lines().filter(l -> l.startsWith("cmdstat_hmget:")).mapToLong(
+                l -> Long.parseLong(l.substring(l.indexOf("calls=") + 6, l.indexOf(',')))).sum();
+        assertTrue(hmgets < 5, "A asked Redis " + hmgets + " times in one second about its expired-looking copy");
         Http.Reply back = Http.get(port(a), "/shop/s", id);
         assertEquals(200, back.status(), back.toString());
         assertEquals("alice", back.attribute("user"), "the session B served lives on: " + back);
