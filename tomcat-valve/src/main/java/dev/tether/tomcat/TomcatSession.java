@@ -149,7 +149,9 @@ final class TomcatSession extends StandardSession implements ContainerSession {
      */
     @Override
     public boolean isValid() {
-        if (isValid && !expiring && maxInactiveInterval > 0 && getIdleTimeInternal() >= maxInactiveInterval * 1000L) {
+        if (isValid && !expiring && maxInactiveInterval > 0) {
+            // Marked before Tomcat reads the clock itself, so that its timeout is never taken for an
+            // expire() on purpose.
             IDLE_CHECK.set(this);
             try {
                 return super.isValid();
@@ -183,7 +185,13 @@ final class TomcatSession extends StandardSession implements ContainerSession {
                     return;
                 }
                 case UNKNOWN -> {
-                    return; // Redis cannot say, and another node may serve it: kept, asked again at the next run
+                    // Redis cannot say, and another node may serve it: no events, no delete. Kept
+                    // for the next run; but a request never runs on a copy past its timeout.
+                    if (s.inUse()) {
+                        drop(); // out of this node's maps, attributes untouched (a queued write may carry them)
+                        setValid(false); // the request gets no session
+                    }
+                    return;
                 }
                 default -> { }
             }

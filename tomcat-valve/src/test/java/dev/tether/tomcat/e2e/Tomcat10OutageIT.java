@@ -96,6 +96,26 @@ class Tomcat10OutageIT implements DumpLogsOnFailure.WithNodes {
         runOutage(Restart.WITH_DATA);
     }
 
+    @Test
+    @Order(3)
+    @DisplayName("a session past its timeout while Redis is away is not served: the request gets no session (no events, no delete: another node may serve it)")
+    void aTimedOutSessionIsNotServedWhileRedisIsAway() throws Exception {
+        Reply created = Http.get(node1.port(), "/app/g/expire-in?s=2", null);
+        assertEquals(200, created.status(), created::toString);
+        String id = created.sessionCookie().value();
+        assertEquals(200, Http.get(node1.port(), "/app/set?k=user&v=frank", id).status());
+        redis.command("SAVE");
+        redis.kill();
+        try {
+            Thread.sleep(2600); // past its 2 s timeout on node1's copy
+            Reply late = Http.get(node1.port(), "/app/get", id);
+            assertEquals(200, late.status(), late::toString);
+            assertEquals("none", late.value("id"), "the timed-out session was served while Redis could not be asked: " + late);
+        } finally {
+            redis.relaunch();
+        }
+    }
+
     /** One session's latest acknowledged state, as the client saw it. */
     private static final class Tracked {
         final String id;
