@@ -55,6 +55,11 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         setValid(true);
         setCreationTime(loaded.creationTime());
         fill(loaded, restorePrincipal);
+        // The facade before anyone can find the session: Tomcat makes it lazily and unsynchronized,
+        // and two requests arriving together on a session just loaded could each get one of their
+        // own, so that an application's synchronized (session) no longer serialized them (two first
+        // adds to a cart each made a cart, and one item was gone: the no-affinity suite saw it).
+        getSession();
         setId(id, false);
         state.bind(this);
     }
