@@ -448,7 +448,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         // Sessions of nodes that stopped for good, at every scavenge: Jetty asks doGetExpired only
         // at its first scavenge (it moves its last-check time on every call), and the records
         // leave Redis by TTL a few touch intervals after they expire.
-        expired.addAll(claim(System.currentTimeMillis() - configured.touchInterval().toMillis()));
+        expired.addAll(claim(System.currentTimeMillis()));
         return expired;
     }
 
@@ -459,7 +459,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      */
     @Override
     public Set<String> doGetExpired(long before) {
-        return claim(before);
+        return claim(sweepTime(before));
     }
 
     /**
@@ -470,21 +470,26 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      */
     @Override
     public void doCleanOrphans(long time) {
-        claim(time).forEach(claimed::remove); // long dead: claimed without events
+        claim(sweepTime(time)).forEach(claimed::remove); // long dead: claimed without events
     }
 
-    private Set<String> claim(long before) {
+    /**
+     * The core claims sessions whose expiry lies one touch interval before the time it is given
+     * (its grace for a record's access time lagging behind requests served without a write).
+     * Jetty's time already has Jetty's grace period taken off, so the core is given Jetty's time
+     * plus that interval: sessions expired at or before Jetty's time.
+     */
+    private long sweepTime(long jettyTime) {
+        return jettyTime + configured.touchInterval().toMillis();
+    }
+
+    /** Claims what the core's sweep finds at {@code sweepTime}; each claim checks, atomically in Redis, that the session is idle now. */
+    private Set<String> claim(long sweepTime) {
         RedisSessionStore s = store;
         Set<String> ids = new HashSet<>();
         if (s == null) {
             return ids;
         }
-        // The core claims sessions whose expiry lies one touch interval before the time it is given
-        // (its grace for a record's access time lagging behind requests served without a write).
-        // Jetty's time already has Jetty's grace period taken off, so the core is given Jetty's time
-        // plus that interval: sessions expired at or before Jetty's time. Each claim still checks,
-        // atomically in Redis, that the session is idle as of now with the core's grace.
-        long sweepTime = before + configured.touchInterval().toMillis();
         for (SessionRecord r : s.claimExpired(sweepTime, Thread.currentThread().getContextClassLoader())) {
             claimed.put(r.tracked().baseId(), r);
             ids.add(r.tracked().baseId());

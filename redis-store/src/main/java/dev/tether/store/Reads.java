@@ -265,8 +265,7 @@ final class Reads {
         boolean behind = s.baseVersion != s.version;
         Loaded loaded = read(s, loader);
         if (loaded == null) {
-            if (tombstoned(s.baseId)) {
-                core.drop(s, "was invalidated or expired on another node");
+            if (endedElsewhere(s)) {
                 return RedisSessionStore.Refresh.GONE;
             }
             s.needsFull = true; // Redis lost it: this node's copy is all that is left
@@ -300,14 +299,16 @@ final class Reads {
      * that ended elsewhere: one look at the tombstone (only when the copy is stale and busy).
      */
     private RedisSessionStore.Refresh keptUnlessGone(TrackedSession s) throws RedisSessionStore.UnavailableException {
-        if (s.dropped) {
-            return RedisSessionStore.Refresh.GONE;
+        return s.dropped || endedElsewhere(s) ? RedisSessionStore.Refresh.GONE : RedisSessionStore.Refresh.CURRENT;
+    }
+
+    /** Whether the session's tombstone says it was invalidated or expired elsewhere; then the copy is dropped. */
+    private boolean endedElsewhere(TrackedSession s) throws RedisSessionStore.UnavailableException {
+        if (!tombstoned(s.baseId)) {
+            return false;
         }
-        if (tombstoned(s.baseId)) {
-            core.drop(s, "was invalidated or expired on another node");
-            return RedisSessionStore.Refresh.GONE;
-        }
-        return RedisSessionStore.Refresh.CURRENT;
+        core.drop(s, "was invalidated or expired on another node");
+        return true;
     }
 
     private boolean tombstoned(String baseId) throws RedisSessionStore.UnavailableException {

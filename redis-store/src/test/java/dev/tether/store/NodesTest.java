@@ -578,40 +578,39 @@ class NodesTest {
 
     @Test
     void anIdleCopyExpiresOnlyIfTheSessionIsIdleEverywhereAndOnlyOnce() {
-        TestSession liveA = new TestSession(System.currentTimeMillis(), 2);
-        liveA.attributes.put("user", "alice");
-        TrackedSession stateA = a.create(Stores.newBase(), liveA);
-        assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> { }));
-        String key = a.recordKey(stateA.baseId());
-
         // B serves the user meanwhile: the record's last access is recent, so A's idle copy goes quietly.
-        SessionRecord loaded = load(b, stateA.baseId());
-        TestSession liveB = TestSession.from(loaded);
-        liveB.lastAccessedTime = System.currentTimeMillis();
-        assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 1)));
+        TrackedSession stateA = createdOnAThenServedByB(new TestSession(System.currentTimeMillis(), 2));
+        String key = a.recordKey(stateA.baseId());
+        TrackedSession onB = b.owned(stateA.baseId());
         assertEquals(RedisSessionStore.Expiry.ALIVE, a.expire(stateA));
         assertTrue(exists(redis, key));
 
         // Idle everywhere past max-inactive (plus the touch interval's slack for a non-owner): B's claim wins, once.
         redis.command("HSET", key, "lastAccessed", Long.toString(System.currentTimeMillis() - 3 * 60_000));
-        assertEquals(RedisSessionStore.Expiry.EXPIRED, b.expire(loaded.tracked()));
+        assertEquals(RedisSessionStore.Expiry.EXPIRED, b.expire(onB));
         assertFalse(exists(redis, key));
         assertTrue(exists(redis, key + ":gone"));
         assertEquals(1, b.stats().getSessionsExpired());
     }
 
-    @Test
-    void aCopyARequestIsUsingStaysWhenTheClaimFindsTheSessionAlive() {
-        TestSession liveA = new TestSession(System.currentTimeMillis(), 2);
+    /** Alice's session, stored by A, then read and written by B just now (its counter n = 1): A's copy is B's past. */
+    private TrackedSession createdOnAThenServedByB(TestSession liveA) {
         liveA.attributes.put("user", "alice");
         TrackedSession stateA = a.create(Stores.newBase(), liveA);
         assertEquals(WriteOutcome.SAVED, request(a, stateA, () -> { }));
-        // B served the user lately: A's claim finds the session alive. A request came back to A's
-        // copy just now (Tomcat checks a session's idle time when the request asks for it).
         SessionRecord loaded = load(b, stateA.baseId());
         TestSession liveB = TestSession.from(loaded);
         liveB.lastAccessedTime = System.currentTimeMillis();
         assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "n", 1)));
+        return stateA;
+    }
+
+    @Test
+    void aCopyARequestIsUsingStaysWhenTheClaimFindsTheSessionAlive() {
+        // B served the user lately: A's claim finds the session alive. A request came back to A's
+        // copy just now (Tomcat checks a session's idle time when the request asks for it).
+        TestSession liveA = new TestSession(System.currentTimeMillis(), 2);
+        TrackedSession stateA = createdOnAThenServedByB(liveA);
         stateA.requestStarted();
         assertEquals(RedisSessionStore.Expiry.ALIVE, a.expire(stateA));
         assertFalse(stateA.isDropped(), "the request using the copy goes on with it");

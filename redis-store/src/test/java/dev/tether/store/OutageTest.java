@@ -648,18 +648,25 @@ class OutageTest {
         assertFalse(exists(redis, store.recordKey(s.baseId())), "its destruction events fired: no record may follow");
     }
 
-    @Test
-    void aStopWhileRedisIsAwayWaitsForItThenSaysWhatIsLost() throws Exception {
+    /** Redis goes away after two sessions were stored; one session's change and the other's logout are queued: {changed, logged out}. */
+    private TrackedSession[] changeAndLogoutQueuedWhileRedisIsAway() {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         TestSession kept = new TestSession();
         TrackedSession s = created(kept);
-        TestSession leaving = new TestSession();
-        TrackedSession loggedOut = created(leaving);
+        TrackedSession loggedOut = created(new TestSession());
         redis.command("SAVE");
         redis.kill();
         queuedCommit(s, () -> kept.set(s, "v", 1));
         assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(loggedOut)));
+        return new TrackedSession[] {s, loggedOut};
+    }
+
+    @Test
+    void aStopWhileRedisIsAwayWaitsForItThenSaysWhatIsLost() throws Exception {
+        TrackedSession[] queued = changeAndLogoutQueuedWhileRedisIsAway();
+        TrackedSession s = queued[0];
+        TrackedSession loggedOut = queued[1];
         try (LogCapture log = new LogCapture()) {
             store.flush(); // Redis stays away: a bounded wait, then one line
             assertEquals(2, store.stats().getAcknowledgedUnstored(), "the change and the logout, lost with the node");
@@ -670,16 +677,9 @@ class OutageTest {
 
     @Test
     void aStopWhileRedisIsAwayWritesWhatWasQueuedIfRedisReturnsInTime() throws Exception {
-        redis = RedisProcess.start();
-        store = Stores.openUp(Stores.options(redis).build(), "node1");
-        TestSession kept = new TestSession();
-        TrackedSession s = created(kept);
-        TestSession leaving = new TestSession();
-        TrackedSession loggedOut = created(leaving);
-        redis.command("SAVE");
-        redis.kill();
-        queuedCommit(s, () -> kept.set(s, "v", 1));
-        assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(loggedOut)));
+        TrackedSession[] queued = changeAndLogoutQueuedWhileRedisIsAway();
+        TrackedSession s = queued[0];
+        TrackedSession loggedOut = queued[1];
         CompletableFuture<Void> back = CompletableFuture.runAsync(() -> {
             try {
                 Thread.sleep(500);
