@@ -238,7 +238,8 @@ final class JettySessionData extends SessionData implements ContainerSession {
         if (getLastNode() != null) {
             extras.put(EXTRA_LAST_NODE, getLastNode());
         }
-        return new SessionSnapshot(_attributes, getCreated(), idleSince(), maxInactiveSeconds(), notes(), extras);
+        return new SessionSnapshot(_attributes, getCreated(), idleSince(), maxInactiveSeconds(), notes(), extras,
+                JettyLogin.user(_attributes));
     }
 
     /**

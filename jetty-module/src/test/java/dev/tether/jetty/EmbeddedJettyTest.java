@@ -127,6 +127,11 @@ class EmbeddedJettyTest {
 
     private Server server(String workerName, boolean refusals, java.util.Map<String, String> settings, String... contextPaths)
             throws Exception {
+        return server(workerName, refusals, settings, context -> { }, contextPaths);
+    }
+
+    private Server server(String workerName, boolean refusals, java.util.Map<String, String> settings,
+            java.util.function.Consumer<ServletContextHandler> each, String... contextPaths) throws Exception {
         Server server = new Server(new java.net.InetSocketAddress("127.0.0.1", 0));
         DefaultSessionIdManager ids = new DefaultSessionIdManager(server);
         ids.setWorkerName(workerName);
@@ -142,6 +147,7 @@ class EmbeddedJettyTest {
             ServletContextHandler context = new ServletContextHandler(ServletContextHandler.SESSIONS);
             context.setContextPath(path);
             context.addServlet(new ServletHolder(new AttributeServlet()), "/s");
+            each.accept(context);
             contexts.addHandler(context);
         }
         server.setHandler(contexts);
@@ -525,5 +531,120 @@ class EmbeddedJettyTest {
             t = t.getCause();
         }
         assertTrue(found, "no clear message: " + e);
+    }
+
+    /**
+     * Jetty's own FORM login ({@code FormAuthenticator}, a {@code HashLoginService}): Jetty keeps the
+     * login as a session attribute, and Tether names its user in the record, as it does Tomcat's
+     * principal, for the per-user index and for logouts that wait in asyncWrites mode.
+     */
+    @org.junit.jupiter.api.Nested
+    class Logins {
+
+        /** Pages under /private/ need a login; /login is the form page; /logout calls request.logout(). */
+        private Server node(String workerName, java.util.Map<String, String> settings) throws Exception {
+            return server(workerName, true, settings, context -> {
+                context.addServlet(new ServletHolder(new HttpServlet() {
+                    @Override
+                    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+                        req.getSession(true); // a cart before the login, say
+                        resp.getWriter().write("login page\n");
+                    }
+                }), "/login");
+                context.addServlet(new ServletHolder(new HttpServlet() {
+                    @Override
+                    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws jakarta.servlet.ServletException, IOException {
+                        req.logout(); // the login goes, the session stays
+                        resp.getWriter().write("session kept: " + (req.getSession(false) != null) + "\n");
+                    }
+                }), "/logout");
+                context.addServlet(new ServletHolder(new AttributeServlet()), "/private/s");
+                org.eclipse.jetty.security.UserStore users = new org.eclipse.jetty.security.UserStore();
+                for (String name : List.of("alice", "bob")) {
+                    users.addUser(name, org.eclipse.jetty.util.security.Credential.getCredential("secret"), new String[] {"user"});
+                }
+                org.eclipse.jetty.security.HashLoginService logins = new org.eclipse.jetty.security.HashLoginService("shop");
+                logins.setUserStore(users);
+                org.eclipse.jetty.ee10.servlet.security.ConstraintMapping mapping = new org.eclipse.jetty.ee10.servlet.security.ConstraintMapping();
+                mapping.setPathSpec("/private/*");
+                mapping.setConstraint(org.eclipse.jetty.security.Constraint.from("user"));
+                org.eclipse.jetty.ee10.servlet.security.ConstraintSecurityHandler security = new org.eclipse.jetty.ee10.servlet.security.ConstraintSecurityHandler();
+                security.addConstraintMapping(mapping);
+                security.setAuthenticator(new org.eclipse.jetty.security.authentication.FormAuthenticator("/login", "/login?failed", false));
+                security.setLoginService(logins);
+                context.setSecurityHandler(security);
+            }, "/shop");
+        }
+
+        /** Logs in through the form: the cookie of the logged-in session (Jetty renews the id). */
+        private String login(Server node, String user) {
+            String before = Http.get(port(node), "/shop/login", null).sessionId();
+            Http.Reply in = Http.postForm(port(node), "/shop/j_security_check", java.util.Map.of("j_username", user, "j_password", "secret"), before);
+            assertTrue(redirected(in), in::toString);
+            String after = in.sessionId();
+            assertNotNull(after, () -> "a login renews the id: " + in);
+            assertEquals(200, Http.get(port(node), "/shop/private/s", after).status(), "logged in");
+            return after;
+        }
+
+        /** Jetty answers a login 303 and sends a request without one to the login page (302 or 303). */
+        private static boolean redirected(Http.Reply r) {
+            return r.status() == 302 || r.status() == 303;
+        }
+
+        private String user(String sessionId) {
+            return redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + Http.base(sessionId) + "}", "user");
+        }
+
+        @Test
+        void aFormLoginNamesItsUserInTheRecordAndALogoutTakesItOut() throws Exception {
+            Server a = node("nodeA", java.util.Map.of());
+            Server b = node("nodeB", java.util.Map.of());
+            String id = login(a, "alice");
+            assertEquals("alice", user(id), "the record names the logged-in user");
+            // Another node reads it as logged in (Jetty activates the login there): still alice.
+            Http.Reply there = Http.get(port(b), "/shop/private/s?name=cart&value=book", id);
+            assertEquals(200, there.status(), there::toString);
+            assertEquals("alice", user(there.sessionId() != null ? there.sessionId() : id));
+            String now = there.sessionId() != null ? there.sessionId() : id;
+            Http.Reply out = Http.get(port(b), "/shop/logout", now);
+            assertEquals(200, out.status(), out::toString);
+            assertNull(user(now), "a logout takes the user out of the record");
+            assertTrue(redirected(Http.get(port(a), "/shop/private/s", now)), "logged out everywhere: sent to the login page");
+        }
+
+        @Test
+        void maxSessionsPerUserEndsTheOlderLoginOfTheSameUser() throws Exception {
+            Server a = node("nodeA", java.util.Map.of("maxSessionsPerUser", "1"));
+            String first = login(a, "alice");
+            String other = login(a, "bob");
+            String second = login(a, "alice");
+            assertEquals(200, Http.get(port(a), "/shop/private/s", second).status(), "the newest login stays");
+            assertEquals(200, Http.get(port(a), "/shop/private/s", other).status(), "another user's login stays");
+            Http.Reply old = Http.get(port(a), "/shop/private/s", first);
+            assertTrue(redirected(old), () -> "the older login of alice was ended: " + old);
+        }
+
+        @Test
+        void withAsyncWritesALogoutIsAnsweredOnlyOnceRedisHasIt() throws Exception {
+            Server a = node("nodeA", java.util.Map.of("asyncWrites", "true"));
+            String id = login(a, "alice");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (!"alice".equals(user(id))) {
+                assertTrue(System.nanoTime() < deadline, "the login reaches Redis");
+                Thread.sleep(20);
+            }
+            redis.pause();
+            java.util.concurrent.CompletableFuture<Http.Reply> out;
+            try {
+                out = java.util.concurrent.CompletableFuture.supplyAsync(() -> Http.get(port(a), "/shop/logout", id));
+                Thread.sleep(500);
+                assertTrue(!out.isDone(), () -> "a logout was answered before Redis had it: " + out.join());
+            } finally {
+                redis.resume();
+            }
+            assertEquals(200, out.get(10, java.util.concurrent.TimeUnit.SECONDS).status());
+            assertNull(user(id), "the logout is in Redis");
+        }
     }
 }
