@@ -94,6 +94,41 @@ public enum Setting {
     }
 
     /** The names of all settings, for an error message. */
+    /** The setting whose name is within three typing mistakes of {@code name}, for "did you mean"; {@code null} if none. */
+    public static Setting nearest(String name) {
+        Setting best = null;
+        int bestDistance = 4;
+        String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT);
+        for (Setting s : values()) {
+            int d = distance(n, s.key.toLowerCase(Locale.ROOT));
+            if (d < bestDistance) {
+                best = s;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    /** Edit distance (insertions, deletions, substitutions). */
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(substitute, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
     public static String names() {
         StringBuilder out = new StringBuilder();
         for (Setting s : values()) {

@@ -25,7 +25,7 @@ public final class Settings {
     public boolean set(String name, String value) {
         Setting s = Setting.named(name);
         if (s == null) {
-            LOG.warning("Tether: there is no setting '" + name + "'; the settings are " + Setting.names());
+            LOG.warning("Tether: there is no setting '" + name + "'" + didYouMean(name) + "; the settings are " + Setting.names());
             return false;
         }
         if (value == null || value.isBlank()) {
@@ -34,6 +34,12 @@ public final class Settings {
             values.put(s, value.trim());
         }
         return true;
+    }
+
+    /** {@code " (did you mean 'x'?)"} when {@code name} nearly names a setting, else empty. */
+    public static String didYouMean(String name) {
+        Setting near = Setting.nearest(name);
+        return near == null ? "" : " (did you mean '" + near.key() + "'?)";
     }
 
     /** The configured text of a setting, or its default; {@code null} for an unknown name. */

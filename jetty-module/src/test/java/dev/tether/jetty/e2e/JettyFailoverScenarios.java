@@ -86,6 +86,8 @@ abstract class JettyFailoverScenarios implements DumpLogsOnFailure.WithNodes {
         redis = RedisProcess.start();
         node1 = node("node1", "node1");
         node2 = node("node2", "node2");
+        // An administrator's typo: Jetty itself would ignore it without a word.
+        node2.setIni("session-store-redis.ini", "jetty.session.redis.comandTimeoutMillis", "1500");
         ServerNode.startAll(node1, node2);
     }
 
@@ -141,6 +143,10 @@ abstract class JettyFailoverScenarios implements DumpLogsOnFailure.WithNodes {
                 assertTrue(n.log().contains(line), n.name() + " did not log: " + line);
             }
         }
+        String typo = "Tether: jetty.session.redis.comandTimeoutMillis (start.d/session-store-redis.ini) is not a Tether setting"
+                + " (did you mean 'commandTimeoutMillis'?)";
+        assertTrue(node2.log().contains(typo), "node2 did not warn about its misspelled property:\n" + node2.tail(40));
+        assertTrue(!node1.log().contains("is not a Tether setting"), "node1 has no unknown property:\n" + node1.tail(40));
     }
 
     /** (a) The cookie carries node1's workerName; Redis holds the record under the Jetty prefix. */
