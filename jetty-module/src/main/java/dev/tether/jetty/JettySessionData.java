@@ -68,6 +68,8 @@ final class JettySessionData extends SessionData implements ContainerSession {
      * under Jetty's session lock, cleared by the next stored write).
      */
     transient boolean answeredRefusal;
+    /** The requests using this session now, as the {@link RefusalHandler} counts them. */
+    final transient java.util.Set<RefusalHandler.Exchange> exchanges = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** A request found the session ended on another node (its copy emptied, then left Jetty's cache). */
     transient volatile boolean endedElsewhere;
 

@@ -395,8 +395,9 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         } else {
             // A logout Redis did not take: the record lives on, logged in, so the request that
             // logged out is answered 503, not 2xx. (Jetty goes on invalidating its copy; the next
-            // request reads the record again.) Outside a request (an expiry) there is nobody to tell.
-            RefusalHandler.record(s, outcome, false);
+            // request reads the record again.) On an asynchronous request's own thread, the requests
+            // using the session are told. Outside a request (an expiry) there is nobody to tell.
+            RefusalHandler.record(s, outcome, false, tracked != null && tracked.container() instanceof JettySessionData d ? d : null);
         }
         return outcome.stored();
     }
@@ -540,7 +541,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                 }
                 default -> { }
             }
-            RefusalHandler.entered(s, tracked); // counted out as its response goes out
+            RefusalHandler.entered(s, tracked, data); // counted out as its response goes out
         }
 
         @Override

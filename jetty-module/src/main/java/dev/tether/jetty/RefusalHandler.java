@@ -78,9 +78,24 @@ public class RefusalHandler extends Handler.Wrapper {
      *     request is not known on this thread: then the caller fails the request itself
      */
     static boolean record(RedisSessionStore store, WriteOutcome outcome, boolean atSend) {
+        return record(store, outcome, atSend, null);
+    }
+
+    /**
+     * As {@link #record(RedisSessionStore, WriteOutcome, boolean)}, for a change of {@code data}:
+     * off the request's thread (an asynchronous request's own thread invalidating the session), the
+     * requests using that session now are refused.
+     */
+    static boolean record(RedisSessionStore store, WriteOutcome outcome, boolean atSend, JettySessionData data) {
         Exchange r = CURRENT.get();
         if (r != null) {
             r.refuse(store, outcome);
+            return true;
+        }
+        if (data != null && !data.exchanges.isEmpty()) {
+            for (Exchange using : data.exchanges) {
+                using.refuse(store, outcome);
+            }
             return true;
         }
         if (atSend && RUNNING.get() > 0) {
@@ -97,10 +112,10 @@ public class RefusalHandler extends Handler.Wrapper {
      * the last of its response goes out, before the client can have it. Without a handler, or
      * outside a request, the core counts requests out when the last one leaves.
      */
-    static void entered(RedisSessionStore store, TrackedSession session) {
+    static void entered(RedisSessionStore store, TrackedSession session, JettySessionData data) {
         Exchange r = CURRENT.get();
         if (r != null) {
-            r.entered(store, session);
+            r.entered(store, session, data);
         }
     }
 
@@ -148,11 +163,11 @@ public class RefusalHandler extends Handler.Wrapper {
     private record Refused(RedisSessionStore store, WriteOutcome outcome) {
     }
 
-    private record Entered(RedisSessionStore store, TrackedSession session) {
+    private record Entered(RedisSessionStore store, TrackedSession session, JettySessionData data) {
     }
 
     /** One request's dealings with Tether: the sessions it entered, and its refusal (the first one is what its 503 names). */
-    private static final class Exchange {
+    static final class Exchange {
         private final Request request;
         private Refused refused;
         private boolean settled;
@@ -162,11 +177,12 @@ public class RefusalHandler extends Handler.Wrapper {
             this.request = request;
         }
 
-        synchronized void entered(RedisSessionStore store, TrackedSession session) {
+        synchronized void entered(RedisSessionStore store, TrackedSession session, JettySessionData data) {
             if (entered == null) {
                 entered = new ArrayList<>(2);
             }
-            entered.add(new Entered(store, session));
+            entered.add(new Entered(store, session, data));
+            data.exchanges.add(this);
         }
 
         /** The request is done with its sessions (the application's response is complete, or replaced): counted out, once. */
@@ -178,6 +194,7 @@ public class RefusalHandler extends Handler.Wrapper {
             }
             if (done != null) {
                 for (Entered e : done) {
+                    e.data().exchanges.remove(this);
                     e.store().left(e.session());
                 }
             }
@@ -204,6 +221,11 @@ public class RefusalHandler extends Handler.Wrapper {
 
         /** The request ended: a refusal recorded after its response went out was acknowledged all the same. */
         synchronized void ended() {
+            if (entered != null) {
+                for (Entered e : entered) {
+                    e.data().exchanges.remove(this); // its response failed before its end went out
+                }
+            }
             if (refused != null && !settled) {
                 settled = true;
                 refused.store().refused(refused.outcome(), true);

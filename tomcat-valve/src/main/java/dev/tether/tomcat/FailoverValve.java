@@ -80,7 +80,7 @@ final class FailoverValve extends ValveBase {
         } finally {
             try {
                 if (!deferred) {
-                    afterRequest(request, response, started);
+                    afterRequest(request, response, started, false);
                 }
             } finally {
                 manager.endRequest();
@@ -119,7 +119,7 @@ final class FailoverValve extends ValveBase {
         return dot > 0 && id.charAt(dot) == '.' && id.endsWith(route);
     }
 
-    private void afterRequest(Request request, Response response, TrackedSession started) {
+    private void afterRequest(Request request, Response response, TrackedSession started, boolean async) {
         RedisSessionStore store = manager.store();
         if (store == null) {
             return;
@@ -140,7 +140,7 @@ final class FailoverValve extends ValveBase {
         if (outcome == null && tracked != null && !tracked.isDropped()) {
             outcome = store.await(store.commit(tracked));
         }
-        WriteOutcome logout = started == null ? null : manager.takeUnstoredInvalidation(started);
+        WriteOutcome logout = started == null ? null : manager.takeUnstoredInvalidation(started, async);
         if (logout != null && (outcome == null || outcome.stored())) {
             outcome = logout; // a logout Redis did not take is not acknowledged
         }
@@ -191,7 +191,7 @@ final class FailoverValve extends ValveBase {
         @Override
         public void onComplete(AsyncEvent event) {
             if (done.compareAndSet(false, true)) {
-                afterRequest(request, response, started);
+                afterRequest(request, response, started, true);
             }
         }
 

@@ -269,6 +269,7 @@ public class RedisSessionManager extends ManagerBase {
             if (!outcome.stored()) {
                 // The record lives on, logged in: the request that logged out must not be answered 2xx.
                 UNSTORED_INVALIDATION.set(new Unstored(rs.tracked(), outcome));
+                rs.invalidationRefused(outcome);
             }
         }
     }
@@ -283,11 +284,17 @@ public class RedisSessionManager extends ManagerBase {
      * The outcome of this thread's invalidation of {@code session} that was not stored, once; else
      * {@code null} (also for another request's, left on a thread an application lent to an
      * asynchronous request).
+     *
+     * @param async the request is asynchronous: its invalidation may have run on the application's
+     *     own thread, so the session's record of it counts too (a synchronous request asks this
+     *     thread only, so that a concurrent request's logout is not taken for its own)
      */
-    WriteOutcome takeUnstoredInvalidation(TrackedSession session) {
+    WriteOutcome takeUnstoredInvalidation(TrackedSession session, boolean async) {
         Unstored u = UNSTORED_INVALIDATION.get();
         UNSTORED_INVALIDATION.remove();
-        return u != null && u.session() == session ? u.outcome() : null;
+        WriteOutcome own = u != null && u.session() == session ? u.outcome() : null;
+        WriteOutcome recorded = session.container() instanceof TomcatSession ts ? ts.takeInvalidationRefused() : null;
+        return own != null ? own : async ? recorded : null;
     }
 
     /**

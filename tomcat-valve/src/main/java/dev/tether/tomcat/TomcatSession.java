@@ -28,6 +28,7 @@ final class TomcatSession extends StandardSession implements ContainerSession {
     private transient volatile boolean dropping;
     private transient volatile boolean invalidating;
     private transient volatile WriteOutcome idChangeRefused;
+    private transient volatile WriteOutcome invalidationRefused;
     private transient volatile Principal notesPrincipal;
     private transient volatile String notesAuthType;
     private transient volatile Map<String, String> notesCache;
@@ -225,6 +226,20 @@ final class TomcatSession extends StandardSession implements ContainerSession {
     WriteOutcome takeIdChangeRefused() {
         WriteOutcome o = idChangeRefused;
         idChangeRefused = null;
+        return o;
+    }
+
+    /**
+     * The invalidation of this session was not stored. Kept on the session for an asynchronous
+     * request, whose completion runs on another thread than the one that invalidated.
+     */
+    void invalidationRefused(WriteOutcome outcome) {
+        invalidationRefused = outcome;
+    }
+
+    WriteOutcome takeInvalidationRefused() {
+        WriteOutcome o = invalidationRefused;
+        invalidationRefused = null;
         return o;
     }
 

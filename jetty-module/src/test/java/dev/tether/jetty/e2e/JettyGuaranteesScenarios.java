@@ -416,6 +416,26 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
     }
 
     @Test
+    @Order(11)
+    @DisplayName("a logout on an asynchronous request's own thread that Redis refuses is answered 503 too")
+    void anAsynchronousLogoutRedisRefusesIsNotAcknowledged() {
+        String id = get(node1, "op=login&user=cora", newSession(node1, "op=set&name=cart&value=book")).sessionId();
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1"); // no replica: every write refused (NOREPLICAS)
+        Reply refused;
+        try {
+            refused = get(node1, "op=async-logout", id);
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        assertRefused(refused, "a logout that did not happen must not look done");
+        assertTrue(loggedIn(node2, id), "the record was not deleted, so the login stands");
+        Reply again = get(node2, "op=async-logout", id);
+        assertEquals(200, again.status(), again::toString);
+        assertFalse(loggedIn(node1, id), "logged out everywhere");
+        assertFalse(loggedIn(node2, id), "logged out everywhere");
+    }
+
+    @Test
     @Order(12)
     @DisplayName("a logout while Redis does not answer (paused) is answered 503; retried when Redis is back, it is final")
     void aLogoutRedisDoesNotAnswerIsNotAcknowledged() {

@@ -213,6 +213,26 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
     }
 
     @Test
+    @Order(8)
+    @DisplayName("a logout on an asynchronous request's own thread that Redis does not take is answered 503 too")
+    void anAsynchronousLogoutRedisRefusesIsNotAcknowledged() {
+        String id = E2eSupport.formLogin(node1, null);
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1"); // no replica: every write refused (NOREPLICAS)
+        try {
+            Reply refused = Http.get(node1.port(), "/app/g/async-logout", id);
+            assertEquals(503, refused.status(), "a logout that did not happen must not look done: " + refused);
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        Reply still = Http.get(node2.port(), "/app/secure/whoami", id);
+        assertEquals(E2eSupport.USER, still.value("user"), "the record was not deleted, so the login stands: " + still);
+        Reply again = Http.get(node2.port(), "/app/g/async-logout", still.sessionCookie() == null ? id : still.sessionCookie().value());
+        assertEquals(200, again.status(), again::toString);
+        Reply after = Http.get(node1.port(), "/app/secure/whoami", id);
+        assertTrue(after.body().contains(FailoverScenario.LOGIN_PAGE_MARKER), "logged out everywhere: " + after);
+    }
+
+    @Test
     @Order(9)
     @DisplayName("what a session listener does as its node stops (sessionWillPassivate) is written")
     void passivationChangesAreWrittenAtStop() {

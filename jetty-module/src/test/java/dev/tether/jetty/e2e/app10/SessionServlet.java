@@ -134,6 +134,25 @@ public class SessionServlet extends HttpServlet {
                 }
                 resp.getWriter().println("loggedOut=" + (session != null));
                 return;
+            case "async-logout": {
+                // The session ends on another thread after the container thread returned.
+                HttpSession ending = req.getSession(false);
+                var context = req.startAsync();
+                context.start(() -> {
+                    try {
+                        Thread.sleep(50);
+                        if (ending != null) {
+                            ending.invalidate();
+                        }
+                        context.getResponse().getWriter().println("loggedOut=" + (ending != null));
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    } finally {
+                        context.complete();
+                    }
+                });
+                return;
+            }
             case "flush-logout":
                 // The response goes out first (a streaming page), then the session ends.
                 session = req.getSession(false);

@@ -71,6 +71,25 @@ public class GuaranteesServlet extends HttpServlet {
                     }
                 }, "async-add").start();
             }
+            case "/async-logout" -> {
+                HttpSession s = req.getSession(false);
+                AsyncContext async = req.startAsync();
+                new Thread(() -> {
+                    try {
+                        Thread.sleep(200); // the container thread has long returned
+                        if (s != null) {
+                            s.invalidate();
+                        }
+                        HttpServletResponse r = (HttpServletResponse) async.getResponse();
+                        r.setContentType("text/plain;charset=UTF-8");
+                        r.getWriter().write("loggedOut=true\n");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    } finally {
+                        async.complete();
+                    }
+                }, "async-logout").start();
+            }
             case "/expire-in" -> {
                 HttpSession s = req.getSession(true);
                 s.setMaxInactiveInterval(Integer.parseInt(req.getParameter("s")));
