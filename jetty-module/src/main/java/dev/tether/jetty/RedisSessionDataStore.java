@@ -328,11 +328,20 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      *
      * @param atSend Jetty stores as the response's headers are about to go out
      */
-    private static void refuse(RedisSessionStore s, WriteOutcome outcome, boolean atSend) {
-        if (!RefusalHandler.record(s, outcome, atSend)) {
-            s.refused(outcome, false);
-            throw new NotStored(outcome);
+    private void refuse(RedisSessionStore s, WriteOutcome outcome, boolean atSend) {
+        SessionManager manager = _context.getSessionManager();
+        if (manager != null && manager.isStopping() && !RefusalHandler.handling()) {
+            // Jetty's cache stores every session as the context stops, outside any request: an
+            // error here would cut that loop short, and the rest of the stop (this store's wait
+            // for writes queued in an outage) with it.
+            s.refusedAtStop(outcome);
+            return;
         }
+        if (RefusalHandler.record(s, outcome, atSend)) {
+            return;
+        }
+        s.refused(outcome, false);
+        throw new NotStored(outcome);
     }
 
     private enum Adopted { ADOPTED, NO_RECORD, UNAVAILABLE }

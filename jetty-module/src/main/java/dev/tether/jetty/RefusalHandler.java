@@ -107,6 +107,11 @@ public class RefusalHandler extends Handler.Wrapper {
         return false;
     }
 
+    /** Whether this thread is handling a request now. */
+    static boolean handling() {
+        return CURRENT.get() != null;
+    }
+
     /**
      * The request on this thread entered a session (the core counted it): it is counted out as
      * the last of its response goes out, before the client can have it. Without a handler, or

@@ -78,6 +78,9 @@ class EmbeddedJettyTest {
             if (req.getParameter("name") != null) {
                 session.setAttribute(req.getParameter("name"), req.getParameter("value"));
             }
+            if (req.getParameter("stamp") != null) {
+                session.setAttribute("stamp", new PassivationStamp());
+            }
             if (req.getParameter("maxInactive") != null) {
                 session.setMaxInactiveInterval(Integer.parseInt(req.getParameter("maxInactive")));
             }
@@ -114,6 +117,20 @@ class EmbeddedJettyTest {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+    }
+
+    /**
+     * Changes its session whenever Jetty passivates it (as each last request leaves, and as its node
+     * stops), as some applications do.
+     */
+    public static class PassivationStamp implements jakarta.servlet.http.HttpSessionActivationListener, java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private static final java.util.concurrent.atomic.AtomicLong PASSIVATIONS = new java.util.concurrent.atomic.AtomicLong();
+
+        @Override
+        public void sessionWillPassivate(jakarta.servlet.http.HttpSessionEvent event) {
+            event.getSession().setAttribute("passivated", PASSIVATIONS.incrementAndGet());
         }
     }
 

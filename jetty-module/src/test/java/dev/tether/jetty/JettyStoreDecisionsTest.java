@@ -114,6 +114,31 @@ class JettyStoreDecisionsTest {
         return "tether:jetty:0.0.0.0/app:{" + base + "}";
     }
 
+    // ------------------------------------------------------------------ stop
+
+    /**
+     * Jetty stores every session as a context stops, outside any request. One that Redis refuses then
+     * must not cut the stop short: the other sessions are still stored, and the store stops too (its
+     * wait for writes queued in an outage, its connection).
+     */
+    @Test
+    void aSessionRedisRefusesAtStopDoesNotCutTheStopShort() throws Exception {
+        Server a = server("nodeA");
+        for (int i = 0; i < 2; i++) {
+            assertEquals(200, Http.get(port(a), "/app/s?name=k&value=" + i + "&stamp=1", null).status());
+        }
+        RedisSessionDataStore store = store(a);
+        dev.tether.store.StoreStats stats = store.store().stats();
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1"); // no replica: every write refused (NOREPLICAS)
+        try {
+            a.stop();
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        assertEquals(2, stats.getAcknowledgedUnstored(), "both sessions' changes at stop were tried, and counted as not stored");
+        assertEquals(null, store.store(), "the store stopped too");
+    }
+
     // ------------------------------------------------------------------ sessions of a node gone for good
 
     /**

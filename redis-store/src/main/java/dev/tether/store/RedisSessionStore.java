@@ -183,6 +183,19 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
+    /**
+     * A session's last write as its application stops (passivation, what was left unwritten) was
+     * not stored: nobody can be answered 503 any more. Counted as acknowledged and not stored, and
+     * logged once per kind; the stop goes on with the other sessions.
+     */
+    public void refusedAtStop(WriteOutcome outcome) {
+        core.stats.acknowledgedUnstored.increment();
+        if (core.once("refused-at-stop:" + outcome)) {
+            LOG.warning("Tether: as the application stopped, a session's last changes were " + outcome + " and not stored;"
+                    + " the other sessions are still written (counted as AcknowledgedUnstored, logged once per kind)");
+        }
+    }
+
     public SessionStoreOptions options() {
         return core.options;
     }
