@@ -648,6 +648,48 @@ class OutageTest {
         assertFalse(exists(redis, store.recordKey(s.baseId())), "its destruction events fired: no record may follow");
     }
 
+    /**
+     * Redis carries out a session's first write and its reply is lost with the connection; the
+     * write goes again (Lettuce sends it again after reconnecting, or the outage queue replays
+     * it). The record is there, made by that same write: it counts as stored, not as refused by
+     * "another node's" change (which logged a loss that was none, and answered 503).
+     */
+    @Test
+    void aCreateWhoseReplyWasLostIsNotRefusedByItsOwnFirstAttempt() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                LogCapture log = new LogCapture()) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            created(new TestSession()); // the scripts are loaded
+            TestSession live = new TestSession();
+            live.attributes.put("user", "alice");
+            TrackedSession s = store.create(Stores.newBase(), live);
+            proxy.loseReplies();
+            CompletableFuture<WriteOutcome> first = CompletableFuture.supplyAsync(() -> request(store, s, () -> { }));
+            await("Redis carried the write out", RECOVERY, () -> exists(redis, store.recordKey(s.baseId())));
+            proxy.pass(); // the connection that lost the reply closes
+            WriteOutcome o = first.get(10, TimeUnit.SECONDS);
+            assertTrue(o.stored(), "the write is in Redis, yet it was answered " + o);
+            await("Redis is back", RECOVERY, store::isRedisAvailable);
+            Thread.sleep(500); // a queued replay is done by now (paced every 50 ms)
+            assertEquals(0, store.stats().getAcknowledgedUnstored(), log.messages(java.util.logging.Level.WARNING).toString());
+            assertEquals(WriteOutcome.SAVED, request(store, s, () -> live.set(s, "v", 1)), "the next change builds on it");
+            assertEquals("1", redis.command("HEXISTS", store.recordKey(s.baseId()), "a:user"));
+            assertEquals("2", redis.command("HGET", store.recordKey(s.baseId()), "ver"));
+            // A change whose reply is lost the same way is not written twice (no second version).
+            proxy.loseReplies();
+            CompletableFuture<WriteOutcome> change = CompletableFuture.supplyAsync(() -> request(store, s, () -> live.set(s, "v", 2)));
+            await("Redis carried the change out", RECOVERY, () -> "3".equals(redis.command("HGET", store.recordKey(s.baseId()), "ver")));
+            proxy.pass();
+            WriteOutcome c = change.get(10, TimeUnit.SECONDS);
+            assertTrue(c.stored(), "the change is in Redis, yet it was answered " + c);
+            await("Redis is back", RECOVERY, store::isRedisAvailable);
+            Thread.sleep(500);
+            assertEquals("3", redis.command("HGET", store.recordKey(s.baseId()), "ver"), "the same write, once");
+            assertEquals(0, store.stats().getAcknowledgedUnstored());
+        }
+    }
+
     /** Redis goes away after two sessions were stored; one session's change and the other's logout are queued: {changed, logged out}. */
     private TrackedSession[] changeAndLogoutQueuedWhileRedisIsAway() {
         redis = RedisProcess.start();

@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class FaultProxy implements AutoCloseable {
 
     /** What the proxy does to the bytes it carries. */
-    public enum Mode { PASS, LATENCY, BLACKHOLE }
+    public enum Mode { PASS, LATENCY, BLACKHOLE, REPLIES_LOST }
 
     private final int targetPort;
     private final ServerSocket server;
@@ -91,7 +91,7 @@ public final class FaultProxy implements AutoCloseable {
         return droppedBytes.get();
     }
 
-    /** Bytes go through at once (closing the connections that lost bytes in a blackhole). */
+    /** Bytes go through at once (closing the connections that lost bytes in a blackhole or lost replies). */
     public synchronized void pass() {
         leaveBlackhole();
         mode = Mode.PASS;
@@ -109,13 +109,21 @@ public final class FaultProxy implements AutoCloseable {
         mode = Mode.BLACKHOLE;
     }
 
+    /**
+     * Requests reach the target, its replies are dropped: what a client sees when a connection dies
+     * after a command was carried out and before its reply came back.
+     */
+    public synchronized void loseReplies() {
+        mode = Mode.REPLIES_LOST;
+    }
+
     /** Closes every open connection now (clients see a reset); new connections pass as before. */
     public synchronized void reset() {
         List.copyOf(links).forEach(Link::close);
     }
 
     private void leaveBlackhole() {
-        if (mode == Mode.BLACKHOLE) {
+        if (mode == Mode.BLACKHOLE || mode == Mode.REPLIES_LOST) {
             List.copyOf(links).stream().filter(l -> l.lostBytes).forEach(Link::close);
         }
     }
@@ -145,8 +153,8 @@ public final class FaultProxy implements AutoCloseable {
             }
             Link link = new Link(client, upstream);
             links.add(link);
-            link.pump(client, upstream, "up");
-            link.pump(upstream, client, "down");
+            link.pump(client, upstream, false);
+            link.pump(upstream, client, true);
         }
     }
 
@@ -181,8 +189,9 @@ public final class FaultProxy implements AutoCloseable {
             this.upstream = upstream;
         }
 
-        void pump(Socket from, Socket to, String direction) {
-            Thread t = new Thread(() -> copy(from, to), "fault-proxy-" + port() + "-" + direction + "-" + from.getPort());
+        void pump(Socket from, Socket to, boolean replies) {
+            Thread t = new Thread(() -> copy(from, to, replies), "fault-proxy-" + port() + "-" + (replies ? "down" : "up") + "-"
+                    + from.getPort());
             t.setDaemon(true);
             t.start();
         }
@@ -191,9 +200,9 @@ public final class FaultProxy implements AutoCloseable {
          * Reads chunks and hands each to the writer with the time it is due: latency delays every
          * chunk by the same amount without limiting throughput (chunks are not slept one by one).
          */
-        private void copy(Socket from, Socket to) {
+        private void copy(Socket from, Socket to, boolean replies) {
             java.util.concurrent.BlockingQueue<Object[]> due = new java.util.concurrent.LinkedBlockingQueue<>();
-            Thread writer = new Thread(() -> deliver(due, to), Thread.currentThread().getName() + "-writer");
+            Thread writer = new Thread(() -> deliver(due, to, replies), Thread.currentThread().getName() + "-writer");
             writer.setDaemon(true);
             writer.start();
             byte[] buf = new byte[16 * 1024];
@@ -201,7 +210,7 @@ public final class FaultProxy implements AutoCloseable {
                 InputStream in = from.getInputStream();
                 for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
                     Mode m = mode;
-                    if (m == Mode.BLACKHOLE) {
+                    if (m == Mode.BLACKHOLE || (replies && m == Mode.REPLIES_LOST)) {
                         lostBytes = true;
                         droppedBytes.addAndGet(n);
                         continue;
@@ -218,7 +227,7 @@ public final class FaultProxy implements AutoCloseable {
             writer.interrupt();
         }
 
-        private void deliver(java.util.concurrent.BlockingQueue<Object[]> due, Socket to) {
+        private void deliver(java.util.concurrent.BlockingQueue<Object[]> due, Socket to, boolean replies) {
             try {
                 OutputStream out = to.getOutputStream();
                 while (true) {
@@ -227,7 +236,7 @@ public final class FaultProxy implements AutoCloseable {
                     if (wait > 0) {
                         Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                     }
-                    if (mode == Mode.BLACKHOLE) {
+                    if (mode == Mode.BLACKHOLE || (replies && mode == Mode.REPLIES_LOST)) {
                         lostBytes = true;
                         droppedBytes.addAndGet(((byte[]) chunk[1]).length);
                         continue;

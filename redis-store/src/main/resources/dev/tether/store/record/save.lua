@@ -9,7 +9,7 @@
 -- 'm:<field>' = '<base + 1>:<node>'. Only a merge, which makes another version, rewrites them.
 -- Every other field is metadata, last writer wins.
 -- Replies:
---   {'OK', version}               written; the record is now at version
+--   {'OK', version}               written (or found written by this same write); the record is now at version
 --   {'CONFLICT', version, field}  another node changed that field since base: nothing written
 --   {'GONE'}                      invalidated on purpose (tombstone): nothing written
 --   {'MISSING'}                   no record and no tombstone (Redis lost it): resend the full state
@@ -20,6 +20,21 @@ local lastSet = 6 + 2 * tonumber(ARGV[5])
 local lastDel = lastSet + tonumber(ARGV[6])
 local ver = redis.call('HGET', KEYS[1], 'ver')
 local new = base + 1
+-- Whether the record holds this very write: its reply was lost with the connection, and the write
+-- came again (Lettuce sends it again after reconnecting, or the outage queue replays it). The record
+-- is at the version the write made, with its save time and stamps (which name the writer).
+local function replayed()
+  local saved = false
+  for i = 7, lastSet, 2 do
+    local f = ARGV[i]
+    local p = string.sub(f, 1, 2)
+    if f == 'lastSaved' or p == 'm:' then
+      if redis.call('HGET', KEYS[1], f) ~= ARGV[i + 1] then return false end
+      saved = saved or f == 'lastSaved'
+    end
+  end
+  return saved
+end
 local sets = ARGV
 local first, last = 7, lastSet
 if not ver then
@@ -27,6 +42,10 @@ if not ver then
   if mode == 'd' then return {'MISSING'} end
 else
   ver = tonumber(ver)
+  if ver == base + 1 and replayed() then
+    redis.call('HLEN', KEYS[1]) -- tracking renewed, as below
+    return {'OK', ver}
+  end
   if mode == 'c' then return {'CONFLICT', ver, ''} end
   if ver < base and mode ~= 'f' then
     -- Redis holds an older state than this node wrote (a restart from an old snapshot, a promoted
