@@ -22,18 +22,22 @@ local ver = redis.call('HGET', KEYS[1], 'ver')
 local new = base + 1
 -- Whether the record holds this very write: its reply was lost with the connection, and the write
 -- came again (Lettuce sends it again after reconnecting, or the outage queue replays it). The record
--- is at the version the write made, with its save time and stamps (which name the writer).
+-- is at the version the write made, and every data field the write sets or deletes is as it left
+-- it, stamped by this writer at that version. A write without data fields is never taken for one.
 local function replayed()
-  local saved = false
+  local stamped = false
   for i = 7, lastSet, 2 do
     local f = ARGV[i]
     local p = string.sub(f, 1, 2)
-    if f == 'lastSaved' or p == 'm:' then
+    if p == 'm:' or p == 'a:' or p == 'n:' then
       if redis.call('HGET', KEYS[1], f) ~= ARGV[i + 1] then return false end
-      saved = saved or f == 'lastSaved'
+      stamped = stamped or p == 'm:'
     end
   end
-  return saved
+  for i = lastSet + 1, lastDel do
+    if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then return false end
+  end
+  return stamped
 end
 local sets = ARGV
 local first, last = 7, lastSet
