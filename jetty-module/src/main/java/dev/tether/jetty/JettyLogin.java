@@ -47,19 +47,25 @@ final class JettyLogin {
                     + " logged in with it are not indexed by user (maxSessionsPerUser, invalidateSessionsOf)");
         }
         return login -> {
+            String n = null;
             try {
                 Object id = identity == null ? null : identity.invoke(login);
                 Method principal = id == null ? null : method(id.getClass(), "getUserPrincipal");
                 Principal p = principal == null ? null : (Principal) principal.invoke(id);
-                String n = p == null ? null : p.getName();
-                if (n == null && name != null) {
-                    n = (String) name.get(login); // not activated on this node yet: the name it logged in with
-                }
-                return n == null || n.isEmpty() ? null : n;
+                n = p == null ? null : p.getName();
             } catch (ReflectiveOperationException | RuntimeException e) {
-                LOG.debug("Tether: reading the user of a Jetty login", e);
-                return null;
+                // Jetty throws while its login has no identity on this node (not activated, or its
+                // login service refused the stored credentials): the name below still tells whose it is
+                LOG.debug("Tether: reading the user identity of a Jetty login", e);
             }
+            if (n == null && name != null) {
+                try {
+                    n = (String) name.get(login); // the name it logged in with
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    LOG.debug("Tether: reading the user name of a Jetty login", e);
+                }
+            }
+            return n == null || n.isEmpty() ? null : n;
         };
     }
 
