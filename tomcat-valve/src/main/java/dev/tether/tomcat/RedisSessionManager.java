@@ -293,8 +293,10 @@ public class RedisSessionManager extends ManagerBase {
         Unstored u = UNSTORED_INVALIDATION.get();
         UNSTORED_INVALIDATION.remove();
         WriteOutcome own = u != null && u.session() == session ? u.outcome() : null;
-        WriteOutcome recorded = session.container() instanceof TomcatSession ts ? ts.takeInvalidationRefused() : null;
-        return own != null ? own : async ? recorded : null;
+        // Only an asynchronous request takes the session's record: a synchronous one finishing first
+        // must not take away the refusal of an asynchronous logout still on its way.
+        WriteOutcome recorded = async && session.container() instanceof TomcatSession ts ? ts.takeInvalidationRefused() : null;
+        return own != null ? own : recorded;
     }
 
     /**

@@ -80,6 +80,9 @@ public class GuaranteesServlet extends HttpServlet {
                         if (s != null) {
                             s.invalidate();
                         }
+                        if (req.getParameter("holdMs") != null) {
+                            Thread.sleep(Long.parseLong(req.getParameter("holdMs"))); // completes later
+                        }
                         HttpServletResponse r = (HttpServletResponse) async.getResponse();
                         r.setContentType("text/plain;charset=UTF-8");
                         r.getWriter().write("loggedOut=true\n");
@@ -89,6 +92,12 @@ public class GuaranteesServlet extends HttpServlet {
                         async.complete();
                     }
                 }, "async-logout").start();
+            }
+            case "/sleep" -> {
+                HttpSession s = req.getSession(false); // uses the session, changes nothing
+                sleep(req);
+                resp.setContentType("text/plain;charset=UTF-8");
+                resp.getWriter().write("slept=" + (s != null) + "\n");
             }
             case "/expire-in" -> {
                 HttpSession s = req.getSession(true);
