@@ -64,6 +64,7 @@ public class RefusalHandler extends Handler.Wrapper {
             return super.handle(request, response, callback);
         } finally {
             CURRENT.remove();
+            exchange.handled = true;
         }
     }
 
@@ -84,7 +85,8 @@ public class RefusalHandler extends Handler.Wrapper {
     /**
      * As {@link #record(RedisSessionStore, WriteOutcome, boolean)}, for a change of {@code data}:
      * off the request's thread (an asynchronous request's own thread invalidating the session), the
-     * requests using that session now are refused.
+     * asynchronous requests using that session now are refused (one of them made the change; a
+     * request still in its handler runs on its own thread and did not).
      */
     static boolean record(RedisSessionStore store, WriteOutcome outcome, boolean atSend, JettySessionData data) {
         Exchange r = CURRENT.get();
@@ -92,10 +94,16 @@ public class RefusalHandler extends Handler.Wrapper {
             r.refuse(store, outcome);
             return true;
         }
-        if (data != null && !data.exchanges.isEmpty()) {
+        boolean told = false;
+        if (data != null) {
             for (Exchange using : data.exchanges) {
-                using.refuse(store, outcome);
+                if (using.handled) {
+                    using.refuse(store, outcome);
+                    told = true;
+                }
             }
+        }
+        if (told) {
             return true;
         }
         if (atSend && RUNNING.get() > 0) {
@@ -174,6 +182,8 @@ public class RefusalHandler extends Handler.Wrapper {
     /** One request's dealings with Tether: the sessions it entered, and its refusal (the first one is what its 503 names). */
     static final class Exchange {
         private final Request request;
+        /** Its handler returned: what it still does runs on other threads (an asynchronous request). */
+        volatile boolean handled;
         private Refused refused;
         private boolean settled;
         private List<Entered> entered;

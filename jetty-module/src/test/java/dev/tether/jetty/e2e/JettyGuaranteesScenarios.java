@@ -422,12 +422,19 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
         String id = get(node1, "op=login&user=cora", newSession(node1, "op=set&name=cart&value=book")).sessionId();
         redis.command("CONFIG", "SET", "min-replicas-to-write", "1"); // no replica: every write refused (NOREPLICAS)
         Reply refused;
+        Reply sleeper;
         try {
-            refused = get(node1, "op=async-logout", id);
+            // A request on the same session, in its handler while the logout's own thread ends the
+            // session: it did not make that change, and is not refused for it.
+            CompletableFuture<Reply> other = later(node1, "op=sleep&sleepMs=1000", id);
+            Await.sleep(100);
+            refused = get(node1, "op=async-logout&sleepMs=300", id);
+            sleeper = other.join();
         } finally {
             redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
         }
         assertRefused(refused, "a logout that did not happen must not look done");
+        assertEquals(200, sleeper.status(), () -> "that request changed nothing: " + sleeper);
         assertTrue(loggedIn(node2, id), "the record was not deleted, so the login stands");
         Reply again = get(node2, "op=async-logout", id);
         assertEquals(200, again.status(), again::toString);

@@ -144,6 +144,7 @@ public class SessionServlet extends HttpServlet {
                         if (ending != null) {
                             ending.invalidate();
                         }
+                        pause(req); // completes later
                         context.getResponse().getWriter().println("loggedOut=" + (ending != null));
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
@@ -153,6 +154,12 @@ public class SessionServlet extends HttpServlet {
                 });
                 return;
             }
+            case "sleep":
+                // Uses the session and changes nothing.
+                session = req.getSession(false);
+                pause(req);
+                resp.getWriter().println("slept=" + (session != null));
+                return;
             case "flush-logout":
                 // The response goes out first (a streaming page), then the session ends.
                 session = req.getSession(false);
