@@ -317,7 +317,7 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                 }
                 return;
             }
-            refuse(s, outcome, !idChange);
+            refuse(s, outcome, !idChange, rd);
             rd.answeredRefusal = true;
         }
     }
@@ -327,14 +327,18 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      * ({@link RefusalHandler}), counted once per request; without the handler, the request fails.
      *
      * @param atSend Jetty stores as the response's headers are about to go out
+     * @param data the session whose change it was
      */
-    private void refuse(RedisSessionStore s, WriteOutcome outcome, boolean atSend) {
+    private void refuse(RedisSessionStore s, WriteOutcome outcome, boolean atSend, JettySessionData data) {
         SessionManager manager = _context.getSessionManager();
         if (manager != null && manager.isStopping() && !RefusalHandler.handling()) {
             // Jetty's cache stores every session as the context stops, outside any request: an
             // error here would cut that loop short, and the rest of the stop (this store's wait
-            // for writes queued in an outage) with it.
-            s.refusedAtStop(outcome);
+            // for writes queued in an outage) with it. An asynchronous request still using the
+            // session is told; else nobody can be.
+            if (!RefusalHandler.record(s, outcome, false, data)) {
+                s.refusedAtStop(outcome);
+            }
             return;
         }
         if (RefusalHandler.record(s, outcome, atSend)) {
