@@ -51,6 +51,7 @@ final class FailoverValve extends ValveBase {
         }
         TrackedSession started = null;
         boolean deferred = false;
+        CrossContext cross = CrossContext.begin(manager);
         try {
             String requested = request.getRequestedSessionId();
             if (requested != null && manager.store() != null) {
@@ -72,7 +73,7 @@ final class FailoverValve extends ValveBase {
             if (request.isAsync()) {
                 // Another thread finishes the request: write when it completes, still before the
                 // response goes out (Tomcat fires onComplete before it finishes the response).
-                PendingCommit pending = new PendingCommit(request, response, started);
+                PendingCommit pending = new PendingCommit(request, response, started, cross);
                 request.setNote(PENDING_NOTE, pending);
                 request.getAsyncContextInternal().addListener(pending);
                 deferred = true;
@@ -80,9 +81,12 @@ final class FailoverValve extends ValveBase {
         } finally {
             try {
                 if (!deferred) {
-                    afterRequest(request, response, started, false);
+                    afterRequest(request, response, started, false, cross);
                 }
             } finally {
+                if (cross != null) {
+                    cross.leaveThread();
+                }
                 manager.endRequest();
             }
         }
@@ -119,11 +123,12 @@ final class FailoverValve extends ValveBase {
         return dot > 0 && id.charAt(dot) == '.' && id.endsWith(route);
     }
 
-    private void afterRequest(Request request, Response response, TrackedSession started, boolean async) {
+    private void afterRequest(Request request, Response response, TrackedSession started, boolean async, CrossContext cross) {
         RedisSessionStore store = manager.store();
         if (store == null) {
             return;
         }
+        WriteOutcome across = cross == null ? null : commitAcross(cross, async);
         Session session = request.getSessionInternal(false);
         TomcatSession used = session instanceof TomcatSession ts ? ts : null;
         TrackedSession tracked = used == null ? null : used.tracked();
@@ -144,6 +149,9 @@ final class FailoverValve extends ValveBase {
         if (logout != null && (outcome == null || outcome.stored())) {
             outcome = logout; // a logout Redis did not take is not acknowledged
         }
+        if (across != null && (outcome == null || outcome.stored())) {
+            outcome = across; // a change in another application's session, not stored
+        }
         if (outcome != null && !outcome.stored()) {
             boolean committed = response.isCommitted();
             store.refused(outcome, committed);
@@ -151,6 +159,29 @@ final class FailoverValve extends ValveBase {
                 unavailable(response, "the session change was not stored (" + outcome + ")");
             }
         }
+    }
+
+    /**
+     * Writes the sessions of other applications the request reached through a cross-context
+     * dispatch; the first outcome that is not stored, or {@code null}.
+     */
+    private static WriteOutcome commitAcross(CrossContext cross, boolean async) {
+        WriteOutcome refused = null;
+        for (TomcatSession other : cross.take()) {
+            RedisSessionManager m = other.getManager() instanceof RedisSessionManager r ? r : null;
+            RedisSessionStore s = m == null ? null : m.store();
+            TrackedSession tracked = other.tracked();
+            if (s == null || tracked == null) {
+                continue;
+            }
+            WriteOutcome o = s.await(s.commit(tracked));
+            WriteOutcome logout = m.takeUnstoredInvalidation(tracked, async);
+            o = logout != null ? logout : o;
+            if (!o.stored() && refused == null) {
+                refused = o;
+            }
+        }
+        return refused;
     }
 
     /**
@@ -180,18 +211,20 @@ final class FailoverValve extends ValveBase {
         private final Request request;
         private final Response response;
         private final TrackedSession started;
+        private final CrossContext cross;
         private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
 
-        PendingCommit(Request request, Response response, TrackedSession started) {
+        PendingCommit(Request request, Response response, TrackedSession started, CrossContext cross) {
             this.request = request;
             this.response = response;
             this.started = started;
+            this.cross = cross;
         }
 
         @Override
         public void onComplete(AsyncEvent event) {
             if (done.compareAndSet(false, true)) {
-                afterRequest(request, response, started, true);
+                afterRequest(request, response, started, true, cross);
             }
         }
 

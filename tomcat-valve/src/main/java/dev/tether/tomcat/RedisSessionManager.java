@@ -220,8 +220,11 @@ public class RedisSessionManager extends ManagerBase {
     @Override
     public Session createSession(String requestedId) {
         // A client-supplied id is never reused: it could name another user's record, or a record
-        // this node could not see because Redis was down.
-        Session session = super.createSession(null);
+        // this node could not see because Redis was down. The id of a session another application
+        // of this host holds here is: Tomcat asks for it in a cross-context dispatch (and for a
+        // session cookie shared by path "/"), so that both applications name the user's sessions
+        // alike. Its record here is new (create fails if one exists).
+        Session session = super.createSession(heldByAnotherApplication(requestedId) ? requestedId : null);
         TomcatSession rs = (TomcatSession) session;
         SessionId id = SessionId.parse(session.getIdInternal());
         if (id == null) {
@@ -229,6 +232,45 @@ public class RedisSessionManager extends ManagerBase {
         }
         rs.attach(store.create(id.base(), rs));
         return session;
+    }
+
+    /** Whether another web application of this host holds a session with exactly this id in this node's memory. */
+    private boolean heldByAnotherApplication(String id) {
+        if (id == null || SessionId.parse(id) == null || getContext() == null || getContext().getParent() == null) {
+            return false;
+        }
+        for (org.apache.catalina.Container c : getContext().getParent().findChildren()) {
+            if (c == getContext() || !(c instanceof Context other)) {
+                continue;
+            }
+            org.apache.catalina.Manager m = other.getManager();
+            Session held = m instanceof RedisSessionManager r ? r.sessions.get(id) : null;
+            if (held == null && m instanceof ManagerBase base && !(m instanceof RedisSessionManager)) {
+                try {
+                    held = base.findSession(id); // Tomcat's own managers look in memory only
+                } catch (IOException e) {
+                    held = null;
+                }
+            }
+            if (held != null && held.isValid()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A request of another application reached this application's {@code session} through a
+     * cross-context dispatch: it is made current and counted in, as this application's valve would;
+     * the valve of that request writes it at the end.
+     */
+    void reachedAcrossContexts(TomcatSession session) {
+        RedisSessionStore s = store;
+        TrackedSession tracked = session.tracked();
+        if (s == null || tracked == null || !CrossContext.reached(session, this)) {
+            return;
+        }
+        current(s, session, false);
     }
 
     @Override

@@ -149,6 +149,16 @@ final class TomcatSession extends StandardSession implements ContainerSession {
     }
 
     /**
+     * Tomcat hands the session to a request: one of another application, reaching this one through
+     * a cross-context dispatch, is counted in here (this application's valve does not see it).
+     */
+    @Override
+    public void access() {
+        super.access();
+        redisManager().reachedAcrossContexts(this);
+    }
+
+    /**
      * Tomcat's idle check (each request's, and the background expiry's): marks the expiry it may
      * start as a timeout, which is claimed in Redis; any other {@code expire()} ends the session on
      * purpose.

@@ -51,6 +51,11 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
         var home = E2eSupport.tomcatHome("10.1");
         node1 = E2eSupport.node(work, "node1", home, redis.uri());
         node2 = E2eSupport.node(work, "node2", home, redis.uri());
+        for (TomcatNode n : List.of(node1, node2)) {
+            // /app may dispatch into /b (crossContext), a second Tether application.
+            E2eSupport.deployTestApp(n, "app", contextXml(" crossContext=\"true\""));
+            E2eSupport.deployTestApp(n, "b", contextXml(""));
+        }
         ServerNode.startAll(node1, node2);
     }
 
@@ -60,6 +65,16 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
         if (redis != null) {
             redis.close();
         }
+    }
+
+    private String contextXml(String contextAttributes) {
+        return """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Context%s>
+                  <JarScanner scanClassPath="false"/>
+                  <Manager className="dev.tether.tomcat.RedisSessionManager" redisUri="%s"/>
+                </Context>
+                """.formatted(contextAttributes, redis.uri());
     }
 
     @Override
@@ -241,6 +256,33 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
 
     @Test
     @Order(9)
+    @DisplayName("a cross-context include: the other application's session is stored with the request and follows the user to another node")
+    void aSessionReachedByACrossContextIncludeIsStoredAndFailsOver() {
+        Reply first = Http.get(node1.port(), "/app/g/include?v=x", null);
+        assertEquals(200, first.status(), first::toString);
+        assertTrue(first.body().contains("list=[x]"), first::toString);
+        String id = first.sessionId();
+        String other = "tether:tomcat:localhost/b:{" + Http.base(id) + "}";
+        String stored = redis.command("HGET", other, "a:list");
+        assertTrue(stored != null && stored.contains("x"), "/b's session under /app's id was not stored: " + redis.keys("*"));
+        // node1 is gone for this user: node2 reads both sessions from Redis.
+        Reply moved = Http.get(node2.port(), "/app/g/include?v=y", id);
+        assertEquals(200, moved.status(), moved::toString);
+        assertTrue(moved.body().contains("list=[x, y]"), () -> "/b's session did not follow the user: " + moved);
+        assertTrue(redis.command("HGET", other, "a:list").contains("y"));
+        // A change of /b's session that Redis refuses is not acknowledged (/app's own session is unchanged).
+        String now = moved.sessionId() != null ? moved.sessionId() : id;
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1"); // no replica: every write refused (NOREPLICAS)
+        try {
+            Reply refused = Http.get(node2.port(), "/app/g/include?v=z", now);
+            assertEquals(503, refused.status(), () -> "a change that was not stored must not look done: " + refused);
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+    }
+
+    @Test
+    @Order(20)
     @DisplayName("what a session listener does as its node stops (sessionWillPassivate) is written")
     void passivationChangesAreWrittenAtStop() {
         String id = newSession(node1, "/app/g/stamp");

@@ -1,6 +1,8 @@
 package dev.tether.tomcat.e2e.app;
 
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.RequestDispatcher;
+import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -35,9 +37,21 @@ public class GuaranteesServlet extends HttpServlet {
     }
 
     @Override
-    protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+    protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException, ServletException {
         String v = req.getParameter("v");
-        switch (req.getPathInfo()) {
+        String included = (String) req.getAttribute(RequestDispatcher.INCLUDE_PATH_INFO);
+        switch (included != null ? included : req.getPathInfo()) {
+            case "/include" -> {
+                // A page of this application that includes a page of application /b (crossContext="true"):
+                // /b's own session, under this session's id, takes the change.
+                req.getSession(true);
+                getServletContext().getContext("/b").getRequestDispatcher("/g/add").include(req, resp);
+            }
+            case "/add" -> {
+                HttpSession s = req.getSession(true);
+                list(s).add(v);
+                done(resp, s);
+            }
             case "/stamp" -> {
                 HttpSession s = req.getSession(true);
                 s.setAttribute("stamp", new PassivationStamp());

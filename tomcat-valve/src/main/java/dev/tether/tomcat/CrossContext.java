@@ -1,0 +1,72 @@
+package dev.tether.tomcat;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The sessions a request uses in other web applications than its own, through a cross-context
+ * dispatch ({@code crossContext="true"}, {@code getContext("/other").getRequestDispatcher(..)}).
+ * Tomcat runs only the first application's pipeline, so only its valve sees the request: it
+ * counts those sessions in as the other application reaches them, and writes them with its own at
+ * the end of the request. One per request, kept on the thread that runs the application.
+ */
+final class CrossContext {
+
+    private static final ThreadLocal<CrossContext> CURRENT = new ThreadLocal<>();
+
+    /** The manager whose valve runs the request. */
+    private final RedisSessionManager owner;
+    private final List<TomcatSession> sessions = new ArrayList<>(1);
+
+    private CrossContext(RedisSessionManager owner) {
+        this.owner = owner;
+    }
+
+    /** A request enters {@code owner}'s valve: the first valve of the request starts it; {@code null} for the others. */
+    static CrossContext begin(RedisSessionManager owner) {
+        if (CURRENT.get() != null) {
+            return null;
+        }
+        CrossContext c = new CrossContext(owner);
+        CURRENT.set(c);
+        return c;
+    }
+
+    /** The thread is done running the application (the request may go on asynchronously). */
+    void leaveThread() {
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
+    }
+
+    /**
+     * Tomcat handed out {@code session} of another application's manager to the request on this
+     * thread: whether it is new to the request (then the caller counts it in).
+     */
+    static boolean reached(TomcatSession session, RedisSessionManager manager) {
+        CrossContext c = CURRENT.get();
+        if (c == null || c.owner == manager) {
+            return false;
+        }
+        synchronized (c) {
+            if (c.sessions.contains(session)) {
+                return false;
+            }
+            c.sessions.add(session);
+            return true;
+        }
+    }
+
+    /** Whether a request on this thread runs another application's valve than {@code manager}'s. */
+    static boolean elsewhere(RedisSessionManager manager) {
+        CrossContext c = CURRENT.get();
+        return c != null && c.owner != manager;
+    }
+
+    /** The other applications' sessions the request reached, once. */
+    synchronized List<TomcatSession> take() {
+        List<TomcatSession> out = List.copyOf(sessions);
+        sessions.clear();
+        return out;
+    }
+}
