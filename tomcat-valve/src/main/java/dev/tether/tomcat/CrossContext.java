@@ -57,12 +57,6 @@ final class CrossContext {
         }
     }
 
-    /** Whether a request on this thread runs another application's valve than {@code manager}'s. */
-    static boolean elsewhere(RedisSessionManager manager) {
-        CrossContext c = CURRENT.get();
-        return c != null && c.owner != manager;
-    }
-
     /** The other applications' sessions the request reached, once. */
     synchronized List<TomcatSession> take() {
         List<TomcatSession> out = List.copyOf(sessions);
