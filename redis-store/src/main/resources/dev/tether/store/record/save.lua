@@ -24,18 +24,29 @@ local new = base + 1
 -- came again (Lettuce sends it again after reconnecting, or the outage queue replays it). The record
 -- is at the version the write made, and every data field the write sets or deletes is as it left
 -- it, stamped by this writer at that version. A write without data fields is never taken for one.
+-- A full write or a create names no deletions: then the record must hold no data field (nor a
+-- user) beyond the write's own, else something the write left out since (an attribute removed, a
+-- logout) would be taken for written.
 local function replayed()
   local stamped = false
+  local own = {}
   for i = 7, lastSet, 2 do
     local f = ARGV[i]
     local p = string.sub(f, 1, 2)
-    if p == 'm:' or p == 'a:' or p == 'n:' then
+    own[f] = true
+    if p == 'm:' or p == 'a:' or p == 'n:' or f == 'user' then
       if redis.call('HGET', KEYS[1], f) ~= ARGV[i + 1] then return false end
       stamped = stamped or p == 'm:'
     end
   end
   for i = lastSet + 1, lastDel do
     if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then return false end
+  end
+  if stamped and mode ~= 'd' then
+    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+      local p = string.sub(f, 1, 2)
+      if not own[f] and (p == 'm:' or p == 'a:' or p == 'n:' or f == 'user') then return false end
+    end
   end
   return stamped
 end

@@ -95,4 +95,21 @@ class SaveScriptTest {
         assertEquals("[CONFLICT, 5, a:z]", save("A", 4, "d", "ver", "5", "lastSaved", "400", "a:z", "6", "m:a:z", "5:A"));
         assertEquals("5", ver());
     }
+
+    /**
+     * A create or full write names no deletions. Planned again (the outage queue) after the session
+     * lost an attribute or its login, it must not pass for the first attempt: that would leave the
+     * attribute, or the login, in Redis.
+     */
+    @Test
+    void aCreatePlannedAgainWithLessIsNotTakenForTheFirstAttempt() {
+        redis.command("DEL", RECORD, TOMBSTONE);
+        assertEquals("[OK, 1]", save("A", 0, "c", "ver", "1", "lastSaved", "100", "user", "alice", "a:x", "1", "m:a:x", "1:A",
+                "n:principal", "p", "m:n:principal", "1:A"));
+        assertEquals("[CONFLICT, 1, ]", save("A", 0, "c", "ver", "1", "lastSaved", "120", "a:x", "1", "m:a:x", "1:A"),
+                "logged out since: the login must not stay");
+        assertEquals("alice", redis.command("HGET", RECORD, "user"));
+        assertEquals("[CONFLICT, 1, ]", save("A", 0, "c", "ver", "1", "lastSaved", "130", "user", "alice", "n:principal", "p",
+                "m:n:principal", "1:A"), "an attribute removed since must not stay");
+    }
 }
