@@ -312,13 +312,22 @@ final class Reads {
     }
 
     private boolean tombstoned(String baseId) throws RedisSessionStore.UnavailableException {
+        return existing(format.recordAndTombstone(baseId)[1]) > 0;
+    }
+
+    /** Whether Redis holds neither a record nor a tombstone for this base id (both in one slot). */
+    boolean free(String baseId) throws RedisSessionStore.UnavailableException {
+        return existing(format.recordAndTombstone(baseId)) == 0;
+    }
+
+    private long existing(byte[]... keys) throws RedisSessionStore.UnavailableException {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null) {
             throw new RedisSessionStore.UnavailableException(Failure.DISCONNECTED, null);
         }
         try {
-            Long n = cmd.exists(format.recordAndTombstone(baseId)[1]).get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
-            return n != null && n > 0;
+            Long n = cmd.exists(keys).get(options.commandTimeout().toMillis() + 250, TimeUnit.MILLISECONDS);
+            return n == null ? 0 : n;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RedisSessionStore.UnavailableException(Failure.OTHER, e);

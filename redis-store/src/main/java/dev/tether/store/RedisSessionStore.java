@@ -612,6 +612,19 @@ public final class RedisSessionStore implements AutoCloseable {
         return Boolean.TRUE.equals(live(baseId));
     }
 
+    /**
+     * Whether a new session may take this base id: Redis holds neither a record nor a tombstone
+     * for it (an id ended on purpose is never used again). For an id another application already
+     * uses (Tomcat's cross-context dispatch); {@code false} when Redis cannot be asked.
+     */
+    public boolean free(String baseId) {
+        try {
+            return core.redis.isUp() && reads.free(baseId);
+        } catch (UnavailableException e) {
+            return false;
+        }
+    }
+
     /** Like {@link #exists}, but {@code null} when Redis cannot be asked or does not answer in time. */
     public Boolean live(String baseId) {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = core.redis.async();

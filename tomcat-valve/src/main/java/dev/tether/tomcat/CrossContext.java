@@ -17,6 +17,8 @@ final class CrossContext {
     /** The manager whose valve runs the request. */
     private final RedisSessionManager owner;
     private final List<TomcatSession> sessions = new ArrayList<>(1);
+    /** Another application could not read its session for the request (Redis did not answer). */
+    private volatile boolean unreadable;
 
     private CrossContext(RedisSessionManager owner) {
         this.owner = owner;
@@ -55,6 +57,19 @@ final class CrossContext {
             c.sessions.add(session);
             return true;
         }
+    }
+
+    /** Another application than the request's own could not read its session from Redis for the request on this thread. */
+    static void unreadable(RedisSessionManager manager) {
+        CrossContext c = CURRENT.get();
+        if (c != null && c.owner != manager) {
+            c.unreadable = true;
+        }
+    }
+
+    /** Whether another application could not read its session for the request. */
+    boolean wasUnreadable() {
+        return unreadable;
     }
 
     /** The other applications' sessions the request reached, once. */

@@ -124,11 +124,11 @@ final class FailoverValve extends ValveBase {
     }
 
     private void afterRequest(Request request, Response response, TrackedSession started, boolean async, CrossContext cross) {
+        WriteOutcome across = cross == null ? null : commitAcross(cross, async); // their counts end even if this store is gone
         RedisSessionStore store = manager.store();
         if (store == null) {
             return;
         }
-        WriteOutcome across = cross == null ? null : commitAcross(cross, async);
         Session session = request.getSessionInternal(false);
         TomcatSession used = session instanceof TomcatSession ts ? ts : null;
         TrackedSession tracked = used == null ? null : used.tracked();
@@ -166,7 +166,7 @@ final class FailoverValve extends ValveBase {
      * dispatch; the first outcome that is not stored, or {@code null}.
      */
     private static WriteOutcome commitAcross(CrossContext cross, boolean async) {
-        WriteOutcome refused = null;
+        WriteOutcome refused = cross.wasUnreadable() ? WriteOutcome.FAILED : null;
         for (TomcatSession other : cross.take()) {
             RedisSessionManager m = other.getManager() instanceof RedisSessionManager r ? r : null;
             RedisSessionStore s = m == null ? null : m.store();
@@ -174,10 +174,14 @@ final class FailoverValve extends ValveBase {
             if (s == null || tracked == null) {
                 continue;
             }
-            WriteOutcome o = s.await(s.commit(tracked));
             WriteOutcome logout = m.takeUnstoredInvalidation(tracked, async);
-            o = logout != null ? logout : o;
-            if (!o.stored() && refused == null) {
+            WriteOutcome o = logout;
+            if (logout != null || tracked.isDropped() || !other.isValidInternal()) {
+                s.commit(tracked); // ended (invalidated, or gone elsewhere): only its count ends
+            } else {
+                o = s.await(s.commit(tracked));
+            }
+            if (o != null && !o.stored() && refused == null) {
                 refused = o;
             }
         }

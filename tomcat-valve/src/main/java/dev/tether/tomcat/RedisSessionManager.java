@@ -39,7 +39,11 @@ public class RedisSessionManager extends ManagerBase {
     private static final Log log = LogFactory.getLog(RedisSessionManager.class);
 
     /** Bases this request thread already looked up in Redis without finding them. */
-    private static final ThreadLocal<String> MISSED = new ThreadLocal<>();
+    private static final ThreadLocal<Missed> MISSED = new ThreadLocal<>();
+
+    /** A base id this manager found no record for, in the request on this thread. */
+    private record Missed(RedisSessionManager manager, String base) {
+    }
 
     private final Settings settings = new Settings();
     private String route;
@@ -223,8 +227,10 @@ public class RedisSessionManager extends ManagerBase {
         // this node could not see because Redis was down. The id of a session another application
         // of this host holds here is: Tomcat asks for it in a cross-context dispatch (and for a
         // session cookie shared by path "/"), so that both applications name the user's sessions
-        // alike. Its record here is new (create fails if one exists).
-        Session session = super.createSession(heldByAnotherApplication(requestedId) ? requestedId : null);
+        // alike, as long as this application's Redis has neither a record nor a tombstone for it (an
+        // id ended here on purpose is never used again); else the session gets an id of its own.
+        Session session = super.createSession(heldByAnotherApplication(requestedId)
+                && store.free(SessionId.parse(requestedId).base()) ? requestedId : null);
         TomcatSession rs = (TomcatSession) session;
         SessionId id = SessionId.parse(session.getIdInternal());
         if (id == null) {
@@ -333,8 +339,11 @@ public class RedisSessionManager extends ManagerBase {
      */
     WriteOutcome takeUnstoredInvalidation(TrackedSession session, boolean async) {
         Unstored u = UNSTORED_INVALIDATION.get();
-        UNSTORED_INVALIDATION.remove();
-        WriteOutcome own = u != null && u.session() == session ? u.outcome() : null;
+        WriteOutcome own = null;
+        if (u != null && u.session() == session) {
+            own = u.outcome();
+            UNSTORED_INVALIDATION.remove(); // another session's stays for its own caller; endRequest clears what is left
+        }
         // Only an asynchronous request takes the session's record: a synchronous one finishing first
         // must not take away the refusal of an asynchronous logout still on its way.
         WriteOutcome recorded = async && session.container() instanceof TomcatSession ts ? ts.takeInvalidationRefused() : null;
@@ -408,13 +417,16 @@ public class RedisSessionManager extends ManagerBase {
             return sameBase;
         }
         RedisSessionStore s = store;
-        if (s == null || !getState().isAvailable() || parsed.base().equals(MISSED.get())) {
+        if (s == null || !getState().isAvailable() || new Missed(this, parsed.base()).equals(MISSED.get())) {
             return null;
         }
         try {
             return loadShared(parsed);
         } catch (RedisSessionStore.UnavailableException e) {
-            return null; // outside a request the valve saw (the manager application, say): no session
+            // Outside a request the valve saw (the manager application, say): no session. In a
+            // cross-context dispatch, the request that reached here is answered 503.
+            CrossContext.unreadable(this);
+            return null;
         }
     }
 
@@ -453,7 +465,7 @@ public class RedisSessionManager extends ManagerBase {
     private TomcatSession load(SessionId id) throws RedisSessionStore.UnavailableException {
         SessionRecord loaded = store.load(id.base(), id.route(), classLoader());
         if (loaded == null) {
-            MISSED.set(id.base());
+            MISSED.set(new Missed(this, id.base()));
             return null;
         }
         TomcatSession session = (TomcatSession) createEmptySession();

@@ -148,6 +148,12 @@ final class TomcatSession extends StandardSession implements ContainerSession {
         super.invalidate();
     }
 
+    /** Whether the session is still valid, without Tomcat's idle check. */
+    @Override
+    protected boolean isValidInternal() {
+        return super.isValidInternal();
+    }
+
     /**
      * Tomcat hands the session to a request: one of another application, reaching this one through
      * a cross-context dispatch, is counted in here (this application's valve does not see it).

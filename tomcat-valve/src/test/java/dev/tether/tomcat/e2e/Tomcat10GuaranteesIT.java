@@ -279,6 +279,14 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
             redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
         }
         assertEquals("2", redis.command("HGET", other, "ver"), "the refused change left /b's record as it was");
+        // /b ends its session (a logout there): answered 200, and /b's next session works, under an
+        // id of its own (the user's id is ended for /b: it is never used again).
+        Reply out = Http.get(node2.port(), "/app/g/include?to=logout", now);
+        assertEquals(200, out.status(), out::toString);
+        assertEquals("0", redis.command("EXISTS", other));
+        Reply again = Http.get(node2.port(), "/app/g/include?v=w", now);
+        assertEquals(200, again.status(), again::toString);
+        assertTrue(again.body().contains("list=[w]"), again::toString);
     }
 
     @Test

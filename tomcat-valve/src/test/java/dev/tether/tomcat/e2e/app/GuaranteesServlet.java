@@ -45,7 +45,8 @@ public class GuaranteesServlet extends HttpServlet {
                 // A page of this application that includes a page of application /b (crossContext="true"):
                 // /b's own session, under this session's id, takes the change.
                 req.getSession(true);
-                getServletContext().getContext("/b").getRequestDispatcher("/g/add").include(req, resp);
+                String to = req.getParameter("to") != null ? req.getParameter("to") : "add";
+                getServletContext().getContext("/b").getRequestDispatcher("/g/" + to).include(req, resp);
             }
             case "/add" -> {
                 HttpSession s = req.getSession(true);
