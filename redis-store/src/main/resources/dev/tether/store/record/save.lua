@@ -34,7 +34,7 @@ local function replayed()
     local f = ARGV[i]
     local p = string.sub(f, 1, 2)
     own[f] = true
-    if p == 'm:' or p == 'a:' or p == 'n:' or f == 'user' then
+    if p == 'm:' or p == 'a:' or p == 'n:' or f == 'user' or f == 'maxInactive' then
       if redis.call('HGET', KEYS[1], f) ~= ARGV[i + 1] then return false end
       stamped = stamped or p == 'm:'
     end

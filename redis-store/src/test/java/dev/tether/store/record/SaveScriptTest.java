@@ -112,4 +112,15 @@ class SaveScriptTest {
         assertEquals("[CONFLICT, 1, ]", save("A", 0, "c", "ver", "1", "lastSaved", "130", "user", "alice", "n:principal", "p",
                 "m:n:principal", "1:A"), "an attribute removed since must not stay");
     }
+
+    /** Sent again after the application set another timeout (its data unchanged): the new timeout is written. */
+    @Test
+    void aWriteSentAgainWithAnotherTimeoutIsWritten() {
+        redis.command("DEL", RECORD, TOMBSTONE);
+        assertEquals("[OK, 1]", save("A", 0, "c", "ver", "1", "lastSaved", "100", "maxInactive", "60", "a:x", "1", "m:a:x", "1:A"));
+        assertEquals("[OK, 2]", save("A", 1, "d", "ver", "2", "lastSaved", "200", "maxInactive", "60", "a:q", "1", "m:a:q", "2:A"));
+        assertEquals("[OK, 3]", save("A", 1, "d", "ver", "2", "lastSaved", "210", "maxInactive", "90", "a:q", "1", "m:a:q", "2:A"),
+                "written (merged), not skipped");
+        assertEquals("90", redis.command("HGET", RECORD, "maxInactive"));
+    }
 }
