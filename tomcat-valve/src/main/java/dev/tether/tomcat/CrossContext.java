@@ -17,7 +17,9 @@ final class CrossContext {
     /** The manager whose valve runs the request. */
     private final RedisSessionManager owner;
     private final List<TomcatSession> sessions = new ArrayList<>(1);
-    /** Another application could not read its session for the request (Redis did not answer). */
+    /** Applications that could not read a session for the request (Redis did not answer). */
+    private final List<RedisSessionManager> lookupsFailed = new ArrayList<>(0);
+    /** One of them handed the request a session all the same (a new, empty one). */
     private volatile boolean unreadable;
 
     private CrossContext(RedisSessionManager owner) {
@@ -51,6 +53,9 @@ final class CrossContext {
             return false;
         }
         synchronized (c) {
+            if (c.lookupsFailed.contains(manager)) {
+                c.unreadable = true;
+            }
             if (c.sessions.contains(session)) {
                 return false;
             }
@@ -59,11 +64,18 @@ final class CrossContext {
         }
     }
 
-    /** Another application than the request's own could not read its session from Redis for the request on this thread. */
+    /**
+     * Another application than the request's own could not read a session from Redis for the
+     * request on this thread. It counts against the request only if that application then hands
+     * the request a session ({@link #reached}): Tomcat also looks into every application's manager
+     * to validate a session cookie of path "/", and such a look must not fail the request.
+     */
     static void unreadable(RedisSessionManager manager) {
         CrossContext c = CURRENT.get();
         if (c != null && c.owner != manager) {
-            c.unreadable = true;
+            synchronized (c) {
+                c.lookupsFailed.add(manager);
+            }
         }
     }
 
