@@ -290,6 +290,33 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
     }
 
     @Test
+    @Order(10)
+    @DisplayName("a cross-context forward is stored too; an id change in the other application's page moves the request's own session")
+    void aCrossContextForwardAndAnIdChangeInTheOtherApplicationsPage() {
+        Reply first = Http.get(node1.port(), "/app/g/include?how=forward&v=f", null);
+        assertEquals(200, first.status(), first::toString);
+        assertTrue(first.body().contains("list=[f]"), first::toString);
+        // A forward may answer with both applications' cookies (paths /app and /b), of one value.
+        String id = first.setCookies().stream().filter(c -> c.name().equals("JSESSIONID")).findFirst().orElseThrow().value();
+        String other = "tether:tomcat:localhost/b:{" + Http.base(id) + "}";
+        assertEquals("1", redis.command("HEXISTS", other, "a:list"), "/b's session reached by a forward was not stored: " + redis.keys("*"));
+        // request.changeSessionId() in /b's page changes the request's own (/app's) session, as Tomcat
+        // defines it (its include wrapper does not override it): a move Redis refuses is answered 503.
+        redis.command("CONFIG", "SET", "min-replicas-to-write", "1");
+        try {
+            Reply refused = Http.get(node1.port(), "/app/g/include?to=change-id", id);
+            assertEquals(503, refused.status(), () -> "an id change that was not stored must not look done: " + refused);
+        } finally {
+            redis.command("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+        assertEquals("1", redis.command("EXISTS", key(id)), "the refused move left /app's record where it was");
+        Reply moved = Http.get(node1.port(), "/app/g/include?to=change-id", id);
+        assertEquals(200, moved.status(), moved::toString);
+        assertEquals("0", redis.command("EXISTS", key(id)), "/app's record moved to its new id");
+        assertEquals("1", redis.command("EXISTS", other), "/b's session is not moved by Tomcat: it stays under the id it has");
+    }
+
+    @Test
     @Order(20)
     @DisplayName("what a session listener does as its node stops (sessionWillPassivate) is written")
     void passivationChangesAreWrittenAtStop() {

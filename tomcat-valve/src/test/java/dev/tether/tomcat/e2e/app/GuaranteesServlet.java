@@ -40,13 +40,23 @@ public class GuaranteesServlet extends HttpServlet {
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException, ServletException {
         String v = req.getParameter("v");
         String included = (String) req.getAttribute(RequestDispatcher.INCLUDE_PATH_INFO);
-        switch (included != null ? included : req.getPathInfo()) {
+        switch (included != null ? included : req.getPathInfo()) { // a forward sees its target's path
             case "/include" -> {
                 // A page of this application that includes a page of application /b (crossContext="true"):
                 // /b's own session, under this session's id, takes the change.
                 req.getSession(true);
                 String to = req.getParameter("to") != null ? req.getParameter("to") : "add";
-                getServletContext().getContext("/b").getRequestDispatcher("/g/" + to).include(req, resp);
+                RequestDispatcher other = getServletContext().getContext("/b").getRequestDispatcher("/g/" + to);
+                if ("forward".equals(req.getParameter("how"))) {
+                    other.forward(req, resp);
+                } else {
+                    other.include(req, resp);
+                }
+            }
+            case "/change-id" -> {
+                HttpSession s = req.getSession(true);
+                req.changeSessionId(); // fixation protection, as at a login; the session changes nothing else
+                done(resp, s);
             }
             case "/add" -> {
                 HttpSession s = req.getSession(true);
