@@ -180,21 +180,25 @@ public final class SessionStoreOptions {
                     case COMMAND_TIMEOUT_MILLIS -> commandTimeout(Duration.ofMillis(number(v)));
                     case CONNECT_TIMEOUT_MILLIS -> connectTimeout(Duration.ofMillis(number(v)));
                     case TOUCH_INTERVAL_SECONDS -> touchInterval(Duration.ofSeconds(number(v)));
-                    case MAX_PENDING_SESSIONS -> maxPendingSessions((int) number(v));
+                    case MAX_PENDING_SESSIONS -> maxPendingSessions(whole(v));
                     case ASYNC_WRITES -> asyncWrites(bool(v, "asyncWrites"));
                     case CHECK_VERSION -> checkVersion(bool(v, "checkVersion"));
-                    case MAX_SESSIONS_PER_USER -> maxSessionsPerUser((int) number(v));
-                    case MAX_ATTRIBUTE_BYTES -> maxAttributeBytes((int) number(v));
+                    case MAX_SESSIONS_PER_USER -> maxSessionsPerUser(whole(v));
+                    case MAX_ATTRIBUTE_BYTES -> maxAttributeBytes(whole(v));
                     case ALLOW_CLASSES -> allowClasses(splitPatterns(v));
                     case DENY_CLASSES -> denyClasses(splitPatterns(v));
-                    case MAX_DEPTH -> maxDepth((int) number(v));
-                    case MAX_ARRAY_LENGTH -> maxArrayLength((int) number(v));
-                    case MAX_REFERENCES -> maxReferences((int) number(v));
-                    case WAIT_REPLICAS -> waitReplicas((int) number(v));
-                    case WAIT_TIMEOUT_MILLIS -> waitTimeout(Duration.ofMillis(Math.max(1, number(v))));
+                    case MAX_DEPTH -> maxDepth(whole(v));
+                    case MAX_ARRAY_LENGTH -> maxArrayLength(whole(v));
+                    case MAX_REFERENCES -> maxReferences(whole(v));
+                    case WAIT_REPLICAS -> waitReplicas(whole(v));
+                    case WAIT_TIMEOUT_MILLIS -> waitTimeout(Duration.ofMillis(number(v)));
                     case SIGNING_KEYS -> signingKeys(Arrays.stream(v.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList());
                 }
             } catch (IllegalArgumentException e) {
+                if (setting.secret()) {
+                    // Never the value: it is or may hold a password or a signing key (the message does not quote it).
+                    throw new IllegalArgumentException(setting.key() + " (value not shown): " + e.getMessage());
+                }
                 throw new IllegalArgumentException(setting.key() + "=" + value + ": " + e.getMessage(), e);
             }
             return this;
@@ -214,6 +218,14 @@ public final class SessionStoreOptions {
                 throw new IllegalArgumentException(name + " must be true or false, not '" + v + "'");
             }
             return t.equals("true");
+        }
+
+        private static int whole(String v) {
+            long n = number(v);
+            if (n != (int) n) {
+                throw new IllegalArgumentException("must be at most " + Integer.MAX_VALUE);
+            }
+            return (int) n;
         }
 
         private static long number(String v) {

@@ -62,6 +62,11 @@ public enum Setting {
     }
 
     /** The name an administrator writes: {@code redisUri}, {@code saveMode}, ... */
+    /** Whether the value is or may hold a secret (a password in the URI, the signing keys): never shown in a message. */
+    public boolean secret() {
+        return this == REDIS_URI || this == SIGNING_KEYS;
+    }
+
     public String key() {
         return key;
     }

@@ -96,8 +96,8 @@ public interface StoreStatsMBean {
     long getClusterSessions();
 
     /**
-     * Sessions each live node holds in memory, as {@code route=count,...} (each node reports every
-     * 5 s; a node silent for 30 s is left out). In sticky mode a session is held by one node; in
+     * Sessions each live node holds in memory, as {@code route=count,...} (each node reports within
+     * 10 s of a change, else every 30 s; a node silent for 75 s is left out). In sticky mode a session is held by one node; in
      * shared mode several may hold copies.
      */
     String getClusterSessionsByRoute();

@@ -76,8 +76,33 @@ public final class RedisTopology {
             }
             return new RedisTopology(List.of(withTimeout(RedisURI.create(trimmed), timeout)), false, timeout);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("redisUri is not a usable Redis URI (" + e.getMessage() + ")", e);
+            // Not chained: the parser's own message and stack trace may quote the URI, password included.
+            throw new IllegalArgumentException("redisUri is not a usable Redis URI (" + withoutSecrets(reason(e), trimmed) + ")");
         }
+    }
+
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.URISyntaxException u) {
+                return u.getReason() + " at index " + u.getIndex();
+            }
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /** {@code text} with the URI's user info (password) and query (which may carry one) masked. */
+    static String withoutSecrets(String text, String uri) {
+        int scheme = uri.indexOf("://");
+        int at = uri.lastIndexOf('@');
+        String out = text;
+        if (scheme >= 0 && at > scheme + 3) {
+            out = out.replace(uri.substring(scheme + 3, at), "***");
+        }
+        int query = uri.indexOf('?');
+        if (query >= 0 && query + 1 < uri.length()) {
+            out = out.replace(uri.substring(query + 1), "***");
+        }
+        return out;
     }
 
     private static RedisURI withTimeout(RedisURI uri, Duration timeout) {
