@@ -77,7 +77,8 @@ jetty.session.redis.redisUri=redis://127.0.0.1:6379
 ## write behind another node (shared mode)
 #jetty.session.redis.checkVersion=false
 
-## sessions whose latest state is kept for replay while Redis is unreachable
+## sessions whose latest state is kept for replay while Redis is unreachable;
+## beyond it, requests changing further sessions are answered 503
 #jetty.session.redis.maxPendingSessions=10000
 
 ## most sessions one user name may have at once: a login beyond it invalidates

@@ -144,13 +144,16 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
      * A session id the container made or named, refused loudly if it cannot be a key: an exception
      * for the caller and one log line, never a silent drop.
      */
-    private static String checked(String id) {
+    private String checked(String id) {
         SessionId parsed = SessionId.parse(id);
         if (parsed == null || parsed.route() != null) {
             String why = "Tether: session id " + SessionId.redact(id) + " is refused: an id must be " + SessionId.MIN_BASE_LENGTH
                     + "-" + SessionId.MAX_BASE_LENGTH + " characters of [A-Za-z0-9_-] (a custom SessionIdManager?); the session"
                     + " cannot be kept in Redis";
-            LOG.warn(why);
+            RedisSessionStore s = store;
+            if (s == null || s.logNow("refused-id")) {
+                LOG.warn(why + " (logged at most once an hour; each such session fails)");
+            }
             throw new IllegalArgumentException(why);
         }
         return id;

@@ -9,7 +9,6 @@ import dev.tether.store.redis.ScriptRunner;
 import dev.tether.store.write.PendingWrites;
 import dev.tether.store.write.WritePlanner;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -51,7 +50,7 @@ final class Core {
     final Map<String, TrackedSession> owned = new ConcurrentHashMap<>();
     final PendingWrites<TrackedSession> pending;
     /** One log line per kind of problem, not one per request. */
-    private final Set<String> reported = ConcurrentHashMap.newKeySet();
+    private final LogOnce reported = new LogOnce(System::currentTimeMillis);
     private final LongAdder dropped = new LongAdder();
     private final AtomicLong lastDropSummary = new AtomicLong();
 
@@ -145,14 +144,14 @@ final class Core {
         }
     }
 
-    /** Whether this kind of problem is new: then it gets its one log line. */
+    /** Whether this occurrence of a kind of problem gets its log line (the first, then at most once an hour). */
     boolean once(String kind) {
-        return reported.add(kind);
+        return reported.report(kind);
     }
 
     /** Forgets a kind of problem, so that its next occurrence is logged again. */
     void reset(String kind) {
-        reported.remove(kind);
+        reported.reset(kind);
     }
 
     /** Waits for one command within the command timeout; on failure reports it and answers {@code fallback}. */

@@ -336,6 +336,9 @@ final class Reads {
         }
     }
 
+    /** The decode warnings repeat per session read: each kind of attribute and cause is logged once an hour. */
+    private static final String AGAIN = "; counted as AttributesRejected (logged once an hour per attribute and cause)";
+
     Object decode(String baseId, String name, byte[] bytes, ClassLoader loader, TrackedSession s) {
         String what = "Tether: dropped attribute '" + name + "' of session " + SessionId.redact(baseId) + ": ";
         try {
@@ -343,16 +346,24 @@ final class Reads {
         } catch (AttributeCodec.RejectedClassException e) {
             stats.rejected.increment();
             s.changes.removeFromRecord(name); // hostile or forbidden: clean it out of the record on the next write
-            LOG.warning(what + "class " + e.classname + " is refused by the class filter (allowClasses/denyClasses); nothing was instantiated");
+            if (core.once("refused-class:" + name + ":" + e.classname)) {
+                LOG.warning(what + "class " + e.classname + " is refused by the class filter (allowClasses/denyClasses); nothing was"
+                        + " instantiated" + AGAIN);
+            }
         } catch (ClassNotFoundException e) {
             stats.rejected.increment();
-            LOG.warning(what + "the web application has no class " + e.getMessage() + " (redeployed with different classes?)");
+            if (core.once("missing-class:" + name + ":" + e.getMessage())) {
+                LOG.warning(what + "the web application has no class " + e.getMessage() + " (redeployed with different classes?)" + AGAIN);
+            }
         } catch (IOException | RuntimeException e) {
             stats.rejected.increment();
             s.changes.removeFromRecord(name);
+            // The format's own reasons only: what the application's readObject threw may quote the values.
             String why = e instanceof ObjectStreamException || e instanceof AttributeCodec.AttributeTooLargeException
-                    ? e.getMessage() : RedisConnection.describe(e);
-            LOG.warning(what + "its stored bytes cannot be read (" + why + ")");
+                    ? e.getMessage() : e.getClass().getName() + " from the class's own deserialization";
+            if (core.once("unreadable:" + name + ":" + e.getClass().getName())) {
+                LOG.warning(what + "its stored bytes cannot be read (" + why + ")" + AGAIN);
+            }
         }
         return null;
     }

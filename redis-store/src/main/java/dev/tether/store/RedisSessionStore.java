@@ -196,6 +196,11 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
+    /** Whether an adapter's problem of this kind gets its log line now: the first, then at most once an hour. */
+    public boolean logNow(String kind) {
+        return core.once("adapter:" + kind);
+    }
+
     public SessionStoreOptions options() {
         return core.options;
     }

@@ -29,7 +29,7 @@ public enum Setting {
     CHECK_VERSION("checkVersion", "false",
             "true: every request that finds its session in this node's memory asks Redis for the session's version (one round trip) instead of trusting client-side caching; closes the window in which a node starved of CPU serves a copy one write behind another node (shared mode)"),
     MAX_PENDING_SESSIONS("maxPendingSessions", "10000",
-            "sessions whose latest state is kept for replay while Redis is unreachable"),
+            "sessions whose latest state is kept for replay while Redis is unreachable; beyond it, requests changing further sessions are answered 503"),
     MAX_SESSIONS_PER_USER("maxSessionsPerUser", "0",
             "most sessions one user name may have at once: a login beyond it invalidates that user's least recently used session; 0: no limit"),
     MAX_ATTRIBUTE_BYTES("maxAttributeBytes", "1048576",

@@ -35,6 +35,17 @@ class CorruptDataTest {
         int value = 5;
     }
 
+    /** An application class whose own deserialization fails with a message quoting a value. */
+    static final class Leaky implements Serializable {
+        private static final long serialVersionUID = 1L;
+        String card = "4111-0000-secret";
+
+        private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            throw new IllegalArgumentException("card " + card + " is not accepted");
+        }
+    }
+
     private static RedisProcess redis;
     private RedisSessionStore store;
 
@@ -116,6 +127,30 @@ class CorruptDataTest {
         }
         assertEquals("Salice", new String(fieldBytes(redis, key, "a:user"), StandardCharsets.UTF_8));
         assertNotNull(fieldBytes(redis, key, "a:list"));
+    }
+
+    @Test
+    void anUnreadableAttributeIsLoggedOnceNotOnEveryReadAndNeverWithItsValue() {
+        byte[] known = javaEncoded(new Known());
+        String name = Known.class.getName();
+        Map<String, byte[]> attrs = new LinkedHashMap<>();
+        attrs.put("missing", replace(known, bytes(name), bytes(name.substring(0, name.length() - 1) + "X")));
+        attrs.put("leaky", javaEncoded(new Leaky()));
+        String base = Stores.newBase();
+        plantRecord(redis, "tt:{" + base + "}", "node1", 1, attrs);
+        try (LogCapture log = new LogCapture()) {
+            for (int i = 0; i < 5; i++) {
+                SessionRecord s = Stores.load(store, base, getClass().getClassLoader());
+                assertNotNull(s);
+                assertTrue(s.attributes().isEmpty());
+                store.drop(s.tracked()); // read again from Redis, as another node's change would make it
+            }
+            assertEquals(10, store.stats().getAttributesRejected(), "every read counts");
+            List<String> warnings = log.warnings();
+            assertEquals(1, warnings.stream().filter(w -> w.contains("'missing'")).count(), warnings::toString);
+            assertEquals(1, warnings.stream().filter(w -> w.contains("'leaky'")).count(), warnings::toString);
+            assertTrue(warnings.stream().noneMatch(w -> w.contains("4111")), () -> "an attribute value was logged: " + warnings);
+        }
     }
 
     @Test

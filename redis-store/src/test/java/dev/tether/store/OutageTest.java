@@ -114,6 +114,39 @@ class OutageTest {
     }
 
     @Test
+    void beyondMaxPendingSessionsAChangeIsRefusedNotAcknowledgedAndWrittenWhenRedisReturns() {
+        redis = RedisProcess.start();
+        store = Stores.openUp(Stores.options(redis).maxPendingSessions(1).build(), "node1");
+        TestSession firstLive = new TestSession();
+        TrackedSession first = created(firstLive);
+        TestSession secondLive = new TestSession();
+        TrackedSession second = created(secondLive);
+        TestSession thirdLive = new TestSession();
+        TrackedSession third = created(thirdLive);
+        redis.command("SAVE");
+
+        try (LogCapture log = new LogCapture()) {
+            redis.kill();
+            queuedCommit(first, () -> firstLive.set(first, "v", 1));
+            assertEquals(WriteOutcome.FAILED, request(store, second, () -> secondLive.set(second, "v", 2)),
+                    "a second session beyond maxPendingSessions=1: refused (503), never acknowledged");
+            assertEquals(WriteOutcome.FAILED, request(store, third, () -> thirdLive.set(third, "v", 3)));
+            assertEquals(1, log.warnings().stream().filter(w -> w.contains("maxPendingSessions=1")).count(), log.warnings()::toString);
+            // One logout fits the queue of invalidations, the next does not.
+            assertEquals(WriteOutcome.QUEUED, outcome(store.invalidate(first)));
+            assertEquals(WriteOutcome.FAILED, outcome(store.invalidate(third)), "a logout Redis cannot take is not acknowledged");
+        }
+        redis.relaunch();
+        await("the queued logout is replayed", RECOVERY, () -> deletedWithTombstone(store.recordKey(first.baseId())));
+        // The refused change stays in the node's copy and goes with the session's next write.
+        assertEquals("I0", field(redis, store.recordKey(second.baseId()), "a:v"));
+        assertEquals(WriteOutcome.SAVED, request(store, second, () -> { }));
+        assertEquals("I2", field(redis, store.recordKey(second.baseId()), "a:v"));
+        // The refused logout was not acknowledged, yet it is final on this node and done once Redis returns.
+        await("the refused logout is done after all", RECOVERY, () -> deletedWithTombstone(store.recordKey(third.baseId())));
+    }
+
+    @Test
     void idleSessionsAreRewrittenWhenRedisComesBackEmpty() {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");

@@ -25,7 +25,7 @@ public final class PendingWrites<S> {
         this.max = max;
     }
 
-    /** @return false when the queue is full (the session is then written on its next request) */
+    /** @return false when the queue is full (the request is then refused; the session's change goes with its next write) */
     public boolean save(String baseId, S session) {
         if (saves.size() < max || saves.containsKey(baseId)) {
             saves.put(baseId, session);
