@@ -92,6 +92,24 @@ class UsersTest {
     }
 
     @Test
+    void aLoginOnASessionThatNeverExpiresIsIndexedAndTheUsersNextLoginsToo() {
+        TestSession forever = new TestSession(System.currentTimeMillis(), -1);
+        TrackedSession s = login(node1, forever, "alice"); // the index's last score is the end of time
+        String key = new String(format.userKey("alice"), StandardCharsets.UTF_8);
+        long lasts = (Long) redis.reply("PTTL", key);
+        assertTrue(lasts > 100L * 365 * 86_400_000, "an index holding a session that never expires lasts as long: " + lasts);
+        TestSession usual = new TestSession();
+        TrackedSession next = login(node1, usual, "alice");
+        assertEquals(Set.of(s.baseId(), next.baseId()), indexed("alice"));
+        assertEquals(WriteOutcome.SAVED, outcome(node1.invalidate(s)));
+        await("the index drops the session", Duration.ofSeconds(5), () -> indexed("alice").equals(Set.of(next.baseId())));
+        TestSession third = new TestSession();
+        login(node1, third, "alice");
+        long ttl = (Long) redis.reply("PTTL", key);
+        assertTrue(ttl > 1800_000L, "with the everlasting session gone, the index expires again: " + ttl);
+    }
+
+    @Test
     void logoutOfTheUserTakesTheSessionOutOfTheIndex() {
         TestSession live = new TestSession();
         TrackedSession s = login(node1, live, "alice");
