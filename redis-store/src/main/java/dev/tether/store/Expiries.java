@@ -99,7 +99,10 @@ final class Expiries {
         }
         owned.remove(s.baseId, s);
         s.dropped = true;
-        unindexExpiry(s.baseId);
+        if (r.kind() != Reply.Kind.ALIVE) {
+            // Alive, it stays in the index: if no node holds it when it expires, the sweep must find it.
+            unindexExpiry(s.baseId);
+        }
         return switch (r.kind()) {
             case EXPIRED -> {
                 core.users.unindex(s.saved.user(), s.baseId);

@@ -596,6 +596,24 @@ class NodesTest {
         assertEquals(1, b.stats().getSessionsExpired());
     }
 
+    @Test
+    void aSessionAClaimFoundAliveStaysInTheExpiryIndexForTheSweep() {
+        // A's idle copy goes quietly (B served the user lately); then B stops for good, and the
+        // session expires while no node holds it: the sweep must still find it, once.
+        TrackedSession stateA = createdOnAThenServedByB(new TestSession(System.currentTimeMillis(), 2));
+        String key = a.recordKey(stateA.baseId());
+        assertEquals(RedisSessionStore.Expiry.ALIVE, a.expire(stateA));
+        b.drop(b.owned(stateA.baseId()));
+        redis.command("HSET", key, "lastAccessed", Long.toString(System.currentTimeMillis() - 5 * 60_000));
+
+        long later = System.currentTimeMillis() + 10 * 60_000;
+        List<SessionRecord> claimed = a.claimExpired(later, loader);
+        assertEquals(1, claimed.size(), "an expiry found alive took the session out of the index: no node would ever fire its events");
+        assertEquals("alice", claimed.get(0).attributes().get("user"));
+        assertTrue(b.claimExpired(later, loader).isEmpty(), "once");
+        assertFalse(exists(redis, key));
+    }
+
     /** Alice's session, stored by A, then read and written by B just now (its counter n = 1): A's copy is B's past. */
     private TrackedSession createdOnAThenServedByB(TestSession liveA) {
         liveA.attributes.put("user", "alice");
