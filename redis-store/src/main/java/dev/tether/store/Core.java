@@ -29,6 +29,8 @@ final class Core {
 
     /** Test hook, see {@link RedisSessionStore#onReadSent}. */
     volatile java.util.function.Consumer<java.util.concurrent.CompletableFuture<?>> readSent;
+    /** Test hook, see {@link RedisSessionStore#onRecovery}. */
+    volatile Runnable recovering;
 
     static final Logger LOG = Logger.getLogger("dev.tether.store");
 

@@ -97,6 +97,12 @@ final class Expiries {
         if (r.kind() == Reply.Kind.ALIVE && s.inUse()) {
             return RedisSessionStore.Expiry.ALIVE; // a request came back to this copy (within the slack): it stays
         }
+        if (r.kind() == Reply.Kind.ALIVE && s.holdsUnsent && !writes.flushUnsent(s) && !s.dropped) {
+            // Changes acknowledged while Redis was away, not replayed yet: dropped with the copy,
+            // they would be lost unseen. Written first (merged with what the other node made);
+            // if Redis does not take them now, the copy stays for the replay.
+            return RedisSessionStore.Expiry.ALIVE;
+        }
         owned.remove(s.baseId, s);
         s.dropped = true;
         if (r.kind() != Reply.Kind.ALIVE) {

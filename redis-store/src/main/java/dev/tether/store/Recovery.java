@@ -46,6 +46,10 @@ final class Recovery {
         boolean recovery = connectedBefore;
         connectedBefore = true;
         int queued = pending.size();
+        Runnable hook = core.recovering;
+        if (hook != null) {
+            hook.run();
+        }
         replayPending();
         if (recovery) {
             // Redis may have come back empty or older (a restart from an old snapshot, a promoted

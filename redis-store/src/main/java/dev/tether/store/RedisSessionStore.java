@@ -56,6 +56,11 @@ public final class RedisSessionStore implements AutoCloseable {
         core.readSent = hook;
     }
 
+    /** Test hook: runs on the probe thread as Redis is reachable again, before what waits for it is replayed. */
+    void onRecovery(Runnable hook) {
+        core.recovering = hook;
+    }
+
     /** Thrown when Redis cannot be asked about a session: the request must not go on as if it had none. */
     public static final class UnavailableException extends Exception {
         public final Failure failure;

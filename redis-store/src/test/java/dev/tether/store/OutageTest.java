@@ -666,6 +666,34 @@ class OutageTest {
     }
 
     @Test
+    void aQueuedChangeOfACopyFoundAliveAsRedisReturnsIsWrittenNotDropped() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            TestSession live = new TestSession();
+            TrackedSession s = created(live);
+            String key = store.recordKey(s.baseId());
+            // The user goes on at node2 (its last access is now); node1 is cut off with a change
+            // acknowledged while Redis was away.
+            SessionRecord there = Stores.load(b, s.baseId(), getClass().getClassLoader());
+            TestSession liveB = TestSession.from(there);
+            liveB.lastAccessedTime = System.currentTimeMillis();
+            assertEquals(WriteOutcome.SAVED, request(b, there.tracked(), () -> liveB.set(there.tracked(), "v", 2)));
+            cutOff(proxy);
+            queuedCommit(s, () -> live.set(s, "cart", "book"));
+            // Redis is back; before the queue is replayed, node1's expiry run asks about its copy.
+            java.util.concurrent.CompletableFuture<RedisSessionStore.Expiry> asked = new java.util.concurrent.CompletableFuture<>();
+            store.onRecovery(() -> asked.complete(store.expire(s)));
+            proxy.pass();
+            assertEquals(RedisSessionStore.Expiry.ALIVE, asked.get(10, java.util.concurrent.TimeUnit.SECONDS), "node2 serves it");
+            await("the acknowledged change reaches Redis", RECOVERY, () -> fieldIs(key, "a:cart", "Sbook"));
+            assertEquals("I2", field(redis, key, "a:v"), "merged with node2's change");
+            assertEquals(0, store.stats().getAcknowledgedUnstored());
+        }
+    }
+
+    @Test
     void aSessionNeverStoredThatExpiresDuringAnOutageIsNotWrittenAfterIt() throws Exception {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");

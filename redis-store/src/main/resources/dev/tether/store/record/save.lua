@@ -7,7 +7,7 @@
 -- The sets come ready for the usual case, a write on the version Redis holds: 'ver' = base + 1,
 -- and each data field written or deleted ('a:' attribute, 'n:' container note) stamped
 -- 'm:<field>' = '<base + 1>:<node>'. Only a merge, which makes another version, rewrites them.
--- Every other field is metadata, last writer wins.
+-- Every other field is metadata, last writer wins (but a merge never moves lastAccessed back).
 -- Replies:
 --   {'OK', version}               written (or found written by this same write); the record is now at version
 --   {'CONFLICT', version, field}  another node changed that field since base: nothing written
@@ -94,6 +94,11 @@ else
       sets[#sets + 1] = f
       if f == 'ver' then
         sets[#sets + 1] = new
+      elseif f == 'lastAccessed' then
+        -- The later access wins: a write merged late (replayed after an outage) must not make a
+        -- session another node served since look idle, and be claimed as expired.
+        local seen = redis.call('HGET', KEYS[1], f)
+        sets[#sets + 1] = (seen and tonumber(seen) > tonumber(ARGV[i + 1])) and seen or ARGV[i + 1]
       elseif string.sub(f, 1, 2) == 'm:' then
         sets[#sets + 1] = stamp
       else

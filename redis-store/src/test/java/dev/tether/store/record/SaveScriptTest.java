@@ -70,6 +70,19 @@ class SaveScriptTest {
     }
 
     @Test
+    void aMergedWriteNeverMovesTheLastAccessBack() {
+        redis.command("DEL", RECORD, TOMBSTONE);
+        assertEquals("[OK, 1]", save("A", 0, "c", "ver", "1", "lastAccessed", "1000", "a:x", "1", "m:a:x", "1:A"));
+        assertEquals("[OK, 2]", save("B", 1, "d", "ver", "2", "lastAccessed", "5000", "a:y", "1", "m:a:y", "2:B"));
+        // A's change queued in an outage, replayed after B served the user: merged, with A's older access time.
+        assertEquals("[OK, 3]", save("A", 1, "d", "ver", "2", "lastAccessed", "2000", "a:z", "1", "m:a:z", "2:A"));
+        assertEquals("5000", redis.command("HGET", RECORD, "lastAccessed"), "the session was used at 5000: an expiry must not see it idle since 2000");
+        assertEquals("1", redis.command("HGET", RECORD, "a:z"));
+        assertEquals("[OK, 4]", save("A", 3, "d", "ver", "4", "lastAccessed", "6000"));
+        assertEquals("6000", redis.command("HGET", RECORD, "lastAccessed"), "a later access still moves it on");
+    }
+
+    @Test
     void aWriteSentAgainIsAppliedOnceAndNothingElseIsTakenForOne() {
         redis.command("DEL", RECORD, TOMBSTONE);
         String[] create = {"ver", "1", "lastSaved", "100", "a:x", "1", "m:a:x", "1:A"};
