@@ -118,6 +118,17 @@ final class Recovery {
         paced(work, 0, PACE_PER_TICK);
     }
 
+    /** The copy sat idle longer than its record could live: expired, and maybe claimed elsewhere long ago. */
+    private boolean pastItsTtl(TrackedSession s) {
+        ContainerSession c = s.container;
+        if (c == null) {
+            return false;
+        }
+        SessionSnapshot snap = c.snapshot();
+        long ttl = core.planner.ttlSeconds(snap.maxInactiveSeconds());
+        return ttl > 0 && snap.lastAccessedTime() + ttl * 1000 < System.currentTimeMillis();
+    }
+
     private void checkOne(TrackedSession s) {
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         if (cmd == null) {
@@ -128,6 +139,9 @@ final class Recovery {
                 return;
             }
             long v = ver == null ? -1 : Long.parseLong(RecordFormat.string(ver));
+            if (ver == null && pastItsTtl(s)) {
+                return; // Redis' TTL would have removed it by now: never brought back; its expiry run drops it
+            }
             if (v < s.version) {
                 // Missing (and not tombstoned: the save script checks) or older: write this copy back.
                 s.needsFull = true;

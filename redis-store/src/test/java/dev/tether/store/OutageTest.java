@@ -694,6 +694,36 @@ class OutageTest {
     }
 
     @Test
+    void aCopyIdlePastItsTtlIsNotBroughtBackAfterAnotherNodeClaimedItsExpiry() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            TestSession live = new TestSession(System.currentTimeMillis(), 60);
+            TrackedSession s = created(live);
+            String key = store.recordKey(s.baseId());
+            String bucket = new String(new dev.tether.store.record.RecordFormat("tt:").expiryKey(Expiries.bucket(s.baseId())),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            await("the session is in the expiry index", RECOVERY, () -> redis.reply("ZSCORE", bucket, s.baseId()) != null);
+            cutOff(proxy);
+            // node1 is cut off with its idle copy; the session times out, and node2's sweep claims it (its events fire there).
+            long idleSince = System.currentTimeMillis() - 10 * 60_000;
+            live.lastAccessedTime = idleSince;
+            redis.command("HSET", key, "lastAccessed", Long.toString(idleSince));
+            assertEquals(1, b.claimExpired(System.currentTimeMillis() + 10 * 60_000, getClass().getClassLoader()).size());
+            long tombstone = (Long) redis.reply("TTL", key + ":gone");
+            assertTrue(tombstone >= 60 + 4 * 15, "the tombstone lasts as long as the record could have: " + tombstone);
+            // The cut-off outlasts even that: the tombstone is gone when node1 sees Redis again.
+            redis.command("DEL", key + ":gone");
+            proxy.pass();
+            await("node1 sees Redis again", RECOVERY, store::isRedisAvailable);
+            Thread.sleep(500); // its copies are checked by now (paced every 100 ms)
+            assertFalse(exists(redis, key), "an expired session claimed elsewhere must not come back (and expire twice)");
+            assertEquals(RedisSessionStore.Expiry.GONE, store.expire(s), "its own expiry run drops the copy quietly");
+        }
+    }
+
+    @Test
     void aSessionNeverStoredThatExpiresDuringAnOutageIsNotWrittenAfterIt() throws Exception {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
