@@ -31,8 +31,11 @@ final class Expiries {
     private static final Logger LOG = Core.LOG;
     /** Buckets of the expiry index; each is one sorted set, in its own Redis Cluster slot. */
     static final int EXPIRY_BUCKETS = 16;
-    /** Most sessions one sweep claims, so that a sweep never loads Redis for long. */
+    /** Most claims (one script each) one sweep runs, so that a sweep never loads Redis for long. */
     private static final int SWEEP_LIMIT = 500;
+    /** Index entries read per page, and most pages one sweep reads. */
+    private static final int SWEEP_PAGE = 100;
+    private static final int SWEEP_PAGES = 50;
 
     private final Core core;
     private final SessionStoreOptions options;
@@ -45,6 +48,8 @@ final class Expiries {
     private final WritePlanner planner;
     private final Reads reads;
     private final Writes writes;
+    /** The bucket the next sweep starts with. */
+    private int nextBucket;
 
     Expiries(Core core, Reads reads, Writes writes) {
         this.core = core;
@@ -122,8 +127,11 @@ final class Expiries {
 
     /**
      * Finds sessions that expired while no node held them (their node crashed or stopped for good)
-     * and claims each one, so that exactly one node fires its destruction events: at most
-     * {@value #SWEEP_LIMIT} per call, a few commands per bucket.
+     * and claims each one, so that exactly one node fires its destruction events. Bounded: at most
+     * {@value #SWEEP_LIMIT} claims (one script each) and {@value #SWEEP_PAGES} pages of the index
+     * per call, starting where the last call stopped, so that no bucket starves the others.
+     * Entries it passes over cannot stall it: a session found alive is moved in the index to its
+     * real expiry time, one held here is paged past, a member that is no session id is removed.
      *
      * @param before only sessions whose expiry time is before this (epoch ms)
      * @return the claimed sessions, their attributes decoded with {@code loader}
@@ -135,54 +143,93 @@ final class Expiries {
             return out;
         }
         long slack = planner.touchMillis();
-        for (int b = 0; b < EXPIRY_BUCKETS && out.size() < SWEEP_LIMIT; b++) {
+        Range<Double> due = Range.create(0.0, (double) (before - slack));
+        int scripts = SWEEP_LIMIT;
+        int pages = SWEEP_PAGES;
+        for (int n = 0; n < EXPIRY_BUCKETS && scripts > 0 && pages > 0; n++) {
+            int b = Math.floorMod(nextBucket++, EXPIRY_BUCKETS);
             byte[] bucket = format.expiryKey(b);
-            List<byte[]> due = core.await(cmd.zrangebyscore(bucket, Range.create(0.0, (double) (before - slack)),
-                    io.lettuce.core.Limit.create(0, SWEEP_LIMIT - out.size())), List.of());
-            for (byte[] member : due) {
-                String baseId = RecordFormat.string(member);
-                if (owned.containsKey(baseId) || SessionId.parse(baseId) == null) {
-                    continue; // held here: its own expiry handles it
-                }
-                Object reply = core.await(scripts.run(Script.EXPIRE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId),
-                        format.expireArgs(System.currentTimeMillis(), slack, "", 60)), null);
-                if (reply == null) {
-                    continue; // try again next sweep
-                }
-                Reply r = Reply.of(reply);
-                if (r.kind() == Reply.Kind.ALIVE) {
-                    continue; // its next touch moves it in the index
-                }
-                cmd.zrem(bucket, member);
-                if (r.kind() == Reply.Kind.EXPIRED) {
-                    @SuppressWarnings("unchecked")
-                    List<Object> fields = (List<Object>) r.rest().get(0);
-                    RecordFormat.StoredRecord stored;
-                    try {
-                        stored = RecordFormat.parse("", fields, System.currentTimeMillis());
-                    } catch (RecordFormat.DamagedRecordException e) {
-                        core.damaged(baseId, e); // claimed and gone, but no application code runs for it
+            int offset = 0; // entries left in place before this page
+            while (scripts > 0 && pages-- > 0) {
+                List<byte[]> page = core.await(cmd.zrangebyscore(bucket, due, Limit.create(offset, SWEEP_PAGE)), List.of());
+                for (byte[] member : page) {
+                    String baseId = RecordFormat.string(member);
+                    if (SessionId.parse(baseId) == null) {
+                        cmd.zrem(bucket, member); // not a session id: never one of ours
                         continue;
                     }
-                    core.users.unindex(stored.user(), baseId);
-                    if (!core.authentic(baseId, stored)) {
-                        continue; // forged: deleted, but no application code runs for it
+                    if (owned.containsKey(baseId) || scripts <= 0) {
+                        offset++; // held here: its own expiry handles it
+                        continue;
                     }
-                    TrackedSession s = new TrackedSession(baseId);
-                    s.dropped = true;
-                    Map<String, Object> attributes = new HashMap<>();
-                    stored.attributes().forEach((name, bytes) -> {
-                        Object value = reads.decode(baseId, name, bytes, loader, s);
-                        if (value != null) {
-                            attributes.put(name, value);
+                    scripts--;
+                    Object reply = core.await(this.scripts.run(Script.EXPIRE, ScriptOutputType.MULTI, format.recordAndTombstone(baseId),
+                            format.expireArgs(System.currentTimeMillis(), slack, "", 60)), null);
+                    if (reply == null) {
+                        offset++; // try again next sweep
+                        continue;
+                    }
+                    Reply r = Reply.of(reply);
+                    if (r.kind() == Reply.Kind.ALIVE) {
+                        offset++;
+                        reindex(cmd, bucket, member, r); // used since: its real expiry time (no node may touch it again)
+                        continue;
+                    }
+                    cmd.zrem(bucket, member);
+                    if (r.kind() == Reply.Kind.EXPIRED) {
+                        SessionRecord claimed = claimed(baseId, r, loader);
+                        if (claimed != null) {
+                            out.add(claimed);
                         }
-                    });
-                    stats.expired.increment();
-                    out.add(new SessionRecord(s, stored.created(), stored.lastAccessed(), stored.maxInactive(), stored.lastSaved(), stored.previousOwner(), attributes, stored.notes(), stored.extras()));
+                    }
+                }
+                if (page.size() < SWEEP_PAGE) {
+                    break;
                 }
             }
         }
         return out;
+    }
+
+    /** A claimed record, decoded; {@code null} when it is damaged or forged (deleted, but no application code runs for it). */
+    private SessionRecord claimed(String baseId, Reply r, ClassLoader loader) {
+        @SuppressWarnings("unchecked")
+        List<Object> fields = (List<Object>) r.rest().get(0);
+        RecordFormat.StoredRecord stored;
+        try {
+            stored = RecordFormat.parse("", fields, System.currentTimeMillis());
+        } catch (RecordFormat.DamagedRecordException e) {
+            core.damaged(baseId, e);
+            return null;
+        }
+        core.users.unindex(stored.user(), baseId);
+        if (!core.authentic(baseId, stored)) {
+            return null;
+        }
+        TrackedSession s = new TrackedSession(baseId);
+        s.dropped = true;
+        Map<String, Object> attributes = new HashMap<>();
+        stored.attributes().forEach((name, bytes) -> {
+            Object value = reads.decode(baseId, name, bytes, loader, s);
+            if (value != null) {
+                attributes.put(name, value);
+            }
+        });
+        stats.expired.increment();
+        return new SessionRecord(s, stored.created(), stored.lastAccessed(), stored.maxInactive(), stored.lastSaved(),
+                stored.previousOwner(), attributes, stored.notes(), stored.extras());
+    }
+
+    /** Moves an entry found alive to the expiry time its record names now; only if it is still there. */
+    private static void reindex(RedisClusterAsyncCommands<byte[], byte[]> cmd, byte[] bucket, byte[] member, Reply r) {
+        try {
+            long accessed = Long.parseLong(RecordFormat.string((byte[]) r.rest().get(0)));
+            int maxInactive = r.rest().size() > 1 ? Integer.parseInt(RecordFormat.string((byte[]) r.rest().get(1))) : -1;
+            long expiry = maxInactive <= 0 ? RecordFormat.NEVER : accessed + maxInactive * 1000L;
+            cmd.zadd(bucket, io.lettuce.core.ZAddArgs.Builder.xx(), (double) expiry, member);
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "Tether: expiry index", e); // left as it is: asked again next sweep
+        }
     }
 
     /** Puts a session's expiry time in the index; not awaited, and a failure is only logged once. */

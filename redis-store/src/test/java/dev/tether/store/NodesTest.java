@@ -614,6 +614,44 @@ class NodesTest {
         assertFalse(exists(redis, key));
     }
 
+    @Test
+    void sessionsFoundAliveAtTheHeadOfTheIndexNeverStallTheSweep() {
+        TestSession live = new TestSession(System.currentTimeMillis(), 60);
+        live.attributes.put("user", "alice");
+        TrackedSession orphan = a.create(Stores.newBase(), live);
+        assertEquals(WriteOutcome.SAVED, request(a, orphan, () -> { }));
+        a.drop(orphan); // its node stopped for good
+        int bucket = Expiries.bucket(orphan.baseId());
+        String index = "tt:expiry:{" + bucket + "}";
+        long now = System.currentTimeMillis();
+        // 600 sessions ahead of it in its bucket, due by their index entries but used since (no
+        // node touched them in the index: another application version, a node that died right after).
+        List<String> args = new java.util.ArrayList<>(List.of("EVAL",
+                "for i = 3, #ARGV do redis.call('HSET', 'tt:{' .. ARGV[i] .. '}', 'lastAccessed', ARGV[1], 'maxInactive', '1800', 'ver', '1')"
+                        + " redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i]) end return 1",
+                "1", index, Long.toString(now), Long.toString(now - 3_600_000)));
+        while (args.size() < 6 + 600) {
+            String id = Stores.newBase();
+            if (Expiries.bucket(id) == bucket) {
+                args.add(id);
+            }
+        }
+        redis.command(args.toArray(String[]::new));
+        String alive = args.get(6);
+        redis.command("HSET", a.recordKey(orphan.baseId()), "lastAccessed", Long.toString(now - 7_200_000));
+        redis.command("ZADD", index, Long.toString(now - 3_600_000 + 1), orphan.baseId()); // behind them all
+
+        long later = now + 10 * 60_000;
+        List<SessionRecord> claimed = new java.util.ArrayList<>(b.claimExpired(later, loader));
+        if (claimed.isEmpty()) {
+            claimed.addAll(b.claimExpired(later, loader)); // the first sweep spent its budget on them, and moved them on
+        }
+        assertEquals(List.of(orphan.baseId()), claimed.stream().map(r -> r.tracked().baseId()).toList(),
+                "the expired session behind them was never reached");
+        assertTrue(b.claimExpired(later, loader).isEmpty(), "once");
+        assertEquals(Long.toString(now + 1_800_000), redis.command("ZSCORE", index, alive), "moved to the expiry time its record names");
+    }
+
     /** Alice's session, stored by A, then read and written by B just now (its counter n = 1): A's copy is B's past. */
     private TrackedSession createdOnAThenServedByB(TestSession liveA) {
         liveA.attributes.put("user", "alice");

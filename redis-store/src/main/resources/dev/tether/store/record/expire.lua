@@ -4,15 +4,15 @@
 -- ARGV: now (ms), slack (ms; the most the record's last-access time may lag behind a request
 --       served elsewhere; the touch interval), owner whose copy needs no slack (or ''), tombstone ttl
 --       seconds (at least; the record's own TTL if longer).
--- Replies: {'EXPIRED', HGETALL}, {'ALIVE', lastAccessed}, {'GONE'}.
+-- Replies: {'EXPIRED', HGETALL}, {'ALIVE', lastAccessed, maxInactive}, {'GONE'}.
 local f = redis.call('HMGET', KEYS[1], 'lastAccessed', 'maxInactive', 'owner')
 if not f[1] then return {'GONE'} end
 local maxInactive = tonumber(f[2] or '-1')
-if maxInactive <= 0 then return {'ALIVE', f[1]} end
+if maxInactive <= 0 then return {'ALIVE', f[1], f[2] or '-1'} end
 local touch = tonumber(ARGV[2])
 local slack = touch
 if ARGV[3] ~= '' and f[3] == ARGV[3] then slack = 0 end
-if tonumber(f[1]) + maxInactive * 1000 + slack > tonumber(ARGV[1]) then return {'ALIVE', f[1]} end
+if tonumber(f[1]) + maxInactive * 1000 + slack > tonumber(ARGV[1]) then return {'ALIVE', f[1], f[2]} end
 local all = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1])
 -- The tombstone lasts at least as long as the record could have (its TTL): a node cut off meanwhile
