@@ -74,13 +74,8 @@ final class Expiries {
         if (s.dropped) {
             return RedisSessionStore.Expiry.GONE;
         }
-        if (!s.persisted) {
-            // Never stored: nobody else can hold it. A create queued in an outage must not follow.
-            owned.remove(s.baseId, s);
-            core.pending.cancel(s.baseId, s);
-            s.dropped = true;
-            stats.expired.increment();
-            return RedisSessionStore.Expiry.EXPIRED;
+        if (!s.persisted && !s.maybeStored) {
+            return expiredUnstored(s); // never stored: nobody else can hold it
         }
         if (!redis.isUp()) {
             // Another node may be serving it: neither events nor a delete until Redis can say.
@@ -99,6 +94,9 @@ final class Expiries {
             return RedisSessionStore.Expiry.UNKNOWN;
         }
         Reply r = Reply.of(reply);
+        if (r.kind() == Reply.Kind.GONE && !s.persisted && r.version() == 0) {
+            return expiredUnstored(s); // its create never ran (no record, no tombstone)
+        }
         if (r.kind() == Reply.Kind.ALIVE && s.inUse()) {
             return RedisSessionStore.Expiry.ALIVE; // a request came back to this copy (within the slack): it stays
         }
@@ -123,6 +121,15 @@ final class Expiries {
             case ALIVE -> RedisSessionStore.Expiry.ALIVE;
             default -> RedisSessionStore.Expiry.GONE;
         };
+    }
+
+    /** A session Redis never held expires here, with its events; a create queued in an outage must not follow. */
+    private RedisSessionStore.Expiry expiredUnstored(TrackedSession s) {
+        owned.remove(s.baseId, s);
+        core.pending.cancel(s.baseId, s);
+        s.dropped = true;
+        stats.expired.increment();
+        return RedisSessionStore.Expiry.EXPIRED;
     }
 
     /**

@@ -49,6 +49,8 @@ public final class TrackedSession {
     volatile long heardAtRead;
     /** Whether the record exists in Redis (written at least once, or loaded from there). */
     volatile boolean persisted;
+    /** A create was sent and its reply never came (a timeout, a lost connection): the record may be in Redis. */
+    volatile boolean maybeStored;
     /** The next write must carry the full state (Redis lost the record, or holds an older one). */
     volatile boolean needsFull;
     /** This node dropped the session: invalidated or expired elsewhere, or left on purpose. */

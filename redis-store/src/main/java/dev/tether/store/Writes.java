@@ -403,6 +403,9 @@ final class Writes {
                     return;
                 }
                 if (failure != null) {
+                    if (!s.persisted && (failure == Failure.TIMEOUT || failure == Failure.DISCONNECTED)) {
+                        s.maybeStored = true; // the create may have run: its expiry must ask Redis
+                    }
                     result.complete(notWritten(s, plan, core.failed(error, failure)));
                     return;
                 }

@@ -781,6 +781,41 @@ class OutageTest {
         }
     }
 
+    @Test
+    void aCreateThatMayHaveRunExpiresOnceNotOnEachNode() throws Exception {
+        redis = RedisProcess.start();
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                RedisSessionStore b = Stores.openUp(Stores.options(redis).build(), "node2")) {
+            store = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node1");
+            created(new TestSession()); // the scripts are loaded
+            TestSession live = new TestSession(System.currentTimeMillis(), 60);
+            live.attributes.put("user", "alice");
+            TrackedSession s = store.create(Stores.newBase(), live);
+            String key = store.recordKey(s.baseId());
+            // The create reaches Redis (and the expiry index), its reply is lost, and Redis stays away from node1.
+            proxy.loseReplies();
+            CompletableFuture<WriteOutcome> first = CompletableFuture.supplyAsync(() -> request(store, s, () -> { }));
+            await("Redis carried the create out", RECOVERY, () -> exists(redis, key));
+            cutOff(proxy);
+            first.get(10, TimeUnit.SECONDS);
+            // The user never came back: idle past its timeout.
+            long idleSince = System.currentTimeMillis() - 10 * 60_000;
+            live.lastAccessedTime = idleSince;
+            redis.command("HSET", key, "lastAccessed", Long.toString(idleSince));
+
+            int destroyed = store.expire(s) == RedisSessionStore.Expiry.EXPIRED ? 1 : 0; // node1 cannot know whether Redis has it
+            destroyed += b.claimExpired(System.currentTimeMillis() + 10 * 60_000, getClass().getClassLoader()).size();
+            proxy.pass();
+            await("node1 sees Redis again", RECOVERY, store::isRedisAvailable);
+            Thread.sleep(500); // the queue is replayed by now
+            if (!s.isDropped()) {
+                destroyed += store.expire(s) == RedisSessionStore.Expiry.EXPIRED ? 1 : 0;
+            }
+            assertEquals(1, destroyed, "sessionDestroyed fires once in the cluster");
+            assertFalse(exists(redis, key), "and nothing brings the record back");
+        }
+    }
+
     /** Redis goes away after two sessions were stored; one session's change and the other's logout are queued: {changed, logged out}. */
     private TrackedSession[] changeAndLogoutQueuedWhileRedisIsAway() {
         redis = RedisProcess.start();

@@ -4,9 +4,9 @@
 -- ARGV: now (ms), slack (ms; the most the record's last-access time may lag behind a request
 --       served elsewhere; the touch interval), owner whose copy needs no slack (or ''), tombstone ttl
 --       seconds (at least; the record's own TTL if longer).
--- Replies: {'EXPIRED', HGETALL}, {'ALIVE', lastAccessed, maxInactive}, {'GONE'}.
+-- Replies: {'EXPIRED', HGETALL}, {'ALIVE', lastAccessed, maxInactive}, {'GONE', whether a tombstone is there}.
 local f = redis.call('HMGET', KEYS[1], 'lastAccessed', 'maxInactive', 'owner')
-if not f[1] then return {'GONE'} end
+if not f[1] then return {'GONE', redis.call('EXISTS', KEYS[2])} end
 local maxInactive = tonumber(f[2] or '-1')
 if maxInactive <= 0 then return {'ALIVE', f[1], f[2] or '-1'} end
 local touch = tonumber(ARGV[2])
