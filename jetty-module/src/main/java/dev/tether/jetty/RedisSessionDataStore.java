@@ -132,6 +132,10 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
         if (FAILED_LOAD.get() != null) {
             // This request's session could not be read: never give the user a new, empty one instead.
             FAILED_LOAD.remove();
+            RedisSessionStore s = store;
+            if (s != null) {
+                s.unreadable();
+            }
             throw new HttpException.RuntimeException(503, "Tether: the session could not be read from Redis; please retry");
         }
         // Refused here, loudly, rather than at the first store: the application's getSession(true)

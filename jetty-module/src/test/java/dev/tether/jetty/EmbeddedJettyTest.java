@@ -261,6 +261,28 @@ class EmbeddedJettyTest {
         assertEquals("Sbob", redis.command("HGET", "tether:jetty:0.0.0.0/shop:{" + base + "}", "a:user"));
     }
 
+    @Test
+    void aSessionThatCannotBeReadIsAnswered503NotReplacedByANewOneAndCounted() throws Exception {
+        Server a = server("nodeA", "/shop");
+        Server b = server("nodeB", "/shop");
+        Http.Reply first = Http.get(port(a), "/shop/s?name=user&value=alice", null);
+        String cookie = first.sessionId();
+        redis.pause(); // B cannot read the session A wrote
+        Http.Reply atB;
+        try {
+            atB = Http.get(port(b), "/shop/s?name=cart&value=book", cookie);
+        } finally {
+            redis.resume();
+        }
+        assertEquals(503, atB.status(), () -> "a new, empty session would have replaced alice's: " + atB);
+        RedisSessionDataStore store = (RedisSessionDataStore) b.getDescendants(ServletContextHandler.class).get(0)
+                .getSessionHandler().getSessionCache().getSessionDataStore();
+        assertEquals(1, store.store().stats().getUnreadableRequests());
+        Http.Reply again = Http.get(port(b), "/shop/s?name=cart&value=book", cookie);
+        assertEquals(200, again.status(), again::toString);
+        assertEquals("alice", again.attribute("user"), "the retry finds the session");
+    }
+
     /**
      * Sticky mode: the user moved from A to B and logged out there; then the balancer sends B's
      * cookie back to A (B down, a flap) before A has read Redis's messages about either. The id

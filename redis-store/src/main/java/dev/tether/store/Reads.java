@@ -127,7 +127,6 @@ final class Reads {
     private Loaded read(TrackedSession target, ClassLoader loader, boolean retried) throws RedisSessionStore.UnavailableException {
         // In a cluster "unreachable" may be one shard: the command is tried, it may go to a live one.
         if (!redis.isUp() && !redis.isCluster()) {
-            stats.unavailable.increment();
             throw new RedisSessionStore.UnavailableException(Failure.DISCONNECTED, null);
         }
         String owner = options.shared() ? "" : route;

@@ -201,6 +201,11 @@ public final class RedisSessionStore implements AutoCloseable {
         }
     }
 
+    /** A request was answered 503 because its session could not be read: counted as UnreadableRequests. */
+    public void unreadable() {
+        core.stats.unreadableRequests.increment();
+    }
+
     /** Whether an adapter's problem of this kind gets its log line now: the first, then at most once an hour. */
     public boolean logNow(String kind) {
         return core.once("adapter:" + kind);

@@ -25,7 +25,7 @@ public final class StoreStats implements StoreStatsMBean {
     final LongAdder acknowledgedUnstored = new LongAdder();
     final LongAdder forged = new LongAdder();
     final LongAdder redisErrors = new LongAdder();
-    final LongAdder unavailable = new LongAdder();
+    final LongAdder unreadableRequests = new LongAdder();
     final LongAdder queued = new LongAdder();
     final LongAdder rejected = new LongAdder();
     final LongAdder notSerializable = new LongAdder();
@@ -113,6 +113,7 @@ public final class StoreStats implements StoreStatsMBean {
     @Override public long getSessionsNotRestored() { return notRestored.sum(); }
     @Override public long getSessionsExpired() { return expired.sum(); }
     @Override public long getRefusedRequests() { return refusedRequests.sum(); }
+    @Override public long getUnreadableRequests() { return unreadableRequests.sum(); }
     @Override public long getAcknowledgedUnstored() { return acknowledgedUnstored.sum(); }
     @Override public long getRecordsRefused() { return forged.sum(); }
     @Override public long getRedisErrors() { return redisErrors.sum(); }

@@ -56,6 +56,9 @@ public interface StoreStatsMBean {
     /** Requests answered 503 because their session change was not stored. */
     long getRefusedRequests();
 
+    /** Requests answered 503 because their session could not be read from Redis (rather than given a new, empty one). */
+    long getUnreadableRequests();
+
     /** Responses already sent when their session change turned out not stored (the application flushed early). */
     long getAcknowledgedUnstored();
 

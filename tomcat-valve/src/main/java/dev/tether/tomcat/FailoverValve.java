@@ -59,6 +59,7 @@ final class FailoverValve extends ValveBase {
                 try {
                     session = manager.resolve(requested);
                 } catch (RedisSessionStore.UnavailableException e) {
+                    manager.store().unreadable();
                     unavailable(response, "the session could not be read: " + e.getMessage());
                     return;
                 }

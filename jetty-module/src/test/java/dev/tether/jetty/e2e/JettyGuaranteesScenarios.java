@@ -150,11 +150,28 @@ abstract class JettyGuaranteesScenarios implements DumpLogsOnFailure.WithNodes {
                 MBeanServerConnection mbs = connector.getMBeanServerConnection();
                 Set<ObjectName> names = mbs.queryNames(new ObjectName("dev.tether.store:type=storestats,*"), null);
                 assertEquals(1, names.size(), () -> "one store on node1: " + names);
-                return ((Number) mbs.getAttribute(names.iterator().next(), attribute)).longValue();
+                ObjectName name = names.iterator().next();
+                long value = ((Number) mbs.getAttribute(name, attribute)).longValue();
+                assertPrometheusRuleMatches(name, attribute, value);
+                return value;
             }
         } catch (Exception e) {
             throw new IllegalStateException("node1's JMX: " + e, e);
         }
+    }
+
+    /**
+     * examples/prometheus: the exporter reads a bean as {@code domain<key=value, ...><>attribute: value},
+     * keys in the order Jetty registered them; the example's Jetty rule must match it.
+     */
+    private static void assertPrometheusRuleMatches(ObjectName name, String attribute, long value) throws java.io.IOException {
+        String rules = java.nio.file.Files.readString(java.nio.file.Path.of("..", "examples", "prometheus", "tether-jmx-exporter.yml"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("pattern: '(dev\\.tether\\.store<[^']*|dev.tether.store<[^']*)'").matcher(rules);
+        assertTrue(m.find(), "the example has a rule for Jetty");
+        String bean = name.getDomain() + "<" + name.getKeyPropertyListString().replace(",", ", ") + "><>" + attribute + ": " + value;
+        java.util.regex.Matcher rule = java.util.regex.Pattern.compile(m.group(1)).matcher(bean);
+        assertTrue(rule.matches(), () -> "the example's Jetty rule does not match " + bean);
+        assertEquals(attribute, rule.group(3), bean);
     }
 
     private static void assertRefused(Reply r, String why) {
