@@ -293,6 +293,21 @@ class CommandLineTest {
     }
 
     @Test
+    void theRateCapPacesASearchThroughKeysThatAreNoSessionsToo() {
+        // 3,000 keys of other applications of this Redis; the id asked for is in none of them.
+        redis.command("EVAL", "for i = 1, 3000 do redis.call('SET', 'other:' .. i, 'x') end return 1", "0");
+        try {
+            long started = System.nanoTime();
+            CliRun run = CliRun.of("show", "0123456789ABCDEF0123456789ABCDEF", uri(), "--rate", "1000");
+            long millis = (System.nanoTime() - started) / 1_000_000;
+            assertEquals(1, run.exit(), run.err());
+            assertTrue(millis >= 2000, "3,000 keys examined at 1,000 a second took " + millis + " ms: the cap counted only matches");
+        } finally {
+            redis.command("EVAL", "for i = 1, 3000 do redis.call('DEL', 'other:' .. i) end return 1", "0");
+        }
+    }
+
+    @Test
     void errorsAreOneLineWithAnExitCode() {
         CliRun help = CliRun.of("--help");
         assertEquals(0, help.exit());

@@ -427,7 +427,7 @@ final class Commands {
     private static String baseOf(String rawId) {
         SessionId id = SessionId.parse(rawId);
         if (id == null) {
-            throw new CommandLine.UsageException("not a session id (8 to 128 of [A-Za-z0-9_-], then optionally .route): "
+            throw new CommandLine.UsageException("not a session id (" + SessionId.MIN_BASE_LENGTH + " to " + SessionId.MAX_BASE_LENGTH + " of [A-Za-z0-9_-], then optionally .route): "
                     + SessionId.redact(rawId));
         }
         return id.base();

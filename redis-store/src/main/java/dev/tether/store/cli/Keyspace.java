@@ -155,6 +155,7 @@ final class Keyspace implements AutoCloseable {
         KeyScanArgs args = KeyScanArgs.Builder.matches(pattern).type(type).limit(COUNT);
         long started = System.nanoTime();
         long keys = 0;
+        long examined = 0; // what the cap counts: Redis walks about COUNT keys per call, matching or not
         for (int n = 0; n < masters.size(); n++) {
             ScanCursor cursor = ScanCursor.INITIAL;
             do {
@@ -162,11 +163,12 @@ final class Keyspace implements AutoCloseable {
                 List<String> found = new ArrayList<>(page.getKeys().size());
                 page.getKeys().forEach(k -> found.add(RecordFormat.string(k)));
                 keys += found.size();
+                examined += Math.max(COUNT, found.size());
                 if (!found.isEmpty() && !batch.test(found)) {
                     return;
                 }
                 progress.scanned(n + 1, masters.size(), keys);
-                pace(started, keys);
+                pace(started, examined);
                 cursor = page;
             } while (!cursor.isFinished());
         }
