@@ -252,6 +252,20 @@ class CommandLineTest {
         // Stale members: bob's session listed under alice, and a session long gone.
         redis.command("ZADD", text(new RecordFormat(SHOP).userKey("alice")), "1", bob.baseId(), "2", Stores.newBase());
 
+        // A dry run names the three and changes nothing, stale index entries included.
+        CliRun dry = CliRun.of("invalidate", "--user", "alice", uri(), "--dry-run");
+        assertEquals(0, dry.exit(), dry.err());
+        assertTrue(dry.out().contains("dry run: 3 session(s) of 'alice' would be invalidated; nothing was changed"), dry.out());
+        assertEquals(3, dry.out().lines().filter(l -> l.startsWith("would invalidate ")).count(), dry.out());
+        for (TrackedSession s : List.of(a1, a2, a3)) {
+            assertTrue(exists(redis, node1.recordKey(s.baseId())) || exists(redis, shared.recordKey(s.baseId())));
+        }
+        assertEquals("4", redis.command("ZCARD", text(new RecordFormat(SHOP).userKey("alice"))));
+        CliRun dryOne = CliRun.of("invalidate", a1.baseId(), uri(), "--dry-run", "--json");
+        assertTrue(dryOne.out().contains("\"dryRun\":true"), dryOne.out());
+        assertTrue(exists(redis, node1.recordKey(a1.baseId())));
+        assertOneLine(CliRun.of("list", uri(), "--dry-run"), 2, "--dry-run goes with invalidate");
+
         CliRun run = CliRun.of("invalidate", "--user", "alice", uri());
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("3 session(s) of 'alice' invalidated"), run.out());

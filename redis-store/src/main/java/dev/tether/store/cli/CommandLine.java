@@ -51,14 +51,16 @@ public final class CommandLine {
               --prefix <p>     applications whose key prefix starts with <p> (default tether:, which
                                covers every default prefix tether:<container>:<host><path>:)
               --limit <n>      list: at most n sessions (default 100)
-              --rate <n>       read at most n keys a second (default 10000; 0: no cap)
+              --rate <n>       let Redis examine at most n keys a second (default 10000; 0: no cap)
+              --dry-run        invalidate: name what would be invalidated, change nothing
               --json           machine-readable output on stdout
               --progress       the progress line on stderr even when it is not a terminal
               --timeout <ms>   connect and command timeout (default 5000)
               --verbose        stack traces, and the Redis client's own log
               --help
 
-            exit codes: 0 done, 1 nothing found, 2 usage error, 3 Redis unreachable or refused, 4 other failure
+            exit codes: 0 done, 1 the session or user named was not found, 2 usage error,
+                        3 Redis unreachable or refused, 4 other failure
             """;
 
     /** A mistake on the command line: said in one line, with exit code 2. */
@@ -70,7 +72,7 @@ public final class CommandLine {
 
     /** What the command line asks for. */
     record Invocation(String command, String uri, String id, String user, String prefix, int limit, long rate, Duration timeout,
-            boolean json, boolean progress, boolean verbose) {
+            boolean json, boolean progress, boolean verbose, boolean dryRun) {
     }
 
     private CommandLine() {
@@ -109,7 +111,7 @@ public final class CommandLine {
             return trace(err, inv, e, USAGE);
         }
         try (Keyspace redis = new Keyspace(inv.uri(), inv.timeout(), inv.rate())) {
-            Commands commands = new Commands(redis, inv.prefix(), Progress.on(err, inv.progress()));
+            Commands commands = new Commands(redis, inv.prefix(), Progress.on(err, inv.progress()), inv.dryRun());
             Commands.Result result = switch (inv.command()) {
                 case "summary" -> commands.summary();
                 case "list" -> commands.list(inv.limit());
@@ -173,6 +175,7 @@ public final class CommandLine {
         boolean json = false;
         boolean progress = false;
         boolean verbose = false;
+        boolean dryRun = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -182,6 +185,7 @@ public final class CommandLine {
                 case "--json" -> json = true;
                 case "--progress" -> progress = true;
                 case "--verbose" -> verbose = true;
+                case "--dry-run" -> dryRun = true;
                 case "--user" -> user = value(args, ++i, a);
                 case "--prefix" -> prefix = value(args, ++i, a);
                 case "--limit" -> limit = (int) number(value(args, ++i, a), a, 1, Integer.MAX_VALUE);
@@ -208,6 +212,9 @@ public final class CommandLine {
         if (user != null && !command.equals("invalidate")) {
             throw new UsageException("--user goes with invalidate");
         }
+        if (dryRun && !command.equals("invalidate")) {
+            throw new UsageException("--dry-run goes with invalidate");
+        }
         if (positional.size() < 2) {
             throw new UsageException(command + " needs a Redis URI");
         }
@@ -221,7 +228,7 @@ public final class CommandLine {
         // The URI and the id may come in either order: the URI is the one with a scheme.
         int uri = operands == 1 && !positional.get(1).contains("://") ? 2 : 1;
         return new Invocation(command, positional.get(uri), operands == 1 ? positional.get(3 - uri) : null, user, prefix, limit,
-                rate, Duration.ofMillis(timeout), json, progress, verbose);
+                rate, Duration.ofMillis(timeout), json, progress, verbose, dryRun);
     }
 
     private static String value(String[] args, int i, String option) {

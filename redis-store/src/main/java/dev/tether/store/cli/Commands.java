@@ -40,12 +40,15 @@ final class Commands {
     private final RecordFormat format;
     private final String prefix;
     private final Progress progress;
+    /** Invalidations name what they would end and change nothing. */
+    private final boolean dryRun;
 
-    Commands(Keyspace redis, String prefix, Progress progress) {
+    Commands(Keyspace redis, String prefix, Progress progress, boolean dryRun) {
         this.redis = redis;
         this.format = new RecordFormat(prefix);
         this.prefix = prefix;
         this.progress = progress;
+        this.dryRun = dryRun;
     }
 
     // ---------------------------------------------------------------- summary
@@ -350,15 +353,19 @@ final class Commands {
         List<Object> done = new ArrayList<>();
         StringBuilder text = new StringBuilder();
         for (Row r : rows) {
-            delete(r);
-            if (r.user() != null) {
-                redis.removeMember(new RecordFormat(r.prefix()).userKey(r.user()), r.baseId());
+            if (!dryRun) {
+                delete(r);
+                if (r.user() != null) {
+                    redis.removeMember(new RecordFormat(r.prefix()).userKey(r.user()), r.baseId());
+                }
             }
             done.add(map("id", SessionId.redact(r.baseId()), "application", r.prefix()));
-            text.append("invalidated ").append(SessionId.redact(r.baseId())).append(" in ").append(r.prefix()).append('\n');
+            text.append(invalidated()).append(SessionId.redact(r.baseId())).append(" in ").append(r.prefix()).append('\n');
         }
-        text.append("every node holding it drops its copy now (Redis tells them); a tombstone keeps it from coming back\n");
-        return new Result(CommandLine.OK, map("command", "invalidate", "redis", redis.where(), "invalidated", done), text.toString());
+        text.append(dryRun ? "dry run: nothing was changed\n"
+                : "every node holding it drops its copy now (Redis tells them); a tombstone keeps it from coming back\n");
+        return new Result(CommandLine.OK, map("command", "invalidate", "redis", redis.where(), "dryRun", dryRun, "invalidated", done),
+                text.toString());
     }
 
     /**
@@ -384,9 +391,10 @@ final class Commands {
             }
             RecordFormat app = new RecordFormat(application);
             byte[] indexKey = RecordFormat.bytes(index);
-            // Each round removes what it read; the bound stops a round that keeps finding new logins.
+            // Each round removes what it read (a dry run pages on instead); the bound stops a round
+            // that keeps finding new logins.
             for (int round = 0; round < 10_000; round++) {
-                List<String> members = redis.members(indexKey, INDEX_BATCH);
+                List<String> members = redis.members(indexKey, dryRun ? (long) round * INDEX_BATCH : 0, INDEX_BATCH);
                 if (members.isEmpty()) {
                     break;
                 }
@@ -394,26 +402,36 @@ final class Commands {
                 members.stream().filter(m -> SessionId.parse(m) != null).forEach(m -> keys.add(app.key(m)));
                 for (Row r : redis.rows(keys, false)) {
                     if (user.equals(r.user())) {
-                        delete(r);
+                        if (!dryRun) {
+                            delete(r);
+                        }
                         done.add(map("id", SessionId.redact(r.baseId()), "application", application));
-                        text.append("invalidated ").append(SessionId.redact(r.baseId())).append(" in ").append(application).append('\n');
+                        text.append(invalidated()).append(SessionId.redact(r.baseId())).append(" in ").append(application).append('\n');
                     }
                 }
-                for (String m : members) {
+                for (String m : dryRun ? List.<String>of() : members) {
                     redis.removeMember(indexKey, m);
                 }
                 stale += members.size();
             }
         }
         stale -= done.size();
-        Map<String, Object> json = map("command", "invalidate", "redis", redis.where(), "user", user, "invalidated", done,
-                "staleIndexEntries", stale);
+        Map<String, Object> json = map("command", "invalidate", "redis", redis.where(), "user", user, "dryRun", dryRun,
+                "invalidated", done, "staleIndexEntries", stale);
         if (indexes.isEmpty()) {
             return new Result(CommandLine.NOTHING_FOUND, json, "no sessions indexed for user '" + user + "' under '" + prefix + "'\n");
         }
-        text.append(String.format("%d session(s) of '%s' invalidated; every node holding one drops its copy now", done.size(), user));
-        text.append(stale > 0 ? String.format("; %d stale index entr%s removed%n", stale, stale == 1 ? "y" : "ies") : "\n");
+        if (dryRun) {
+            text.append(String.format("dry run: %d session(s) of '%s' would be invalidated; nothing was changed%n", done.size(), user));
+        } else {
+            text.append(String.format("%d session(s) of '%s' invalidated; every node holding one drops its copy now", done.size(), user));
+            text.append(stale > 0 ? String.format("; %d stale index entr%s removed%n", stale, stale == 1 ? "y" : "ies") : "\n");
+        }
         return new Result(done.isEmpty() ? CommandLine.NOTHING_FOUND : CommandLine.OK, json, text.toString());
+    }
+
+    private String invalidated() {
+        return dryRun ? "would invalidate " : "invalidated ";
     }
 
     private void delete(Row r) {

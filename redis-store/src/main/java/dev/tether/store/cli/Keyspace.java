@@ -306,8 +306,8 @@ final class Keyspace implements AutoCloseable {
     }
 
     /** The first {@code count} members of an index (base ids), lowest score first. */
-    List<String> members(byte[] index, int count) {
-        RedisFuture<List<byte[]>> f = commands.zrange(index, 0, count - 1);
+    List<String> members(byte[] index, long start, int count) {
+        RedisFuture<List<byte[]>> f = commands.zrange(index, start, start + count - 1);
         connection.flushCommands();
         List<String> out = new ArrayList<>();
         await(f).forEach(m -> out.add(RecordFormat.string(m)));
