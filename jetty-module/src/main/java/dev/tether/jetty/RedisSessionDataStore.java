@@ -216,7 +216,9 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                 LOG.warn("Tether: session {} in Redis cannot be read as a Jetty session ({}); Jetty treats it as unreadable"
                         + " (removeUnloadableSessions decides whether it is deleted) and its id is not reused", SessionId.redact(id), why);
             }
-            throw new UnreadableSessionDataException(id, _context,
+            // Jetty logs this exception's message at WARN with the id it carries: the redacted one.
+            // (Jetty's cache deletes, if it does, by the id it asked for, not the exception's.)
+            throw new UnreadableSessionDataException(SessionId.redact(id), _context,
                     new java.io.StreamCorruptedException("Tether: the record of session " + SessionId.redact(id) + " is damaged: " + why));
         }
         unreadable.remove(id);

@@ -222,6 +222,7 @@ class JettyStoreDecisionsTest {
         assertTrue(store.exists("foreign1"), "a live record, before anyone tried to read it");
         UnreadableSessionDataException e = assertThrows(UnreadableSessionDataException.class, () -> store.load("foreign1"));
         assertTrue(String.valueOf(e.getCause()).contains("n:maxInactiveMs missing"), String.valueOf(e.getCause()));
+        assertFalse(e.getMessage().contains("foreign1"), () -> "Jetty logs this message: never the full id: " + e.getMessage());
         assertFalse(store.exists("foreign1"), "not offered for reuse");
         assertEquals("1", redis.command("EXISTS", key("foreign1")), "Jetty's removeUnloadableSessions decides; by default it stays");
     }
