@@ -533,8 +533,10 @@ public final class RedisSessionStore implements AutoCloseable {
                         // The refusal is answered once that is done, so no request outlives two records.
                         s.invalidated = true;
                         s.dropped = moved == WriteOutcome.GONE;
+                        // Tombstoned as long as the record could live: a container may keep the copy
+                        // under the new id, which a write-back after an outage must not bring back.
                         return core.scripts.run(Script.DELETE, ScriptOutputType.VALUE, core.format.recordAndTombstone(newBaseId),
-                                core.format.deleteArgs(60)).handle((r, e) -> moved);
+                                core.format.deleteArgs(tombstone)).handle((r, e) -> moved);
                     }).thenCompose(Function.identity());
         });
     }
