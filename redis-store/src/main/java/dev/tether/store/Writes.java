@@ -403,7 +403,7 @@ final class Writes {
                     return;
                 }
                 if (failure != null) {
-                    if (!s.persisted && (failure == Failure.TIMEOUT || failure == Failure.DISCONNECTED)) {
+                    if (!s.persisted && Failure.mayHaveRun(error, failure)) {
                         s.maybeStored = true; // the create may have run: its expiry must ask Redis
                     }
                     result.complete(notWritten(s, plan, core.failed(error, failure)));

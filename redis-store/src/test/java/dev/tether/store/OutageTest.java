@@ -728,10 +728,12 @@ class OutageTest {
         redis = RedisProcess.start();
         store = Stores.openUp(Stores.options(redis).build(), "node1");
         redis.kill();
+        // Once the store knows: a create sent as Redis died may have run, and would be asked about.
+        await("the store sees the outage", RECOVERY, () -> !store.isRedisAvailable());
         TestSession live = new TestSession();
         live.attributes.put("user", "alice");
         TrackedSession s = store.create(Stores.newBase(), live);
-        queuedCommit(s, () -> { }); // its create waits for Redis
+        queuedCommit(s, () -> { }); // its create waits for Redis, never sent
         assertEquals(RedisSessionStore.Expiry.EXPIRED, store.expire(s), "nobody else can hold it: it expires here");
         redis.relaunch();
         await("Redis is back", RECOVERY, store::isRedisAvailable);

@@ -96,6 +96,17 @@ public enum Failure {
         return this == TRY_AGAIN || this == REDIRECTED || this == LOADING || this == BUSY || this == CLUSTER_DOWN;
     }
 
+    /**
+     * Whether the failed command may have run in Redis all the same: it timed out, or its
+     * connection went while it was on its way; not when the client refused to send it.
+     */
+    public static boolean mayHaveRun(Throwable error, Failure failure) {
+        if (failure == TIMEOUT) {
+            return true;
+        }
+        return failure == DISCONNECTED && !String.valueOf(ScriptRunner.unwrap(error).getMessage()).contains("not connected");
+    }
+
     private static boolean isDisconnected(Throwable e) {
         if (!(e instanceof RedisException)) {
             return false;
