@@ -178,8 +178,13 @@ final class Expiries {
                     }
                     Reply r = Reply.of(reply);
                     if (r.kind() == Reply.Kind.ALIVE) {
-                        offset++;
-                        reindex(cmd, bucket, member, r); // used since: its real expiry time (no node may touch it again)
+                        // Used since: moved to its real expiry time (no node may touch it again). Sent
+                        // before the next page is read, so it has left the due range by then, unless
+                        // that time is due too.
+                        long moved = reindex(cmd, bucket, member, r);
+                        if (moved < 0 || moved <= before - slack) {
+                            offset++;
+                        }
                         continue;
                     }
                     cmd.zrem(bucket, member);
@@ -227,15 +232,20 @@ final class Expiries {
                 stored.previousOwner(), attributes, stored.notes(), stored.extras());
     }
 
-    /** Moves an entry found alive to the expiry time its record names now; only if it is still there. */
-    private static void reindex(RedisClusterAsyncCommands<byte[], byte[]> cmd, byte[] bucket, byte[] member, Reply r) {
+    /**
+     * Moves an entry found alive to the expiry time its record names now, only if it is still
+     * there; returns that time, or -1 when it is left as it is (asked again next sweep).
+     */
+    private static long reindex(RedisClusterAsyncCommands<byte[], byte[]> cmd, byte[] bucket, byte[] member, Reply r) {
         try {
             long accessed = Long.parseLong(RecordFormat.string((byte[]) r.rest().get(0)));
             int maxInactive = r.rest().size() > 1 ? Integer.parseInt(RecordFormat.string((byte[]) r.rest().get(1))) : -1;
             long expiry = maxInactive <= 0 ? RecordFormat.NEVER : accessed + maxInactive * 1000L;
             cmd.zadd(bucket, io.lettuce.core.ZAddArgs.Builder.xx(), (double) expiry, member);
+            return expiry;
         } catch (RuntimeException e) {
-            LOG.log(Level.FINE, "Tether: expiry index", e); // left as it is: asked again next sweep
+            LOG.log(Level.FINE, "Tether: expiry index", e);
+            return -1;
         }
     }
 
