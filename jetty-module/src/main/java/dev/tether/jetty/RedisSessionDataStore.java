@@ -561,6 +561,11 @@ public class RedisSessionDataStore extends AbstractSessionDataStore {
                     data.emptied();
                     return; // not counted
                 }
+                case UNAVAILABLE -> {
+                    // Known stale (maybe logged out elsewhere) and Redis cannot say: never the stale copy.
+                    s.unreadable();
+                    throw new HttpException.RuntimeException(503, "Tether: the session could not be checked with Redis; please retry");
+                }
                 default -> { }
             }
             RefusalHandler.entered(s, tracked, data); // counted out as its response goes out

@@ -207,8 +207,11 @@ final class Reads {
         if (s.dropped) {
             return false;
         }
-        if (!redis.isUp() || !s.persisted && !s.invalidated) {
-            return true; // unreachable: the copy is all there is; never written: nobody else knows it
+        if (!s.persisted && !s.invalidated) {
+            return true; // never written: nobody else knows it
+        }
+        if (!redis.isUp()) {
+            return !s.invalidated; // unreachable: the copy is all there is, unless Redis told of another node's write
         }
         boolean tracked = !s.invalidated && s.heardAtRead == s.heard.get() && redis.isTracked(s.trackedEpoch);
         if (tracked && !redis.isCaughtUp()) {

@@ -316,7 +316,13 @@ public final class RedisSessionStore implements AutoCloseable {
         /** Invalidated or expired elsewhere: drop the copy, the request has no session. */
         GONE,
         /** Redis lost the record, or holds an older one: this node's copy is the newest and is written back. */
-        RESTORED
+        RESTORED,
+        /**
+         * Redis cannot be asked, and the copy is known not to be the record's state (another node
+         * changed or ended the session since, or the user comes from another node): the request
+         * must not run on it, and is answered 503 (the session may have been logged out there).
+         */
+        UNAVAILABLE
     }
 
     /**
@@ -326,7 +332,8 @@ public final class RedisSessionStore implements AutoCloseable {
      * after the other: the first reads the copy again, the next ones find it current. Counting
      * after resolving is what lets the first one replace the copy: only requests already running
      * the application hold its old objects. A request that found it {@link Refresh#GONE} is not
-     * counted. While Redis cannot be asked, the copy is all there is ({@link Refresh#CURRENT}).
+     * counted. While Redis cannot be asked, the copy is all there is ({@link Refresh#CURRENT}),
+     * unless it is known stale ({@link Refresh#UNAVAILABLE}: not counted either).
      * The record's contents, when they replace the copy, are in {@code into[0]}.
      */
     public Refresh enter(TrackedSession s, ClassLoader loader, SessionRecord[] into) {
@@ -347,9 +354,11 @@ public final class RedisSessionStore implements AutoCloseable {
         try {
             r = reads.isCurrent(s) ? Refresh.CURRENT : reads.reload(s, loader, into);
         } catch (UnavailableException e) {
-            r = Refresh.CURRENT;
+            // Known stale (Redis told of another node's write, which may be a logout): never served
+            // as it is. Else, as far as this node knows, the copy is the session.
+            r = s.invalidated ? Refresh.UNAVAILABLE : Refresh.CURRENT;
         }
-        if (r != Refresh.GONE) {
+        if (r != Refresh.GONE && r != Refresh.UNAVAILABLE) {
             s.requestStarted();
         }
         return r;

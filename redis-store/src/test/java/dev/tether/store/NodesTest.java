@@ -652,6 +652,33 @@ class NodesTest {
         assertEquals(Long.toString(now + 1_800_000), redis.command("ZSCORE", index, alive), "moved to the expiry time its record names");
     }
 
+    @Test
+    void aCopyKnownStaleIsNeverServedWhenRedisCannotBeAskedAgain() throws Exception {
+        try (dev.tether.testkit.FaultProxy proxy = dev.tether.testkit.FaultProxy.start(redis.port());
+                RedisSessionStore c = Stores.openUp(Stores.options(proxy.redisUri()).build(), "node3")) {
+            TestSession live = new TestSession();
+            live.attributes.put("user", "alice");
+            TrackedSession s = c.create(Stores.newBase(), live);
+            assertEquals(WriteOutcome.SAVED, request(c, s, () -> { }));
+            // The user logs out on B; C hears that the record changed.
+            assertEquals(WriteOutcome.SAVED, outcome(b.invalidate(s.baseId())));
+            dev.tether.testkit.Await.await("C hears of B's write", java.time.Duration.ofSeconds(5), () -> !c.isCurrent(s));
+            // Redis answers C too slowly to read the session again (a busy Redis, a slow network).
+            proxy.latency(1500);
+            RedisSessionStore.Refresh r = c.enter(s, loader, new SessionRecord[1]);
+            assertEquals(RedisSessionStore.Refresh.UNAVAILABLE, r, "the copy C knows stale would let the user in after the logout");
+            // Nor while Redis is out of C's reach altogether.
+            proxy.blackhole();
+            proxy.reset();
+            dev.tether.testkit.Await.await("C sees the outage", java.time.Duration.ofSeconds(10), () -> !c.isRedisAvailable());
+            assertEquals(RedisSessionStore.Refresh.UNAVAILABLE, c.enter(s, loader, new SessionRecord[1]), "during an outage too");
+            proxy.pass();
+            // Asked again once the slow replies are through: logged out.
+            dev.tether.testkit.Await.await("C finds the logout", java.time.Duration.ofSeconds(10),
+                    () -> c.enter(s, loader, new SessionRecord[1]) == RedisSessionStore.Refresh.GONE);
+        }
+    }
+
     /** Alice's session, stored by A, then read and written by B just now (its counter n = 1): A's copy is B's past. */
     private TrackedSession createdOnAThenServedByB(TestSession liveA) {
         liveA.attributes.put("user", "alice");

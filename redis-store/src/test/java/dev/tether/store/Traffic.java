@@ -156,7 +156,9 @@ final class Traffic implements AutoCloseable {
         if (now >= markNanos) {
             sinceMark.computeIfAbsent(o, k -> new LongAdder()).increment();
         }
-        if (o == WriteOutcome.SAVED) {
+        // MERGED is stored too (with another write's fields): this harness never reads a session
+        // again, as an adapter does after a merge, so a session may go on merging.
+        if (o == WriteOutcome.SAVED || o == WriteOutcome.MERGED) {
             t.ackedSeq = t.seq;
             if (store.stats().getReplicaShortfalls() == shortfallsBefore) {
                 t.ackedFullySeq = t.seq;

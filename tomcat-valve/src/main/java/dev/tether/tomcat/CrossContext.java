@@ -79,6 +79,14 @@ final class CrossContext {
         }
     }
 
+    /** Another application's session the request reached is known stale and Redis cannot refresh it. */
+    static void failed() {
+        CrossContext c = CURRENT.get();
+        if (c != null) {
+            c.unreadable = true;
+        }
+    }
+
     /** Whether another application could not read its session for the request. */
     boolean wasUnreadable() {
         return unreadable;

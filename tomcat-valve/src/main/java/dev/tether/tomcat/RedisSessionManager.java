@@ -276,7 +276,11 @@ public class RedisSessionManager extends ManagerBase {
         if (s == null || tracked == null || !CrossContext.reached(session, this)) {
             return;
         }
-        current(s, session, false);
+        try {
+            current(s, session, false);
+        } catch (RedisSessionStore.UnavailableException e) {
+            CrossContext.failed(); // a copy known stale that Redis cannot refresh: the request is answered 503
+        }
     }
 
     @Override
@@ -383,13 +387,16 @@ public class RedisSessionManager extends ManagerBase {
      * together resolve one after the other, so the first reads a stale copy again and the others
      * find it current (counted first, they would all have kept the stale copy).
      */
-    private TomcatSession current(RedisSessionStore s, TomcatSession held, boolean hopped) {
+    private TomcatSession current(RedisSessionStore s, TomcatSession held, boolean hopped) throws RedisSessionStore.UnavailableException {
         TrackedSession tracked = held.tracked();
         synchronized (held) {
             SessionRecord[] fresh = new SessionRecord[1];
             switch (s.enter(tracked, classLoader(), fresh, hopped)) {
                 case GONE:
                     return null; // invalidated or expired elsewhere: the copy is dropped
+                case UNAVAILABLE:
+                    // Known stale (maybe logged out elsewhere) and Redis cannot say: 503, never the stale copy.
+                    throw new RedisSessionStore.UnavailableException(dev.tether.store.redis.Failure.OTHER, null);
                 case RELOADED:
                     held.refresh(fresh[0], getPersistAuthentication());
                     return held;
