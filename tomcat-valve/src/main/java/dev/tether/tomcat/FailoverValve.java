@@ -153,6 +153,10 @@ final class FailoverValve extends ValveBase {
         if (across != null && (outcome == null || outcome.stored())) {
             outcome = across; // a change in another application's session, not stored
         }
+        WriteOutcome others = async ? null : RedisSessionManager.takeOtherUnstoredInvalidation();
+        if (others != null && (outcome == null || outcome.stored())) {
+            outcome = others; // another application's session this request ended (single sign-on), not in Redis
+        }
         if (outcome != null && !outcome.stored()) {
             boolean committed = response.isCommitted();
             store.refused(outcome, committed);

@@ -320,14 +320,20 @@ public class RedisSessionManager extends ManagerBase {
             WriteOutcome outcome = s.await(s.invalidate(rs.tracked()));
             if (!outcome.stored()) {
                 // The record lives on, logged in: the request that logged out must not be answered 2xx.
-                UNSTORED_INVALIDATION.set(new Unstored(rs.tracked(), outcome));
+                // Several per request: a single sign-on logout ends the user's sessions of every application.
+                java.util.List<Unstored> refused = UNSTORED_INVALIDATIONS.get();
+                if (refused == null) {
+                    refused = new java.util.ArrayList<>(1);
+                    UNSTORED_INVALIDATIONS.set(refused);
+                }
+                refused.add(new Unstored(rs.tracked(), outcome));
                 rs.invalidationRefused(outcome);
             }
         }
     }
 
-    /** An invalidation Redis did not take, on this thread; the valve of the request answers 503. */
-    private static final ThreadLocal<Unstored> UNSTORED_INVALIDATION = new ThreadLocal<>();
+    /** Invalidations Redis did not take, on this thread; the valve of the request answers 503. */
+    private static final ThreadLocal<java.util.List<Unstored>> UNSTORED_INVALIDATIONS = new ThreadLocal<>();
 
     private record Unstored(TrackedSession session, WriteOutcome outcome) {
     }
@@ -342,11 +348,16 @@ public class RedisSessionManager extends ManagerBase {
      *     thread only, so that a concurrent request's logout is not taken for its own)
      */
     WriteOutcome takeUnstoredInvalidation(TrackedSession session, boolean async) {
-        Unstored u = UNSTORED_INVALIDATION.get();
+        java.util.List<Unstored> refused = UNSTORED_INVALIDATIONS.get();
         WriteOutcome own = null;
-        if (u != null && u.session() == session) {
-            own = u.outcome();
-            UNSTORED_INVALIDATION.remove(); // another session's stays for its own caller; endRequest clears what is left
+        if (refused != null) {
+            for (java.util.Iterator<Unstored> i = refused.iterator(); i.hasNext() && own == null;) {
+                Unstored u = i.next();
+                if (u.session() == session) {
+                    own = u.outcome();
+                    i.remove(); // another session's stays for its own caller; endRequest clears what is left
+                }
+            }
         }
         // Only an asynchronous request takes the session's record: a synchronous one finishing first
         // must not take away the refusal of an asynchronous logout still on its way.
@@ -553,9 +564,23 @@ public class RedisSessionManager extends ManagerBase {
         }
     }
 
+    /**
+     * An invalidation on this thread that Redis did not take, of a session no caller asked about
+     * (another application's, ended by a single sign-on logout), once; else {@code null}.
+     */
+    static WriteOutcome takeOtherUnstoredInvalidation() {
+        java.util.List<Unstored> refused = UNSTORED_INVALIDATIONS.get();
+        if (refused == null || refused.isEmpty()) {
+            return null;
+        }
+        WriteOutcome first = refused.get(0).outcome();
+        refused.clear();
+        return first;
+    }
+
     void endRequest() {
         MISSED.remove();
-        UNSTORED_INVALIDATION.remove();
+        UNSTORED_INVALIDATIONS.remove();
     }
 
     /** Attributes Tomcat's own sessionAttributeNameFilter / ValueClassNameFilter let out of this node. */
