@@ -268,7 +268,12 @@ final class TomcatSession extends StandardSession implements ContainerSession {
     @Override
     public SessionSnapshot snapshot() {
         Principal p = principal;
-        return new SessionSnapshot(redisManager().distributable(attributes), getCreationTimeInternal(), getThisAccessedTimeInternal(),
+        // A request using the session counts as an access until it ends (Tomcat's endAccess sets the
+        // access time then, after this snapshot): other nodes must not count a long request as idle.
+        TrackedSession s = state;
+        long accessed = s != null && s.inUse() ? Math.max(getThisAccessedTimeInternal(), System.currentTimeMillis())
+                : getThisAccessedTimeInternal();
+        return new SessionSnapshot(redisManager().distributable(attributes), getCreationTimeInternal(), accessed,
                 maxInactiveInterval, notes(), Map.of(), p == null ? null : p.getName());
     }
 

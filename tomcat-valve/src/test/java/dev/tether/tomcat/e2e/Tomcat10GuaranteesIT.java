@@ -317,6 +317,20 @@ class Tomcat10GuaranteesIT implements DumpLogsOnFailure.WithNodes {
     }
 
     @Test
+    @Order(11)
+    @DisplayName("a long request keeps its session alive on every node as Tomcat counts idle time: from the request's end")
+    void aLongRequestCountsAsAnAccessUntilItEnds() throws Exception {
+        String id = newSession(node1, "/app/g/expire-in?s=4"); // max-inactive 4 s
+        assertEquals(200, Http.get(node1.port(), "/app/set?k=cart&v=book", id).status());
+        // A request that uses the session for 3.5 s (an upload, a report) and changes nothing.
+        Reply slow = Http.get(node1.port(), "/app/g/sleep?sleepMs=3500", id);
+        assertEquals("slept=true", slow.body().trim(), slow::toString);
+        Thread.sleep(2500); // idle 2.5 s since that request ended (6 s since it began)
+        Reply there = Http.get(node2.port(), "/app/get", id);
+        assertEquals("book", there.value("attr.cart"), () -> "node2 took the session for idle since the long request began: " + there);
+    }
+
+    @Test
     @Order(20)
     @DisplayName("what a session listener does as its node stops (sessionWillPassivate) is written")
     void passivationChangesAreWrittenAtStop() {
