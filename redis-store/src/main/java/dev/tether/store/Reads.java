@@ -362,7 +362,7 @@ final class Reads {
             s.changes.removeFromRecord(name);
             // The format's own reasons only: what the application's readObject threw may quote the values.
             String why = e instanceof ObjectStreamException || e instanceof AttributeCodec.AttributeTooLargeException
-                    ? e.getMessage() : e.getClass().getName() + " from the class's own deserialization";
+                    || e instanceof AttributeCodec.MalformedException ? e.getMessage() : e.getClass().getName() + " from the class's own deserialization";
             if (core.once("unreadable:" + name + ":" + e.getClass().getName())) {
                 LOG.warning(what + "its stored bytes cannot be read (" + why + ")" + AGAIN);
             }

@@ -89,7 +89,7 @@ public final class AttributeCodec {
      */
     public Object decode(byte[] bytes, ClassLoader loader) throws IOException, ClassNotFoundException {
         if (bytes.length == 0) {
-            throw new IOException("empty value");
+            throw new MalformedException("empty value");
         }
         if (bytes.length > maxBytes) {
             throw new AttributeTooLargeException(bytes.length);
@@ -97,10 +97,15 @@ public final class AttributeCodec {
         switch (bytes[0]) {
             case STRING:
                 return new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
-            case INTEGER:
-                return Integer.valueOf(text(bytes));
+            case INTEGER: {
+                long n = number(bytes);
+                if (n != (int) n) {
+                    throw new MalformedException("malformed number");
+                }
+                return (int) n;
+            }
             case LONG:
-                return Long.valueOf(text(bytes));
+                return number(bytes);
             case BOOLEAN:
                 return bytes.length == 2 && bytes[1] == '1';
             case JAVA:
@@ -114,16 +119,21 @@ public final class AttributeCodec {
                     throw e;
                 }
             default:
-                throw new IOException("unknown value encoding " + (bytes[0] & 0xff));
+                throw new MalformedException("unknown value encoding " + (bytes[0] & 0xff));
         }
     }
 
-    private static String text(byte[] bytes) throws IOException {
+    /** The digits of a number field; never quoted in an error (it is the attribute's value). */
+    private static long number(byte[] bytes) throws MalformedException {
         String s = new String(bytes, 1, bytes.length - 1, StandardCharsets.US_ASCII);
-        if (s.isEmpty() || s.length() > 20) {
-            throw new IOException("malformed number");
+        try {
+            if (s.isEmpty() || s.length() > 20) {
+                throw new NumberFormatException();
+            }
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw new MalformedException("malformed number");
         }
-        return s;
     }
 
     /** A 64-bit hash of encoded bytes, used to see whether an attribute changed since it was saved. */
@@ -148,6 +158,13 @@ public final class AttributeCodec {
         k ^= k >>> 33;
         k *= 0xC4CEB9FE1A85EC53L;
         return k ^ (k >>> 33);
+    }
+
+    /** Bytes that are no value of Tether's format; the message says why, never the value. */
+    public static final class MalformedException extends IOException {
+        MalformedException(String why) {
+            super(why);
+        }
     }
 
     /** Thrown when an encoded attribute exceeds {@link SessionStoreOptions#maxAttributeBytes()}. */

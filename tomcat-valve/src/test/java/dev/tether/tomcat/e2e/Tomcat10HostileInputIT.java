@@ -465,10 +465,12 @@ class Tomcat10HostileInputIT implements DumpLogsOnFailure.WithNodes {
                 "hugeIntArray", "array of 1073741824 elements, over maxArrayLength=1000000",
                 "hugeObjectArray", "array of 1073741824 elements, over maxArrayLength=1000000",
                 "hugeListSize", "array of 1073741824 elements, over maxArrayLength=1000000",
-                "unknownTag", "unknown value encoding");
+                "unknownTag", "unknown value encoding",
+                "badInteger", "malformed number");
         reasons.forEach((name, reason) -> {
             String line = E2eSupport.linesContaining(text, "dropped attribute '" + name + "'").get(0);
             assertTrue(line.contains(reason), name + ": the log line must say why (" + reason + "): " + line);
+            assertTrue(!line.contains("not-a-number"), name + ": never the stored value: " + line);
         });
         assertEquals(List.of(), E2eSupport.linesContaining(text, "SEVERE"), "SEVERE lines on node2");
         assertEquals(List.of(), text.lines().filter(l -> l.trim().startsWith("at ")).toList(), "stack traces on node2");
