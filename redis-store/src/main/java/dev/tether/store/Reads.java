@@ -230,6 +230,9 @@ final class Reads {
         if (!redis.isTrackingRefused() && (!options.checkVersion() || !tracked)) {
             return tracked;
         }
+        if (s.invalidated) {
+            return false; // known stale (a merged write: the record holds another node's change this copy lacks)
+        }
         RedisClusterAsyncCommands<byte[], byte[]> cmd = redis.async();
         byte[] ver = cmd == null ? null : core.await(cmd.hget(format.recordKey(s.baseId), RecordFormat.bytes(RecordFormat.VERSION)), null);
         return ver != null && Long.parseLong(RecordFormat.string(ver)) == s.version;

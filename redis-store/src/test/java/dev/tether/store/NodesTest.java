@@ -679,6 +679,28 @@ class NodesTest {
         }
     }
 
+    @Test
+    void withoutClientSideCachingACopyMergedWithAnotherNodesChangeIsReadAgain() {
+        redis.command("ACL", "SETUSER", "nocache", "on", ">nocache-pw", "~*", "+@all", "-client|tracking");
+        String uri = "redis://nocache:nocache-pw@127.0.0.1:" + redis.port();
+        try (RedisSessionStore c = Stores.openUp(Stores.options(uri).build(), "node3")) {
+            TestSession live = new TestSession();
+            TrackedSession s = c.create(Stores.newBase(), live);
+            assertEquals(WriteOutcome.SAVED, request(c, s, () -> live.set(s, "y", "0")));
+            // Another node changes x; C, which hears nothing (Redis refused it client-side caching), changes y.
+            SessionRecord loaded = load(b, s.baseId());
+            TestSession liveB = TestSession.from(loaded);
+            assertEquals(WriteOutcome.SAVED, request(b, loaded.tracked(), () -> liveB.set(loaded.tracked(), "x", "fromB")));
+            assertEquals(WriteOutcome.MERGED, request(c, s, () -> live.set(s, "y", "1")));
+            assertFalse(c.isCurrent(s), "C's copy lacks B's x: the version check must not take it for current");
+            SessionRecord[] fresh = new SessionRecord[1];
+            assertEquals(RedisSessionStore.Refresh.RELOADED, c.enter(s, loader, fresh));
+            assertEquals("fromB", fresh[0].attributes().get("x"));
+        } finally {
+            redis.command("ACL", "DELUSER", "nocache");
+        }
+    }
+
     /** Alice's session, stored by A, then read and written by B just now (its counter n = 1): A's copy is B's past. */
     private TrackedSession createdOnAThenServedByB(TestSession liveA) {
         liveA.attributes.put("user", "alice");
