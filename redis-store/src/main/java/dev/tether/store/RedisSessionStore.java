@@ -56,6 +56,16 @@ public final class RedisSessionStore implements AutoCloseable {
         core.readSent = hook;
     }
 
+    /** For tests: connections to Redis lost so far. */
+    long disconnects() {
+        return core.redis.disconnects();
+    }
+
+    /** Test hook: see {@link RedisConnection#onTrackingReply}. */
+    void onTrackingReply(Runnable hook) {
+        core.redis.onTrackingReply(hook);
+    }
+
     /** Test hook: runs on the probe thread as Redis is reachable again, before what waits for it is replayed. */
     void onRecovery(Runnable hook) {
         core.recovering = hook;

@@ -701,6 +701,36 @@ class NodesTest {
         }
     }
 
+    @Test
+    void aConnectionLostWhileClientSideCachingIsSwitchedOnIsNotTakenForTracked() throws Exception {
+        try (RedisSessionStore c = Stores.openUp(Stores.options(redis).build(), "node3")) {
+            java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+            c.onTrackingReply(() -> {
+                if (once.compareAndSet(false, true)) {
+                    // Redis said OK; before this node relies on it, its connection goes (an idle
+                    // timeout, a proxy) and Lettuce reconnects it, untracked.
+                    long before = c.disconnects();
+                    redis.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+                    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+                    while (c.disconnects() == before && System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                    }
+                }
+            });
+            long lost = c.disconnects();
+            redis.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"); // tracking is switched on again after this
+            dev.tether.testkit.Await.await("the hook ran", java.time.Duration.ofSeconds(10), () -> once.get() && c.disconnects() >= lost + 2);
+            dev.tether.testkit.Await.await("C is connected", java.time.Duration.ofSeconds(10), c::isRedisAvailable);
+            Thread.sleep(1500); // C's probe is done with the tracking by now (and its retry, 1 s later)
+            TestSession live = new TestSession();
+            TrackedSession onA = a.create(Stores.newBase(), live);
+            assertEquals(WriteOutcome.SAVED, request(a, onA, () -> live.set(onA, "x", "1")));
+            TrackedSession s = load(c, onA.baseId()).tracked();
+            assertEquals(WriteOutcome.SAVED, outcome(a.invalidate(onA))); // a logout on A
+            dev.tether.testkit.Await.await("C learns of the logout", java.time.Duration.ofSeconds(5), () -> !c.isCurrent(s));
+        }
+    }
+
     /** Alice's session, stored by A, then read and written by B just now (its counter n = 1): A's copy is B's past. */
     private TrackedSession createdOnAThenServedByB(TestSession liveA) {
         liveA.attributes.put("user", "alice");

@@ -188,6 +188,13 @@ public final class RedisConnection implements AutoCloseable {
      * How many times a connection was lost so far: a command that timed out while this moved lost
      * its connection, rather than met a slow Redis.
      */
+    /** Test hook: runs on the probe thread when Redis has switched client-side caching on, before this node relies on it. */
+    public void onTrackingReply(Runnable hook) {
+        trackingReply = hook;
+    }
+
+    private volatile Runnable trackingReply;
+
     public long disconnects() {
         return disconnects.get();
     }
@@ -421,11 +428,9 @@ public final class RedisConnection implements AutoCloseable {
                 track();
             } catch (Exception e) {
                 // Without tracking every copy is checked against Redis on its next use: slower, still
-                // correct. Retried at the next probe; never a reason to call Redis unreachable.
+                // correct. Tried again shortly; never a reason to call Redis unreachable.
                 LOG.log(Level.FINE, "Tether: switching client-side caching on failed", e);
-                if (topology.isCluster() && clusterCheck.compareAndSet(false, true)) {
-                    probe.schedule(this::checkClusterTracking, 1, TimeUnit.SECONDS);
-                }
+                probe.schedule(this::retryTracking, 1, TimeUnit.SECONDS);
             }
             probing.set(false);
             if (topology.isCluster() && !closed && clusterCheck.compareAndSet(false, true)) {
@@ -527,10 +532,24 @@ public final class RedisConnection implements AutoCloseable {
      * Switches client-side caching on for the record prefix, on the shared connection (or on the
      * connection to each cluster master), if it is not on. Probe thread only.
      */
+    /** Switching tracking on failed for a passing reason (a busy Redis, a lost connection): again, until it is on. */
+    private void retryTracking() {
+        if (closed || trackingOn || trackingRefused || !up.get()) {
+            return; // on, refused for good, or the next probe (after an outage) does it
+        }
+        try {
+            track();
+        } catch (Exception e) {
+            LOG.log(Level.FINE, "Tether: switching client-side caching on failed again", e);
+            probe.schedule(this::retryTracking, 5, TimeUnit.SECONDS);
+        }
+    }
+
     private void track() throws Exception {
         if (trackingOn || trackingRefused || closed) {
             return;
         }
+        long lostBefore = disconnects.get();
         // Default mode, not BCAST: in BCAST mode Redis 7.0 does not recognise a script's writes as
         // this connection's own (NOLOOP compares the script's internal client), so every node would
         // hear of its own writes. In default mode Redis tracks the keys this connection reads; the
@@ -554,7 +573,9 @@ public final class RedisConnection implements AutoCloseable {
                 commands.clientTracking(args).get(wait, TimeUnit.MILLISECONDS);
             }
         } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof io.lettuce.core.RedisCommandExecutionException refused) {
+            if (e.getCause() instanceof io.lettuce.core.RedisCommandExecutionException refused
+                    && (Failure.of(refused) == Failure.NO_PERMISSION || Failure.of(refused) == Failure.OTHER)) {
+                // For good (an ACL, an old Redis); BUSY, LOADING and the like pass, and are tried again.
                 trackingRefused = true;
                 LOG.warning("Tether: Redis at " + where() + " refused client-side caching (" + refused.getMessage()
                         + "); each request now checks its session's version in Redis (one round trip). Redis 6 or later"
@@ -562,6 +583,15 @@ public final class RedisConnection implements AutoCloseable {
                 return;
             }
             throw e;
+        }
+        Runnable hook = trackingReply;
+        if (hook != null) {
+            hook.run();
+        }
+        if (disconnects.get() != lostBefore) {
+            // A connection went (and came back, untracked) while tracking was being switched on:
+            // relied on, every copy read from now on would look current and hear of nothing.
+            throw new IllegalStateException("a connection to Redis was lost while client-side caching was switched on");
         }
         trackingEpoch++;
         trackingOn = true;
