@@ -101,11 +101,22 @@ public class RedisSessionManager extends ManagerBase {
         super.startInternal();
         Context context = getContext();
         boolean present = false;
+        String authenticatorFirst = null;
         for (Valve v : context.getPipeline().getValves()) {
             present |= v == valve;
+            if (!present && v instanceof org.apache.catalina.authenticator.AuthenticatorBase) {
+                authenticatorFirst = v.getClass().getSimpleName();
+            }
         }
         if (!present) {
             context.getPipeline().addValve(valve);
+        }
+        if (authenticatorFirst != null) {
+            // Tomcat cannot put a valve before one already there (removing a valve destroys it): say so.
+            log.error("Tether: in " + context.getName() + "'s context.xml the " + authenticatorFirst + " <Valve> comes before"
+                    + " the <Manager>, so it runs before Tether's valve: it may let a user in on a copy of the session"
+                    + " logged out on another node, and its login pages are answered before Tether can refuse them."
+                    + " Declare the <Manager> first");
         }
         String r = route != null && !route.isEmpty() ? route : getJvmRoute();
         SessionStoreOptions options;

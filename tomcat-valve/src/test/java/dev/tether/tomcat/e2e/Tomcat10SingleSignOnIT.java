@@ -2,6 +2,7 @@ package dev.tether.tomcat.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tether.testkit.DumpLogsOnFailure;
 import dev.tether.testkit.Http;
@@ -44,6 +45,15 @@ class Tomcat10SingleSignOnIT implements DumpLogsOnFailure.WithNodes {
                   <Manager className="dev.tether.tomcat.RedisSessionManager" redisUri="%s"/>
                 </Context>
                 """.formatted(redis.uri()));
+        // A third application whose context.xml declares its authenticator before the Manager.
+        E2eSupport.deployTestApp(node, "c", """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Context>
+                  <JarScanner scanClassPath="false"/>
+                  <Valve className="org.apache.catalina.authenticator.FormAuthenticator"/>
+                  <Manager className="dev.tether.tomcat.RedisSessionManager" redisUri="%s"/>
+                </Context>
+                """.formatted(redis.uri()));
         node.editServerXml(xml -> xml.replace("autoDeploy=\"false\"/>",
                 "autoDeploy=\"false\"><Valve className=\"org.apache.catalina.authenticator.SingleSignOn\"/></Host>"));
         ServerNode.startAll(node);
@@ -77,6 +87,14 @@ class Tomcat10SingleSignOnIT implements DumpLogsOnFailure.WithNodes {
 
     private static String cookie(Reply r, String name, String fallback) {
         return r.setCookies().stream().filter(c -> c.name().equals(name)).map(Http.SetCookie::value).findFirst().orElse(fallback);
+    }
+
+    @Test
+    @DisplayName("an authenticator declared before the Manager in context.xml is named in one line at start")
+    void anAuthenticatorBeforeTheManagerIsNamed() {
+        List<String> lines = E2eSupport.linesContaining(node.log(), "comes before the <Manager>");
+        assertEquals(1, lines.size(), () -> "one line, for /c only: " + lines);
+        assertTrue(lines.get(0).contains("/c") && lines.get(0).contains("FormAuthenticator"), lines.get(0));
     }
 
     @Test
