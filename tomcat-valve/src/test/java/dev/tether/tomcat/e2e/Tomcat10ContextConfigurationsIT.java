@@ -20,14 +20,15 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Tomcat's SingleSignOn valve on the Host, two Tether applications: a logout in one ends the user's
- * sessions of both (Tomcat's rule). When Redis refuses those invalidations, the logout is not
- * acknowledged.
+ * Tether in contexts configured in other ways than the usual: Tomcat's SingleSignOn valve on the
+ * Host (a logout in one application ends the user's sessions of the others; when Redis refuses
+ * those invalidations, the logout is not acknowledged), an authenticator declared before the
+ * Manager.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(DumpLogsOnFailure.class)
-@DisplayName("Single sign-on on Apache Tomcat 10.1 (real distribution)")
-class Tomcat10SingleSignOnIT implements DumpLogsOnFailure.WithNodes {
+@DisplayName("Contexts configured otherwise on Apache Tomcat 10.1 (real distribution)")
+class Tomcat10ContextConfigurationsIT implements DumpLogsOnFailure.WithNodes {
 
     private static final String SSO_COOKIE = "JSESSIONIDSSO";
 
@@ -37,7 +38,7 @@ class Tomcat10SingleSignOnIT implements DumpLogsOnFailure.WithNodes {
     @BeforeAll
     void start() {
         redis = RedisProcess.start();
-        node = E2eSupport.node(E2eSupport.workDir("sso-tomcat-10.1"), "node1", E2eSupport.tomcatHome("10.1"), redis.uri());
+        node = E2eSupport.node(E2eSupport.workDir("contexts-tomcat-10.1"), "node1", E2eSupport.tomcatHome("10.1"), redis.uri());
         E2eSupport.deployTestApp(node, "b", """
                 <?xml version="1.0" encoding="UTF-8"?>
                 <Context>
