@@ -128,6 +128,12 @@ final class FailoverValve extends ValveBase {
         WriteOutcome across = cross == null ? null : commitAcross(cross, async); // their counts end even if this store is gone
         RedisSessionStore store = manager.store();
         if (store == null) {
+            // The application stopped while this request ran (a reload, an undeploy, the node's
+            // shutdown past unloadDelay): what it changed in its session cannot be stored any more.
+            if (request.getSessionInternal(false) instanceof TomcatSession && !response.isCommitted()) {
+                manager.stoppedUnderARequest();
+                unavailable(response, "the application stopped before the session could be stored");
+            }
             return;
         }
         Session session = request.getSessionInternal(false);

@@ -131,6 +131,7 @@ public class RedisSessionManager extends ManagerBase {
                     + " so a balancer cannot keep users on their node");
         }
         localRoute = r;
+        stoppedUnderARequest.set(false);
         getSessionIdGenerator().setJvmRoute(r);
         store = new RedisSessionStore(options, r);
         registerStats();
@@ -587,6 +588,17 @@ public class RedisSessionManager extends ManagerBase {
         WriteOutcome first = refused.get(0).outcome();
         refused.clear();
         return first;
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean stoppedUnderARequest = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** A request that used a session ended after this application stopped: answered 503, said once per stop. */
+    void stoppedUnderARequest() {
+        if (stoppedUnderARequest.compareAndSet(false, true)) {
+            log.warn("Tether: " + getContext().getName() + " stopped while requests were still using sessions; those that"
+                    + " ended afterwards were answered 503 (their changes could not be stored). Tomcat waits unloadDelay"
+                    + " (default 2 s) for running requests: raise it on the Context for slow requests");
+        }
     }
 
     void endRequest() {

@@ -33,6 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * loader or a thread behind.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 @ExtendWith(DumpLogsOnFailure.class)
 @DisplayName("Reload and undeploy on Apache Tomcat 10.1 (real distribution): no leak, sessions kept")
 class Tomcat10ReloadIT implements DumpLogsOnFailure.WithNodes {
@@ -91,6 +92,7 @@ class Tomcat10ReloadIT implements DumpLogsOnFailure.WithNodes {
     }
 
     @Test
+    @org.junit.jupiter.api.Order(1)
     @DisplayName("three reloads keep the session; reloads and an undeploy leave no class loader and no thread behind")
     void reloadsAndUndeploy() throws Exception {
         Reply created = Http.get(node.port(), "/app/set?k=user&v=alice", null);
@@ -123,5 +125,26 @@ class Tomcat10ReloadIT implements DumpLogsOnFailure.WithNodes {
         }
         Map<String, String> kept = Http.get(node.port(), "/app/get", id).attributes();
         assertEquals("alice", kept.get("user"));
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(2)
+    @DisplayName("a request that outlives its application's stop is answered 503, not 200 with its change unstored")
+    void aRequestOutlivingItsApplicationsStopIsRefused() throws Exception {
+        String id = Http.get(node.port(), "/app/set?k=user&v=bob", null).sessionCookie().value();
+        // Once at full speed first: the page's code is then loaded (a stopped application cannot load classes).
+        assertEquals(200, Http.get(node.port(), "/app/g/slow-set?sleepMs=0&k=warm&v=0", id).status());
+        java.util.concurrent.CompletableFuture<Reply> slow = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> Http.get(node.port(), "/app/g/slow-set?sleepMs=4000&k=late&v=1", id));
+        Thread.sleep(500);
+        try {
+            assertTrue(manager("stop?path=/app").startsWith("OK")); // waits unloadDelay (2 s) for the request, then stops
+            Reply r = slow.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(503, r.status(), () -> "its change never reached Redis: " + r);
+            assertEquals(null, redis.command("HGET", E2eSupport.KEY_PREFIX + "{" + Http.base(id) + "}", "a:late"));
+        } finally {
+            assertTrue(manager("start?path=/app").startsWith("OK"));
+        }
+        assertEquals("bob", Http.get(node.port(), "/app/get", id).attribute("user"), "the session lives on");
     }
 }
